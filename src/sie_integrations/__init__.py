@@ -1,0 +1,76 @@
+"""SIE (Superlinked Inference Engine) for LangChain and LlamaIndex.
+
+The top-level package is framework-free: ``SIEClient`` / ``AsyncSIEClient`` talk to an SIE server.
+The adapters live in ``sie_integrations.langchain`` and ``sie_integrations.llama_index``.
+"""
+
+from ._async_client import AsyncSIEClient
+from ._client import SIEClient
+from ._exchange import AsyncStream, Stream
+from ._version import __version__
+from .chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from .errors import (
+    InputTooLongError,
+    LoraLoadingError,
+    ModelLoadFailedError,
+    ModelLoadingError,
+    ModelNotFoundError,
+    PoolError,
+    ProvisioningError,
+    RateLimitError,
+    RequestError,
+    ServerError,
+    SIEConnectionError,
+    SIEError,
+    SIEStreamError,
+    SIETimeoutError,
+)
+from .types import (
+    EncodeResult,
+    ExtractResult,
+    GenerateChunk,
+    GenerateResult,
+    Health,
+    Image,
+    Item,
+    ModelInfo,
+    PoolInfo,
+    ScoreEntry,
+    SparseVector,
+)
+
+__all__ = [
+    "AsyncSIEClient",
+    "AsyncStream",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionRequest",
+    "EncodeResult",
+    "ExtractResult",
+    "GenerateChunk",
+    "GenerateResult",
+    "Health",
+    "Image",
+    "InputTooLongError",
+    "Item",
+    "LoraLoadingError",
+    "ModelInfo",
+    "ModelLoadFailedError",
+    "ModelLoadingError",
+    "ModelNotFoundError",
+    "PoolError",
+    "PoolInfo",
+    "ProvisioningError",
+    "RateLimitError",
+    "RequestError",
+    "SIEClient",
+    "SIEConnectionError",
+    "SIEError",
+    "SIEStreamError",
+    "SIETimeoutError",
+    "ScoreEntry",
+    "ServerError",
+    "SparseVector",
+    "Stream",
+    "__version__",
+]

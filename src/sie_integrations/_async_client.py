@@ -1,0 +1,329 @@
+"""The asynchronous SIE client."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import SecretStr
+
+from . import _protocol as p
+from ._config import ClientConfig, TimeoutLike, logger
+from ._exchange import AsyncStream, Retry, settle, stream_opened, stream_retry_delay
+from ._retry import Attempts, connection_error
+from ._sse import ChatStream, GenerateStream, SSEDecoder
+from .chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from .types import (
+    EncodeResult,
+    ExtractResult,
+    GenerateChunk,
+    GenerateResult,
+    Health,
+    ItemLike,
+    ModelInfo,
+    PoolInfo,
+    ScoreEntry,
+)
+
+T = TypeVar("T")
+C = TypeVar("C")
+
+
+class AsyncSIEClient:
+    """An asynchronous client for an SIE server or gateway.
+
+    Args:
+        base_url: Server URL; defaults to ``SIE_BASE_URL``, else ``http://localhost:8080``.
+        api_key: Bearer key; defaults to ``SIE_API_KEY`` (sent only to the ``SIE_BASE_URL`` server).
+        timeout: Seconds per attempt, or an ``httpx.Timeout`` (default: 150 s read, 10 s connect).
+        gpu: Machine profile to route to, or ``"pool/profile"``.
+        pool: Pool to route to.
+        wait_for_capacity: Wait while the model loads or capacity is provisioned (202 / 503).
+        provision_timeout: Total seconds one call may spend waiting for capacity.
+        max_retries: Retries after 429, back-pressure 503s and connection failures.
+        headers: Extra headers sent with every request.
+        wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
+        http_client: An ``httpx.AsyncClient`` to use instead of owned ones (not closed by ``aclose()``).
+
+    Owned connection pools are made per event loop, so the client works across ``asyncio.run`` calls.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | SecretStr | None = None,
+        *,
+        timeout: TimeoutLike = None,
+        gpu: str | None = None,
+        pool: str | None = None,
+        wait_for_capacity: bool = True,
+        provision_timeout: float = 900.0,
+        max_retries: int = 3,
+        headers: Mapping[str, str] | None = None,
+        wire_format: Literal["msgpack", "json"] = "msgpack",
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._config = ClientConfig(
+            base_url,
+            api_key,
+            timeout=timeout,
+            gpu=gpu,
+            pool=pool,
+            wait_for_capacity=wait_for_capacity,
+            provision_timeout=provision_timeout,
+            max_retries=max_retries,
+            headers=headers,
+            wire_format=wire_format,
+        )
+        self._injected = http_client
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    def __repr__(self) -> str:
+        return self._config.describe(type(self).__name__)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._injected is not None:
+            return self._injected
+        loop = asyncio.get_running_loop()
+        http = self._pools.get(loop)
+        if http is None or http.is_closed:
+            http = self._pools[loop] = httpx.AsyncClient(**self._config.client_kwargs())
+        return http
+
+    async def aclose(self) -> None:
+        """Close this event loop's connection pool and drop the others (an injected client stays open)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        pools, self._pools = dict(self._pools), weakref.WeakKeyDictionary()
+        current = pools.get(loop) if loop is not None else None
+        if current is not None:
+            await current.aclose()
+
+    async def __aenter__(self) -> AsyncSIEClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # --- I/O ------------------------------------------------------------------------------
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def _request(self, call: p.Call[T]) -> T:
+        attempts = Attempts(self._config.policy, idempotent=call.idempotent)
+        while True:
+            http = self._http()
+            request = self._config.request(http, call)
+            try:
+                response = await http.send(request)
+            except httpx.TransportError as exc:
+                delay = attempts.transport_delay(exc, str(request.url))
+                logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
+                await self._sleep(delay)
+                continue
+            outcome = settle(call, attempts, response.status_code, response.headers, response.content)
+            if not isinstance(outcome, Retry):
+                return outcome
+            logger.info(
+                "retrying %s %s in %.2fs after HTTP %s", call.method, call.path, outcome.delay, response.status_code
+            )
+            await self._sleep(outcome.delay)
+
+    async def _open_stream(self, call: p.Call[Any]) -> httpx.Response:
+        attempts = Attempts(self._config.policy, idempotent=call.idempotent)
+        while True:
+            http = self._http()
+            request = self._config.request(http, call)
+            try:
+                response = await http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                await self._sleep(attempts.transport_delay(exc, str(request.url)))
+                continue
+            if stream_opened(response.status_code):
+                return response
+            try:
+                content = await response.aread()
+            except httpx.TransportError as exc:
+                raise connection_error(exc, str(request.url)) from exc
+            finally:
+                await response.aclose()
+            await self._sleep(stream_retry_delay(attempts, response.status_code, response.headers, content))
+
+    async def _events(self, call: p.Call[Any], state: ChatStream | GenerateStream) -> AsyncIterator[Any]:
+        response = await self._open_stream(call)
+        decoder = SSEDecoder()
+        try:
+            async for raw in response.aiter_bytes():
+                for data in decoder.feed(raw):
+                    chunk = state.on_event(data)
+                    if chunk is not None:
+                        yield chunk
+                if state.done:
+                    break
+            else:
+                for data in decoder.flush():
+                    chunk = state.on_event(data)
+                    if chunk is not None:
+                        yield chunk
+            state.on_end()
+        except httpx.TransportError as exc:
+            raise connection_error(exc, str(response.request.url), not_retried=True) from exc
+        finally:
+            await response.aclose()
+
+    # --- native endpoints -----------------------------------------------------------------
+
+    async def encode(
+        self,
+        model: str,
+        items: Sequence[ItemLike],
+        *,
+        output_types: Sequence[str] = ("dense",),
+        is_query: bool = False,
+        instruction: str | None = None,
+        output_dtype: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[EncodeResult]:
+        """Encode items into dense, sparse and/or multivector embeddings, in input order."""
+        if p.no_items(items):
+            return []
+        call = p.encode_call(
+            model,
+            items,
+            output_types=output_types,
+            is_query=is_query,
+            instruction=instruction,
+            output_dtype=output_dtype,
+            options=options,
+            wire=self._config.wire_format,
+        )
+        return await self._request(call)
+
+    async def score(
+        self,
+        model: str,
+        query: ItemLike,
+        items: Sequence[ItemLike],
+        *,
+        instruction: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[ScoreEntry]:
+        """Score items against a query; best first, each entry naming its input position."""
+        if p.no_items(items):
+            return []
+        call = p.score_call(
+            model, query, items, instruction=instruction, options=options, wire=self._config.wire_format
+        )
+        return await self._request(call)
+
+    async def extract(
+        self,
+        model: str,
+        items: Sequence[ItemLike],
+        *,
+        labels: Sequence[str] | None = None,
+        output_schema: Mapping[str, Any] | None = None,
+        instruction: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[ExtractResult]:
+        """Extract entities, relations, classifications and objects from each item, in input order."""
+        if p.no_items(items):
+            return []
+        call = p.extract_call(
+            model,
+            items,
+            labels=labels,
+            output_schema=output_schema,
+            instruction=instruction,
+            options=options,
+            wire=self._config.wire_format,
+        )
+        return await self._request(call)
+
+    async def generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        max_new_tokens: int,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: Sequence[str] | None = None,
+    ) -> GenerateResult:
+        """Continue a raw prompt (no chat template) with ``/v1/generate``."""
+        call = p.generate_call(
+            model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=False
+        )
+        return await self._request(call)
+
+    def stream_generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        max_new_tokens: int,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: Sequence[str] | None = None,
+    ) -> AsyncStream[GenerateChunk]:
+        """Stream ``/v1/generate``; the last chunk has ``done=True`` and the usage."""
+        call = p.generate_call(
+            model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=True
+        )
+        return AsyncStream(self._events(call, GenerateStream()))
+
+    # --- chat -----------------------------------------------------------------------------
+
+    async def chat_completions(self, request: ChatCompletionRequest | Mapping[str, Any]) -> ChatCompletion:
+        """Send a chat completion request (validated first; unknown fields are refused)."""
+        return await self._request(p.chat_call(request, stream=False))
+
+    def stream_chat_completions(
+        self, request: ChatCompletionRequest | Mapping[str, Any]
+    ) -> AsyncStream[ChatCompletionChunk]:
+        """Stream a chat completion; ends after ``[DONE]``, raises if the stream breaks off."""
+        return AsyncStream(self._events(p.chat_call(request, stream=True), ChatStream()))
+
+    # --- models, health, pools ------------------------------------------------------------
+
+    async def list_models(self) -> list[ModelInfo]:
+        return await self._request(p.list_models_call())
+
+    async def get_model(self, name: str) -> ModelInfo:
+        return await self._request(p.get_model_call(name))
+
+    async def health(self) -> Health:
+        """Readiness: the gateway's ``/health``, or a standalone server's ``/readyz``."""
+        gateway = await self._request(p.gateway_health_call())
+        return gateway if gateway is not None else await self._request(p.server_health_call())
+
+    async def create_pool(
+        self, name: str, gpus: Mapping[str, int] | None = None, gpu_caps: Mapping[str, int] | None = None
+    ) -> PoolInfo:
+        """Create (or renew) a pool on a gateway."""
+        return await self._request(p.create_pool_call(name, gpus, gpu_caps))
+
+    async def get_pool(self, name: str) -> PoolInfo | None:
+        """A pool, or None when the gateway has no such pool."""
+        return await self._request(p.get_pool_call(name))
+
+    async def delete_pool(self, name: str) -> bool:
+        """Delete a pool; False when it did not exist."""
+        return await self._request(p.delete_pool_call(name))

@@ -1,0 +1,130 @@
+"""When to wait and try a call again: capacity waits, rate limits and broken connections."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from ._error_mapping import ErrorInfo, to_error
+from .errors import SIEConnectionError, SIEError, SIETimeoutError
+
+DEFAULT_CAPACITY_DELAY = 5.0
+_BACKPRESSURE = frozenset({"QUEUE_FULL", "BILLING_CAPACITY_UNAVAILABLE"})
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_MAYBE_SENT = (httpx.WriteTimeout, httpx.WriteError, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The retry settings of a client."""
+
+    wait_for_capacity: bool = True
+    provision_timeout: float = 900.0
+    max_retries: int = 3
+
+
+def _jitter(delay: float) -> float:
+    return random.uniform(0.75 * delay, delay)
+
+
+class Attempts:
+    """The retry state of one call. ``idempotent`` calls may be re-sent after a broken connection."""
+
+    def __init__(self, policy: RetryPolicy, *, idempotent: bool, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy
+        self.idempotent = idempotent
+        self._clock = clock
+        self._started = clock()
+        self.retries = 0
+        self.capacity_waits = 0
+
+    @property
+    def remaining(self) -> float:
+        return self.policy.provision_timeout - (self._clock() - self._started)
+
+    def retry_delay(self, info: ErrorInfo) -> float | None:
+        """Seconds to wait before trying again after this error response, or None to give up."""
+        code = (info.code or "").upper()
+        remaining = self.remaining
+        if info.status == 202 or code in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING"):
+            if not self.policy.wait_for_capacity or remaining <= 0:
+                return None
+            delay = info.retry_after if info.retry_after is not None else DEFAULT_CAPACITY_DELAY
+            self.capacity_waits += 1
+            return min(delay, remaining)
+        retryable = (
+            info.status == 429
+            or (info.status == 503 and code in _BACKPRESSURE)
+            or (
+                info.status == 503
+                and code in ("QUEUE_UNAVAILABLE", "TRANSPORT_FAILURE")
+                and info.retry_after is not None
+            )
+            or (self.idempotent and info.status == 503 and code == "RESOURCE_EXHAUSTED")
+            or (self.idempotent and self.policy.wait_for_capacity and info.status == 504)
+        )
+        if not retryable or self.retries >= self.policy.max_retries:
+            return None
+        delay = info.retry_after if info.retry_after is not None else _jitter(min(2.0**self.retries, 30.0))
+        if delay >= remaining:
+            return None
+        self.retries += 1
+        return delay
+
+    def final_error(self, info: ErrorInfo) -> SIEError:
+        """The error to raise once ``retry_delay`` gave up."""
+        error = to_error(info)
+        waited = self.policy.provision_timeout - self.remaining
+        if (
+            self.capacity_waits
+            and error.code
+            and error.code.upper() in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING")
+        ):
+            error.message = (
+                f"{error.message} (still not ready after waiting {waited:.0f}s; "
+                f"provision_timeout={self.policy.provision_timeout:g}s)"
+            )
+        elif self.retries:
+            error.message = f"{error.message} (after {self.retries} retries)"
+        elif not self.policy.wait_for_capacity and (
+            info.status == 202 or (error.code or "").upper() in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING")
+        ):
+            error.message = f"{error.message} (wait_for_capacity is off)"
+        return error
+
+    def transport_delay(self, exc: httpx.TransportError, url: str) -> float:
+        """Seconds to wait before re-sending after a transport failure; raises when it must not."""
+        sent_maybe = isinstance(exc, _MAYBE_SENT)
+        retry_ok = isinstance(exc, _NOT_SENT) or (sent_maybe and self.idempotent)
+        if retry_ok and self.retries < self.policy.max_retries:
+            delay = _jitter(min(0.5 * 2.0**self.retries, 5.0))
+            if delay < self.remaining:
+                self.retries += 1
+                return delay
+        raise connection_error(exc, url, retries=self.retries, not_retried=sent_maybe and not self.idempotent)
+
+
+def connection_error(
+    exc: httpx.TransportError, url: str, *, retries: int = 0, not_retried: bool = False
+) -> SIEConnectionError:
+    """A typed error for an httpx transport failure."""
+    what = type(exc).__name__
+    detail = str(exc) or what
+    if isinstance(exc, httpx.TimeoutException):
+        message = f"timed out talking to {url} ({what}: {detail})"
+        cls: type[SIEConnectionError] = SIETimeoutError
+    elif isinstance(exc, httpx.ConnectError):
+        message = f"cannot connect to {url}: {detail}"
+        cls = SIEConnectionError
+    else:
+        message = f"connection to {url} failed: {detail}"
+        cls = SIEConnectionError
+    if retries:
+        message += f" (after {retries} retries)"
+    if not_retried:
+        message += "; not retried, since the request may have reached the server"
+    return cls(message)

@@ -1,0 +1,169 @@
+"""Incremental server-sent-events decoding and the end-of-stream rules of SIE's streams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from ._codec import WireFormatError, loads_json
+from ._error_mapping import stream_error
+from ._protocol import parse_generate_chunk
+from .chat import ChatCompletionChunk
+from .errors import SIEConnectionError, SIEStreamError
+from .types import GenerateChunk
+
+DONE = "[DONE]"
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+
+class SSEDecoder:
+    """Feeds raw bytes, yields the ``data`` payload of each complete event (as text).
+
+    Lines end with ``\\n``, ``\\r\\n`` or ``\\r``; comment lines (``:``) and fields other than
+    ``data`` are skipped; several ``data`` lines of one event are joined with ``\\n``.
+    """
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._buffer = bytearray()
+        self._data: list[str] = []
+        self._data_size = 0
+        self._max = max_event_bytes
+        self._pending_cr = False
+
+    def feed(self, chunk: bytes) -> Iterator[str]:
+        buffer = self._buffer
+        if self._pending_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        self._pending_cr = False
+        buffer += chunk
+        start = 0
+        while True:
+            newline = _find_line_end(buffer, start)
+            if newline < 0:
+                break
+            line = bytes(buffer[start:newline])
+            if buffer[newline] == 0x0D:  # \r, maybe followed by \n
+                if newline + 1 < len(buffer):
+                    start = newline + 2 if buffer[newline + 1] == 0x0A else newline + 1
+                else:
+                    self._pending_cr = True
+                    start = newline + 1
+            else:
+                start = newline + 1
+            event = self._line(line)
+            if event is not None:
+                yield event
+        del buffer[:start]
+        if len(buffer) + self._data_size > self._max:
+            raise SIEStreamError(f"an SSE event exceeds {self._max} bytes", code="event_too_large")
+
+    def _line(self, raw: bytes) -> str | None:
+        if not raw:
+            if not self._data:
+                return None
+            event = "\n".join(self._data)
+            self._data, self._data_size = [], 0
+            return event
+        if raw[:1] == b":":
+            return None
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SIEStreamError(f"the stream sent bytes that are not UTF-8: {exc}", code="malformed_stream") from exc
+        name, _, value = line.partition(":")
+        if name != "data":
+            return None
+        if value.startswith(" "):
+            value = value[1:]
+        self._data.append(value)
+        self._data_size += len(raw)
+        if self._data_size > self._max:
+            raise SIEStreamError(f"an SSE event exceeds {self._max} bytes", code="event_too_large")
+        return None
+
+    def flush(self) -> Iterator[str]:
+        """Events left when the body ends (a last event without its blank line)."""
+        if self._buffer:
+            tail = bytes(self._buffer)
+            self._buffer.clear()
+            event = self._line(tail)
+            if event is not None:
+                yield event
+        if self._data:
+            yield "\n".join(self._data)
+            self._data, self._data_size = [], 0
+
+
+def _find_line_end(buffer: bytearray, start: int) -> int:
+    lf = buffer.find(b"\n", start)
+    cr = buffer.find(b"\r", start, lf if lf >= 0 else len(buffer))
+    return cr if cr >= 0 else lf
+
+
+def _event_json(data: str) -> Mapping[str, Any]:
+    try:
+        payload = loads_json(data)
+    except WireFormatError as exc:
+        raise SIEStreamError(f"the stream sent an event that is not JSON: {exc}", code="malformed_stream") from exc
+    if not isinstance(payload, Mapping):
+        raise SIEStreamError("the stream sent an event that is not a JSON object", code="malformed_stream")
+    return payload
+
+
+class ChatStream:
+    """Turns the events of a chat stream into chunks and checks that it ended properly."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.finished = False
+
+    def on_event(self, data: str) -> ChatCompletionChunk | None:
+        if data == DONE:
+            self.done = True
+            return None
+        if self.done:
+            raise SIEStreamError("the stream sent events after [DONE]", code="malformed_stream")
+        payload = _event_json(data)
+        if payload.get("error") is not None:
+            raise stream_error(payload)
+        try:
+            chunk = ChatCompletionChunk.model_validate(payload)
+        except ValidationError as exc:
+            raise SIEStreamError(f"the stream sent a malformed chunk: {exc}", code="malformed_stream") from exc
+        if any(choice.finish_reason for choice in chunk.choices):
+            self.finished = True
+        return chunk
+
+    def on_end(self) -> None:
+        if not self.done or not self.finished:
+            missing = "[DONE]" if self.finished else "its final chunk (finish_reason)"
+            raise SIEConnectionError(f"the chat stream ended without {missing}; the answer is incomplete")
+
+
+class GenerateStream:
+    """Turns the events of a ``/v1/generate`` stream into chunks and checks its end."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.finished = False
+
+    def on_event(self, data: str) -> GenerateChunk | None:
+        if data == DONE:
+            self.done = True
+            return None
+        if self.done:
+            raise SIEStreamError("the stream sent events after [DONE]", code="malformed_stream")
+        payload = _event_json(data)
+        if payload.get("error") is not None:
+            raise stream_error(payload)
+        chunk = parse_generate_chunk(payload)
+        if chunk.done:
+            self.finished = True
+        return chunk
+
+    def on_end(self) -> None:
+        if not self.done or not self.finished:
+            missing = "[DONE]" if self.finished else "its final chunk (done: true)"
+            raise SIEConnectionError(f"the generate stream ended without {missing}; the text is incomplete")

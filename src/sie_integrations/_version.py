@@ -1,0 +1,3 @@
+"""Version of sie-integrations."""
+
+__version__ = "0.1.0"
