@@ -1,0 +1,92 @@
+"""Shared test settings: how the live tier talks to the real SIE peer or replays its cassettes.
+
+Three ways to run the tests marked ``live``:
+
+* default (``pytest``): replayed from ``cassettes/``; nothing leaves the machine;
+* ``pytest -m live --disable-recording`` with ``SIE_BASE_URL``: against a real server;
+* ``pytest -m live --record-mode=rewrite`` with the peer on port 18080: re-records the cassettes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sie_integrations import AsyncSIEClient, SIEClient
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+RECORDED_URL = "http://127.0.0.1:18080"
+# Sent by the live tier so the cassettes prove that credentials are scrubbed; the peer ignores it.
+LIVE_API_KEY = "sk-live-tier-not-a-real-key-0123456789"
+
+
+def is_live(config: pytest.Config) -> bool:
+    """True when requests really reach a server (recording off, or recording anew)."""
+    return bool(config.getoption("--disable-recording")) or (config.getoption("--record-mode") or "none") != "none"
+
+
+@pytest.fixture(scope="session")
+def live(pytestconfig: pytest.Config) -> bool:
+    return is_live(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def sie_url(live: bool) -> str:
+    if not live:
+        return RECORDED_URL
+    url = os.environ.get("SIE_BASE_URL")
+    if not url:
+        pytest.fail("the live tier needs SIE_BASE_URL (start the peer: ../shared/peer/start.sh)")
+    return url.rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(CASSETTES / Path(str(request.node.fspath)).stem)
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "filter_headers": ["authorization", "x-api-key", "cookie", "set-cookie"],
+        "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+        "decode_compressed_response": True,
+    }
+
+
+@pytest.fixture
+def sleeps(live: bool, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Records every retry wait of the clients; replays skip the wait itself."""
+    recorded: list[float] = []
+    real_sync, real_async = SIEClient._sleep, AsyncSIEClient._sleep
+
+    def sync_sleep(self: SIEClient, seconds: float) -> None:
+        recorded.append(seconds)
+        if live:
+            real_sync(self, seconds)
+
+    async def async_sleep(self: AsyncSIEClient, seconds: float) -> None:
+        recorded.append(seconds)
+        if live:
+            await real_async(self, seconds)
+
+    monkeypatch.setattr(SIEClient, "_sleep", sync_sleep)
+    monkeypatch.setattr(AsyncSIEClient, "_sleep", async_sleep)
+    return recorded
+
+
+@pytest.fixture
+def client(sie_url: str, sleeps: list[float]) -> Iterator[SIEClient]:
+    with SIEClient(sie_url, api_key=LIVE_API_KEY) as sie:
+        yield sie
+
+
+@pytest.fixture
+async def aclient(sie_url: str, sleeps: list[float]) -> Any:
+    async with AsyncSIEClient(sie_url, api_key=LIVE_API_KEY) as sie:
+        yield sie

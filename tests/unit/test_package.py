@@ -1,0 +1,24 @@
+"""The package itself: no framework imported by the base package, a typed version, a clean export list."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import sie_integrations
+
+
+def test_import_pulls_in_no_framework() -> None:
+    code = (
+        "import sys, sie_integrations\n"
+        "leaked = sorted(m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain', 'llama_index'))\n"
+        "print(','.join(leaked))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_public_names_resolve() -> None:
+    assert sie_integrations.__version__.count(".") == 2
+    for name in sie_integrations.__all__:
+        assert getattr(sie_integrations, name) is not None, name
