@@ -132,7 +132,7 @@ class AsyncSIEClient:
             http = self._http()
             request = self._config.request(http, call)
             try:
-                response = await http.send(request)
+                response = await http.send(request, follow_redirects=False)
             except httpx.TransportError as exc:
                 delay = attempts.transport_delay(exc, str(request.url))
                 logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
@@ -152,7 +152,7 @@ class AsyncSIEClient:
             http = self._http()
             request = self._config.request(http, call)
             try:
-                response = await http.send(request, stream=True)
+                response = await http.send(request, stream=True, follow_redirects=False)
             except httpx.TransportError as exc:
                 await self._sleep(attempts.transport_delay(exc, str(request.url)))
                 continue

@@ -111,7 +111,7 @@ class SIEClient:
         while True:
             request = self._config.request(self._http, call)
             try:
-                response = self._http.send(request)
+                response = self._http.send(request, follow_redirects=False)
             except httpx.TransportError as exc:
                 delay = attempts.transport_delay(exc, str(request.url))
                 logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
@@ -130,7 +130,7 @@ class SIEClient:
         while True:
             request = self._config.request(self._http, call)
             try:
-                response = self._http.send(request, stream=True)
+                response = self._http.send(request, stream=True, follow_redirects=False)
             except httpx.TransportError as exc:
                 self._sleep(attempts.transport_delay(exc, str(request.url)))
                 continue

@@ -62,7 +62,8 @@ def resolve_api_key(api_key: str | SecretStr | None, base_url: str, explicit_bas
     if not env_key:
         return None
     env_url = os.environ.get("SIE_BASE_URL")
-    if explicit_base_url and (env_url is None or _origin(resolve_base_url(env_url)) != _origin(base_url)):
+    # Compare origins without validating SIE_BASE_URL: a malformed variable must not break an explicit base_url.
+    if explicit_base_url and (env_url is None or _origin(env_url.strip()) != _origin(base_url)):
         logger.debug("SIE_API_KEY is not sent to %s: it is not the server SIE_BASE_URL names", base_url)
         return None
     return SecretStr(env_key)

@@ -40,7 +40,7 @@ T = TypeVar("T")
 WireFormat = Literal["msgpack", "json"]
 OUTPUT_TYPES = ("dense", "sparse", "multivector")
 _JSON_DTYPES = {"float32": np.float32, "float16": np.float16, "int8": np.int8, "uint8": np.uint8, "binary": np.uint8}
-_SEGMENT = re.compile(r"^[^\x00-\x1f\x7f]+$")
+_SEGMENT = re.compile(r"[^\x00-\x1f\x7f]+")  # used with fullmatch: "$" would let a trailing "\n" through
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def model_path(model: str) -> str:
         raise ValueError("model must be a non-empty string")
     segments = model.split("/")
     for segment in segments:
-        if segment in ("", ".", "..") or not _SEGMENT.match(segment):
+        if segment in ("", ".", "..") or not _SEGMENT.fullmatch(segment):
             raise ValueError(f"invalid model id {model!r}")
     return "/".join(quote(s, safe=":@+-_.~") for s in segments)
 
@@ -210,7 +210,7 @@ def _array(values: Any, dtype_label: Any, what: str, ndim: int) -> np.ndarray[An
     elif isinstance(values, list):
         try:
             array = np.asarray(values, dtype=_JSON_DTYPES.get(str(dtype_label), np.float32))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # numpy 2: out of range for int8/uint8
             raise _malformed("encode", f"{what} values are not numbers") from exc
     else:
         raise _malformed("encode", f"{what} values missing")
@@ -242,6 +242,8 @@ def _encode_result(raw: Any) -> EncodeResult:
 def _sparse(raw: Mapping[str, Any]) -> SparseVector:
     indices = raw.get("indices")
     if isinstance(indices, list):
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+            raise _malformed("encode", "sparse indices are not a list of integers")  # int64 would truncate 1.5
         try:
             indices = np.asarray(indices, dtype=np.int64)
         except (TypeError, ValueError, OverflowError) as exc:

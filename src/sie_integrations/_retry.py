@@ -53,7 +53,8 @@ class Attempts:
         if info.status == 202 or code in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING"):
             if not self.policy.wait_for_capacity or remaining <= 0:
                 return None
-            delay = info.retry_after if info.retry_after is not None else DEFAULT_CAPACITY_DELAY
+            # Only the budget bounds these waits: a zero Retry-After (or a past date) would resend in a tight loop.
+            delay = info.retry_after if info.retry_after else DEFAULT_CAPACITY_DELAY
             self.capacity_waits += 1
             return min(delay, remaining)
         retryable = (
@@ -79,20 +80,15 @@ class Attempts:
         """The error to raise once ``retry_delay`` gave up."""
         error = to_error(info)
         waited = self.policy.provision_timeout - self.remaining
-        if (
-            self.capacity_waits
-            and error.code
-            and error.code.upper() in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING")
-        ):
+        capacity = info.status == 202 or (error.code or "").upper() in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING")
+        if self.capacity_waits and capacity:
             error.message = (
                 f"{error.message} (still not ready after waiting {waited:.0f}s; "
                 f"provision_timeout={self.policy.provision_timeout:g}s)"
             )
         elif self.retries:
             error.message = f"{error.message} (after {self.retries} retries)"
-        elif not self.policy.wait_for_capacity and (
-            info.status == 202 or (error.code or "").upper() in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING")
-        ):
+        elif not self.policy.wait_for_capacity and capacity:
             error.message = f"{error.message} (wait_for_capacity is off)"
         return error
 

@@ -11,7 +11,7 @@ from ._codec import WireFormatError, loads_json
 from ._error_mapping import stream_error
 from ._protocol import parse_generate_chunk
 from .chat import ChatCompletionChunk
-from .errors import SIEConnectionError, SIEStreamError
+from .errors import RequestError, SIEConnectionError, SIEStreamError
 from .types import GenerateChunk
 
 DONE = "[DONE]"
@@ -34,9 +34,10 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> Iterator[str]:
         buffer = self._buffer
-        if self._pending_cr and chunk[:1] == b"\n":
-            chunk = chunk[1:]
-        self._pending_cr = False
+        if self._pending_cr and chunk:  # an empty read must not forget a \r that may precede a \n
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+            self._pending_cr = False
         buffer += chunk
         start = 0
         while True:
@@ -158,7 +159,10 @@ class GenerateStream:
         payload = _event_json(data)
         if payload.get("error") is not None:
             raise stream_error(payload)
-        chunk = parse_generate_chunk(payload)
+        try:
+            chunk = parse_generate_chunk(payload)
+        except RequestError as exc:
+            raise SIEStreamError(exc.message, code="malformed_stream") from exc
         if chunk.done:
             self.finished = True
         return chunk

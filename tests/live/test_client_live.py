@@ -302,8 +302,14 @@ def test_chat_tool_result_turn(client: SIEClient) -> None:
 def test_chat_errors_from_the_server(client: SIEClient) -> None:
     hi = [{"role": "user", "content": "Hi"}]
     with pytest.raises(RequestError) as forced:
-        client.chat_completions({"model": "tiny-tools", "messages": hi, "tools": [WEATHER_TOOL], "tool_choice": "required"})
-    assert (forced.value.status_code, forced.value.code, forced.value.param) == (400, "unsupported_field", "tool_choice")
+        client.chat_completions(
+            {"model": "tiny-tools", "messages": hi, "tools": [WEATHER_TOOL], "tool_choice": "required"}
+        )
+    assert (forced.value.status_code, forced.value.code, forced.value.param) == (
+        400,
+        "unsupported_field",
+        "tool_choice",
+    )
     with pytest.raises(ServerError) as upstream:
         client.chat_completions(
             {"model": "tiny-tools-rendered", "messages": hi, "tools": [WEATHER_TOOL], "tool_choice": "required"}
@@ -383,3 +389,32 @@ def test_async_client_survives_two_event_loops(sie_url: str, sleeps: list[float]
     assert asyncio.run(embed()) == 2
     assert asyncio.run(embed()) == 2  # a new loop: a new connection pool, no "Event loop is closed"
     asyncio.run(sie.aclose())
+
+
+# --- routing headers ---------------------------------------------------------------------
+
+
+def test_machine_profile_is_checked_by_a_standalone_server(sie_url: str, sleeps: list[float]) -> None:
+    with SIEClient(sie_url, gpu="eval-pool/l4") as routed:
+        with pytest.raises(RequestError) as encode:
+            routed.encode("sie-fake", ["x"])
+        with pytest.raises(RequestError) as chat:
+            routed.chat_completions({"model": "tiny-chat", "messages": [{"role": "user", "content": "Hi"}]})
+    for error in (encode.value, chat.value):
+        assert (error.status_code, error.code) == (400, "INVALID_INPUT")
+        assert "machine profile 'l4'" in error.message
+    with SIEClient(sie_url, pool="eval-pool") as pooled:  # X-SIE-Pool alone is ignored by a standalone server
+        assert pooled.encode("sie-fake", ["x"])[0].dense is not None
+
+
+def test_more_generation_errors_and_edges(client: SIEClient) -> None:
+    hi = [{"role": "user", "content": "Hi"}]
+    with pytest.raises(ServerError) as undeclared:
+        client.chat_completions({"model": "tiny-tools", "messages": hi, "tools": [WEATHER_TOOL], "tool_choice": "none"})
+    assert (undeclared.value.status_code, undeclared.value.code) == (502, "upstream_error")
+    with pytest.raises(RequestError) as json_mode:
+        client.chat_completions({"model": "tiny-json", "messages": hi, "response_format": {"type": "json_object"}})
+    assert json_mode.value.param == "response_format"
+    raw = client.generate("tiny-tools", "Weather in Paris?", max_new_tokens=8)
+    assert raw.text == ""  # mlx_lm strips the tool markup on /v1/generate
+    assert client.generate("tiny-chat", "Hi", max_new_tokens=8).usage.completion_tokens > 0
