@@ -35,6 +35,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs name the same scheme, host and port."""
+    return _origin(a.strip()) == _origin(b.strip())
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -63,7 +68,7 @@ def resolve_api_key(api_key: str | SecretStr | None, base_url: str, explicit_bas
         return None
     env_url = os.environ.get("SIE_BASE_URL")
     # Compare origins without validating SIE_BASE_URL: a malformed variable must not break an explicit base_url.
-    if explicit_base_url and (env_url is None or _origin(env_url.strip()) != _origin(base_url)):
+    if explicit_base_url and (env_url is None or not same_origin(env_url, base_url)):
         logger.debug("SIE_API_KEY is not sent to %s: it is not the server SIE_BASE_URL names", base_url)
         return None
     return SecretStr(env_key)

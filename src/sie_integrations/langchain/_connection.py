@@ -1,0 +1,85 @@
+"""The connection fields every LangChain adapter shares, and the clients built from them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from .._async_client import AsyncSIEClient
+from .._client import SIEClient
+from .._config import same_origin
+
+
+class SIEConnection(BaseModel):
+    """Where and how to reach SIE. ``api_key`` defaults to ``SIE_API_KEY``, ``base_url`` to ``SIE_BASE_URL``."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
+
+    base_url: str | None = Field(default_factory=from_env("SIE_BASE_URL", default=None))
+    api_key: SecretStr | None = Field(default_factory=secret_from_env("SIE_API_KEY", default=None))
+    timeout: float | None = None
+    gpu: str | None = None
+    pool: str | None = None
+    wait_for_capacity: bool = True
+    max_retries: int = 3
+    http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
+
+    _client: SIEClient | None = PrivateAttr(default=None)
+    _aclient: AsyncSIEClient | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _keep_env_key_at_home(self) -> SIEConnection:
+        """The ``SIE_API_KEY`` variable goes only to the server ``SIE_BASE_URL`` names."""
+        env_url = os.environ.get("SIE_BASE_URL")
+        key_from_env = "api_key" not in self.model_fields_set
+        explicit_url = self.base_url if "base_url" in self.model_fields_set else None
+        if (
+            key_from_env
+            and explicit_url is not None
+            and self.api_key is not None
+            and (env_url is None or not same_origin(env_url, explicit_url))
+        ):
+            self.api_key = None
+        return self
+
+    def _connection_args(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "api_key": self.api_key,
+            "timeout": self.timeout,
+            "gpu": self.gpu,
+            "pool": self.pool,
+            "wait_for_capacity": self.wait_for_capacity,
+            "max_retries": self.max_retries,
+        }
+
+    @property
+    def client(self) -> SIEClient:
+        """The synchronous client, built on first use."""
+        if self._client is None:
+            self._client = SIEClient(**self._connection_args(), http_client=self.http_client)
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncSIEClient:
+        """The asynchronous client (one connection pool per event loop), built on first use."""
+        if self._aclient is None:
+            self._aclient = AsyncSIEClient(**self._connection_args(), http_client=self.http_async_client)
+        return self._aclient
+
+    def close(self) -> None:
+        """Close the synchronous connection pool."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close this event loop's connection pool."""
+        if self._aclient is not None:
+            await self._aclient.aclose()
+            self._aclient = None

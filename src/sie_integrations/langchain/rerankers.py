@@ -1,0 +1,87 @@
+"""SIE reranking for LangChain, as a document compressor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from pydantic import Field
+
+from ..types import ScoreEntry
+from ._connection import SIEConnection
+
+MAX_ITEMS_PER_REQUEST = 1000
+
+
+def _ranked(chunks: list[list[ScoreEntry]], offsets: list[int], top_n: int | None) -> list[dict[str, Any]]:
+    merged = [
+        {"index": entry.index + offset, "relevance_score": entry.score}
+        for entries, offset in zip(chunks, offsets, strict=True)
+        for entry in entries
+    ]
+    merged.sort(key=lambda r: -r["relevance_score"])
+    return merged if top_n is None or top_n < 0 else merged[:top_n]
+
+
+def _texts(documents: Sequence[str | Document]) -> list[str]:
+    return [d.page_content if isinstance(d, Document) else d for d in documents]
+
+
+class SIEReranker(SIEConnection, BaseDocumentCompressor):
+    """Reranks documents against a query with an SIE scoring model; keeps the best ``top_n``.
+
+    Each returned document is a copy with ``metadata["relevance_score"]`` set; inputs are not changed.
+    """
+
+    model: str = Field(alias="model_name")
+    top_n: int | None = 3
+    instruction: str | None = None
+
+    def rerank(
+        self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
+    ) -> list[dict[str, Any]]:
+        """``[{"index", "relevance_score"}]``, best first; ``top_n=-1`` or None keeps all."""
+        texts = _texts(documents)
+        offsets = list(range(0, len(texts), MAX_ITEMS_PER_REQUEST))
+        chunks = [
+            self.client.score(self.model, query, texts[o : o + MAX_ITEMS_PER_REQUEST], instruction=self.instruction)
+            for o in offsets
+        ]
+        return _ranked(chunks, offsets, top_n)
+
+    async def arerank(
+        self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
+    ) -> list[dict[str, Any]]:
+        texts = _texts(documents)
+        offsets = list(range(0, len(texts), MAX_ITEMS_PER_REQUEST))
+        chunks = [
+            await self.async_client.score(
+                self.model, query, texts[o : o + MAX_ITEMS_PER_REQUEST], instruction=self.instruction
+            )
+            for o in offsets
+        ]
+        return _ranked(chunks, offsets, top_n)
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        return _with_scores(documents, self.rerank(documents, query, top_n=self.top_n))
+
+    async def acompress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
+
+
+def _with_scores(documents: Sequence[Document], ranked: list[dict[str, Any]]) -> list[Document]:
+    out = []
+    for result in ranked:
+        doc = documents[result["index"]]
+        out.append(
+            doc.model_copy(
+                update={"metadata": {**doc.metadata, "relevance_score": result["relevance_score"]}}, deep=True
+            )
+        )
+    return out
