@@ -66,7 +66,9 @@ def _json_wire(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_embed_documents_batches_in_order(recorder: Recorder) -> None:
     texts = ["a" * n for n in range(1, 11)]
-    emb = SIEEmbeddings(model="m", base_url="http://sie.test", batch_size=3, max_concurrency=2, http_client=_http(recorder))
+    emb = SIEEmbeddings(
+        model="m", base_url="http://sie.test", batch_size=3, max_concurrency=2, http_client=_http(recorder)
+    )
     vectors = emb.embed_documents(texts)
     assert [v[0] for v in vectors] == [float(n) for n in range(1, 11)]
     assert sorted(len(_json_body(r)["items"]) for r in recorder.requests) == [1, 3, 3, 3]  # type: ignore[arg-type]

@@ -45,30 +45,22 @@ class _Encoder(SIEConnection):
     max_concurrency: int = Field(default=4, ge=1)
     show_progress: bool = False
 
+    def _batching(self, **encode_args: Any) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size,
+            "max_concurrency": self.max_concurrency,
+            "instruction": self.instruction,
+            **encode_args,
+        }
+
     def _encode(self, texts: list[str], **encode_args: Any) -> list[EncodeResult]:
         with _progress_bar(self.show_progress, len(texts)) as progress:
-            return encode_batched(
-                self.client,
-                self.model,
-                texts,
-                batch_size=self.batch_size,
-                max_concurrency=self.max_concurrency,
-                progress=progress,
-                instruction=self.instruction,
-                **encode_args,
-            )
+            return encode_batched(self.client, self.model, texts, progress=progress, **self._batching(**encode_args))
 
     async def _aencode(self, texts: list[str], **encode_args: Any) -> list[EncodeResult]:
         with _progress_bar(self.show_progress, len(texts)) as progress:
             return await aencode_batched(
-                self.async_client,
-                self.model,
-                texts,
-                batch_size=self.batch_size,
-                max_concurrency=self.max_concurrency,
-                progress=progress,
-                instruction=self.instruction,
-                **encode_args,
+                self.async_client, self.model, texts, progress=progress, **self._batching(**encode_args)
             )
 
 
