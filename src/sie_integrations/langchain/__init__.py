@@ -1,4 +1,4 @@
-"""LangChain adapters for SIE: embeddings, sparse encoder and reranker."""
+"""LangChain adapters for SIE: embeddings, sparse encoder, reranker and extractor."""
 
 try:
     import langchain_core  # noqa: F401
@@ -6,6 +6,7 @@ except ImportError as exc:  # pragma: no cover - exercised by the install matrix
     raise ImportError("sie_integrations.langchain needs LangChain: pip install 'sie-integrations[langchain]'") from exc
 
 from .embeddings import SIEEmbeddings, SIESparseEncoder
+from .extractors import SIEExtractionTransformer, SIEExtractor
 from .rerankers import SIEReranker
 
-__all__ = ["SIEEmbeddings", "SIEReranker", "SIESparseEncoder"]
+__all__ = ["SIEEmbeddings", "SIEExtractionTransformer", "SIEExtractor", "SIEReranker", "SIESparseEncoder"]
