@@ -11,6 +11,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+from httpx import USE_CLIENT_DEFAULT
+from httpx._client import UseClientDefault
 from pydantic import SecretStr
 
 from ._protocol import Call
@@ -111,6 +113,10 @@ class ClientConfig:
         self.base_url = resolve_base_url(base_url)
         self.api_key = resolve_api_key(api_key, self.base_url, explicit_base_url=base_url is not None)
         self.timeout = DEFAULT_TIMEOUT if timeout is None else httpx.Timeout(timeout)
+        # An explicit timeout also applies to an injected client; otherwise the client's own setting stands.
+        self._request_timeout: httpx.Timeout | UseClientDefault = (
+            USE_CLIENT_DEFAULT if timeout is None else self.timeout
+        )
         self.pool, self.gpu = split_gpu(gpu, pool)
         self.policy = RetryPolicy(wait_for_capacity, float(provision_timeout), max_retries)
         self.wire_format = wire_format
@@ -143,6 +149,7 @@ class ClientConfig:
             self.base_url + call.path,
             content=call.body,
             headers={**self.headers, **call.headers},
+            timeout=self._request_timeout,
         )
 
     def client_kwargs(self) -> dict[str, Any]:

@@ -150,11 +150,11 @@ def error_class(info: ErrorInfo) -> type[SIEError]:
     return RequestError
 
 
-def to_error(info: ErrorInfo, *, prefix: str = "") -> SIEError:
+def to_error(info: ErrorInfo) -> SIEError:
     cls = error_class(info)
-    message = f"{prefix}{info.message}"
+    message = info.message
     if 300 <= info.status < 400:
-        message = f"{prefix}unexpected redirect (HTTP {info.status}); redirects are not followed"
+        message = f"unexpected redirect (HTTP {info.status}); redirects are not followed"
     return cls(
         message,
         status_code=info.status,

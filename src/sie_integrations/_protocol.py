@@ -270,7 +270,7 @@ def score_call(
     wire: WireFormat,
 ) -> Call[list[ScoreEntry]]:
     wire_items = _items_wire(items, wire)
-    body: dict[str, Any] = {"query": _item_wire(query, 0, wire) if not isinstance(query, str) else {"text": query}}
+    body: dict[str, Any] = {"query": _item_wire(query, 0, wire)}
     body["items"] = wire_items
     if instruction is not None:
         body["instruction"] = instruction

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -14,6 +14,7 @@ from .chat import ChatCompletionChunk
 from .errors import RequestError, SIEConnectionError, SIEStreamError
 from .types import GenerateChunk
 
+C = TypeVar("C")
 DONE = "[DONE]"
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 
@@ -113,14 +114,21 @@ def _event_json(data: str) -> Mapping[str, Any]:
     return payload
 
 
-class ChatStream:
-    """Turns the events of a chat stream into chunks and checks that it ended properly."""
+class _StreamState(Generic[C]):
+    """Turns the events of a stream into chunks and checks that it ended with its final chunk and [DONE]."""
+
+    what = "stream"
+    final = "its final chunk"
 
     def __init__(self) -> None:
         self.done = False
         self.finished = False
 
-    def on_event(self, data: str) -> ChatCompletionChunk | None:
+    def _chunk(self, payload: Mapping[str, Any]) -> tuple[C, bool]:
+        """The chunk of one event, and whether it is the final one."""
+        raise NotImplementedError
+
+    def on_event(self, data: str) -> C | None:
         if data == DONE:
             self.done = True
             return None
@@ -129,45 +137,33 @@ class ChatStream:
         payload = _event_json(data)
         if payload.get("error") is not None:
             raise stream_error(payload)
+        chunk, final = self._chunk(payload)
+        self.finished = self.finished or final
+        return chunk
+
+    def on_end(self) -> None:
+        if not self.done or not self.finished:
+            missing = "[DONE]" if self.finished else self.final
+            raise SIEConnectionError(f"the {self.what} ended without {missing}; the answer is incomplete")
+
+
+class ChatStream(_StreamState[ChatCompletionChunk]):
+    what, final = "chat stream", "its final chunk (finish_reason)"
+
+    def _chunk(self, payload: Mapping[str, Any]) -> tuple[ChatCompletionChunk, bool]:
         try:
             chunk = ChatCompletionChunk.model_validate(payload)
         except ValidationError as exc:
             raise SIEStreamError(f"the stream sent a malformed chunk: {exc}", code="malformed_stream") from exc
-        if any(choice.finish_reason for choice in chunk.choices):
-            self.finished = True
-        return chunk
-
-    def on_end(self) -> None:
-        if not self.done or not self.finished:
-            missing = "[DONE]" if self.finished else "its final chunk (finish_reason)"
-            raise SIEConnectionError(f"the chat stream ended without {missing}; the answer is incomplete")
+        return chunk, any(choice.finish_reason for choice in chunk.choices)
 
 
-class GenerateStream:
-    """Turns the events of a ``/v1/generate`` stream into chunks and checks its end."""
+class GenerateStream(_StreamState[GenerateChunk]):
+    what, final = "generate stream", "its final chunk (done: true)"
 
-    def __init__(self) -> None:
-        self.done = False
-        self.finished = False
-
-    def on_event(self, data: str) -> GenerateChunk | None:
-        if data == DONE:
-            self.done = True
-            return None
-        if self.done:
-            raise SIEStreamError("the stream sent events after [DONE]", code="malformed_stream")
-        payload = _event_json(data)
-        if payload.get("error") is not None:
-            raise stream_error(payload)
+    def _chunk(self, payload: Mapping[str, Any]) -> tuple[GenerateChunk, bool]:
         try:
             chunk = parse_generate_chunk(payload)
         except RequestError as exc:
             raise SIEStreamError(exc.message, code="malformed_stream") from exc
-        if chunk.done:
-            self.finished = True
-        return chunk
-
-    def on_end(self) -> None:
-        if not self.done or not self.finished:
-            missing = "[DONE]" if self.finished else "its final chunk (done: true)"
-            raise SIEConnectionError(f"the generate stream ended without {missing}; the text is incomplete")
+        return chunk, chunk.done

@@ -635,3 +635,18 @@ async def test_models_are_not_retried_when_loading_is_off(sie: Any) -> None:
     with pytest.raises(ModelLoadingError):
         await sie.call(sie.client(wait_for_capacity=False).list_models())
     assert sie.server.count == 1
+
+
+def test_explicit_timeout_applies_to_an_injected_client() -> None:
+    """A MockTransport records the timeout extension of each request."""
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200, json={"models": []})
+
+    injected = httpx.Client(transport=httpx.MockTransport(handler), timeout=99.0)
+    SIEClient("http://sie.test", timeout=7.0, http_client=injected).list_models()
+    SIEClient("http://sie.test", http_client=injected).list_models()
+    assert seen[0]["read"] == 7.0
+    assert seen[1]["read"] == 99.0  # no timeout given: the injected client's own setting stands
