@@ -1,0 +1,290 @@
+"""SIE chat models for LangChain, over ``/v1/chat/completions``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import Field
+
+from ._connection import SIEConnection
+from ._errors import langchain_errors
+from ._messages import ChunkMapper, ai_message, messages_to_wire
+
+StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
+
+
+def _tool_choice(tool_choice: dict[str, Any] | str | bool | None, tools: list[dict[str, Any]]) -> Any:
+    """LangChain's tool_choice vocabulary in wire form."""
+    if tool_choice is None or isinstance(tool_choice, dict):
+        return tool_choice
+    if tool_choice is True or tool_choice == "any":
+        return "required"
+    if tool_choice in ("auto", "none", "required"):
+        return tool_choice
+    if isinstance(tool_choice, str):
+        names = {t["function"]["name"] for t in tools}
+        if tool_choice not in names:
+            raise ValueError(f"tool_choice {tool_choice!r} is not one of the bound tools {sorted(names)}")
+        return {"type": "function", "function": {"name": tool_choice}}
+    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
+
+
+class SIEChatModel(SIEConnection, BaseChatModel):
+    """A chat model served by SIE, with tool calling, streaming and structured output.
+
+    Example:
+        .. code-block:: python
+
+            from sie_integrations.langchain import SIEChatModel
+
+            llm = SIEChatModel(model="Qwen/Qwen3-4B-Instruct-2507", base_url="http://localhost:8080")
+            llm.invoke("Hello!")
+    """
+
+    model: str = Field(alias="model_name")
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    streaming: bool = False
+    stream_usage: bool = True
+    routing_key: str | None = None
+    prompt_cache_key: str | None = None
+    lora_adapter: str | None = None
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def _llm_type(self) -> str:
+        return "sie-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["sie_integrations", "langchain", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "SIE_API_KEY"}
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        params = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "repetition_penalty": self.repetition_penalty,
+            "seed": self.seed,
+            "routing_key": self.routing_key,
+            "prompt_cache_key": self.prompt_cache_key,
+            "lora_adapter": self.lora_adapter,
+        }
+        return {**{k: v for k, v in params.items() if v is not None}, **self.model_kwargs}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": self.base_url, **self._default_params}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="sie",
+            ls_model_name=kwargs.get("model", self.model),
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any
+    ) -> dict[str, Any]:
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        kwargs.pop("stream", None)
+        request: dict[str, Any] = {
+            **self._default_params,
+            **kwargs,
+            "model": kwargs.get("model", self.model),
+            "messages": messages_to_wire(messages),
+        }
+        stop = stop or self.stop
+        if stop:
+            request["stop"] = stop
+        if stream and stream_usage and "stream_options" not in request:
+            request["stream_options"] = {"include_usage": True}
+        return request
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = self._request(messages, stop, stream=False, **kwargs)
+        with langchain_errors():
+            completion = self.client.chat_completions(request)
+        return ChatResult(generations=[ChatGeneration(message=ai_message(completion))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = self._request(messages, stop, stream=False, **kwargs)
+        with langchain_errors():
+            completion = await self.async_client.chat_completions(request)
+        return ChatResult(generations=[ChatGeneration(message=ai_message(completion))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, stream=True, **kwargs)
+        mapper = ChunkMapper(request["model"])
+        with langchain_errors(), self.client.stream_chat_completions(request) as stream:
+            for chunk in stream:
+                message = mapper.feed(chunk)
+                if message is not None:
+                    generation = ChatGenerationChunk(message=message)
+                    if run_manager:
+                        run_manager.on_llm_new_token(generation.text, chunk=generation)
+                    yield generation
+        yield ChatGenerationChunk(message=mapper.finish())
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, stream=True, **kwargs)
+        mapper = ChunkMapper(request["model"])
+        with langchain_errors():
+            async with self.async_client.stream_chat_completions(request) as stream:
+                async for chunk in stream:
+                    message = mapper.feed(chunk)
+                    if message is not None:
+                        generation = ChatGenerationChunk(message=message)
+                        if run_manager:
+                            await run_manager.on_llm_new_token(generation.text, chunk=generation)
+                        yield generation
+        yield ChatGenerationChunk(message=mapper.finish())
+
+    # --- tools and structured output ------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; ``tool_choice`` takes "auto", "none", "any"/True (-> "required") or a tool name."""
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        choice = _tool_choice(tool_choice, formatted)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: StructuredMethod = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers parsed into ``schema`` (a pydantic model, TypedDict or JSON schema).
+
+        ``json_schema`` constrains decoding with ``response_format``; ``function_calling`` forces a tool
+        call; ``json_mode`` asks for any JSON object (describe the shape in the prompt).
+        """
+        if kwargs:
+            raise ValueError(f"unexpected arguments: {sorted(kwargs)}")
+        if schema is None and method != "json_mode":
+            raise ValueError(f"method={method!r} needs a schema")
+        pydantic_schema = isinstance(schema, type) and is_basemodel_subclass(schema)
+        trace: dict[str, Any] = {"kwargs": {"method": method}, "schema": schema}
+        if method != "json_mode":
+            trace["kwargs"]["strict"] = strict
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            assert schema is not None
+            tool = convert_to_openai_tool(schema, strict=strict)
+            name = tool["function"]["name"]
+            llm = self.bind_tools(
+                [schema], tool_choice=name, strict=strict, parallel_tool_calls=False, ls_structured_output_format=trace
+            )
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if pydantic_schema
+                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+            )
+        elif method == "json_schema":
+            assert schema is not None
+            function = convert_to_openai_tool(schema)["function"]
+            json_schema: dict[str, Any] = {
+                "name": function["name"],
+                "schema": convert_to_json_schema(schema),
+            }
+            if function.get("description"):
+                json_schema["description"] = function["description"]
+            if strict is not None:
+                json_schema["strict"] = strict
+            llm = self.bind(
+                response_format={"type": "json_schema", "json_schema": json_schema}, ls_structured_output_format=trace
+            )
+            parser = PydanticOutputParser(pydantic_object=schema) if pydantic_schema else JsonOutputParser()  # type: ignore[arg-type]
+        elif method == "json_mode":
+            if strict is not None:
+                raise ValueError("strict has no meaning with method='json_mode'")
+            llm = self.bind(response_format={"type": "json_object"}, ls_structured_output_format=trace)
+            parser = PydanticOutputParser(pydantic_object=schema) if pydantic_schema else JsonOutputParser()  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"method must be json_schema, function_calling or json_mode, not {method!r}")
+        if not include_raw:
+            return llm | parser
+        parse = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parse.with_fallbacks([fallback], exception_key="parsing_error")
+
+
+__all__ = ["SIEChatModel"]
