@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ STYLES = st.sampled_from(["spec", "repeat", "index0", "no_index"])
 
 def _split(text: str, cuts: list[int]) -> list[str]:
     points = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
-    return [text[a:b] for a, b in zip(points, points[1:], strict=False)] or [""]
+    return [text[a:b] for a, b in pairwise(points)] or [""]
 
 
 def _deltas(calls: list[tuple[str, dict[str, object]]], style: str, cuts: list[int]) -> list[ToolCallDelta]:
