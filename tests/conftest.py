@@ -9,6 +9,8 @@ Three ways to run the tests marked ``live``:
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,9 +56,31 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
 def vcr_config() -> dict[str, Any]:
     return {
         "filter_headers": ["authorization", "x-api-key", "cookie", "set-cookie"],
-        "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+        "match_on": ["method", "scheme", "host", "port", "path", "query", "json_body"],
         "decode_compressed_response": True,
     }
+
+
+def _normalised_body(body: bytes | str | None) -> Any:
+    """A JSON body with tool descriptions dedented (Python 3.13 dedents docstrings, 3.10 does not)."""
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return raw
+    for tool in data.get("tools") or [] if isinstance(data, dict) else []:
+        function = tool.get("function") or {}
+        if isinstance(function.get("description"), str):
+            function["description"] = inspect.cleandoc(function["description"])
+    return data
+
+
+def _json_body(r1: Any, r2: Any) -> None:
+    assert _normalised_body(r1.body) == _normalised_body(r2.body)
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    vcr.register_matcher("json_body", _json_body)
 
 
 @pytest.fixture

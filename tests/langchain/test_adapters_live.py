@@ -78,3 +78,19 @@ def test_sparse_encoder_shapes(sie_url: str) -> None:
         assert all(isinstance(i, int) for i in vector["indices"])
     query = encoder.encode_queries("alpha beta")
     assert set(query) == {"indices", "values"}
+
+
+def test_reranker_inside_a_contextual_compression_retriever(sie_url: str) -> None:
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    store = InMemoryVectorStore(SIEEmbeddings(model=MINILM, base_url=sie_url))
+    store.add_texts(DOCS)
+    retriever = ContextualCompressionRetriever(
+        base_compressor=SIEReranker(model="sie-fake", base_url=sie_url, top_n=2),
+        base_retriever=store.as_retriever(search_kwargs={"k": 4}),
+    )
+    docs = retriever.invoke("What is the weather like in Paris?")
+    assert len(docs) == 2
+    assert all(isinstance(d.metadata["relevance_score"], float) for d in docs)
+    assert docs[0].metadata["relevance_score"] >= docs[1].metadata["relevance_score"]
+    assert {d.page_content for d in docs} <= set(DOCS)
