@@ -19,7 +19,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field
 
-from ._connection import SIEConnection
+from .._connection import SIEConnection
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_message, messages_to_wire
 

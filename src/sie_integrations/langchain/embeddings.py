@@ -11,8 +11,8 @@ from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
 from .._batching import Progress, aencode_batched, encode_batched
+from .._connection import SIEConnection
 from ..types import EncodeResult
-from ._connection import SIEConnection
 
 
 @contextmanager

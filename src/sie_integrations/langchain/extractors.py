@@ -10,8 +10,8 @@ from langchain_core.documents import BaseDocumentTransformer, Document
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from .._connection import SIEConnection
 from ..types import ExtractResult
-from ._connection import SIEConnection
 
 
 class ExtractInput(BaseModel):

@@ -9,8 +9,8 @@ from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import Field
 
+from .._connection import SIEConnection
 from ..types import ScoreEntry
-from ._connection import SIEConnection
 
 MAX_ITEMS_PER_REQUEST = 1000
 

@@ -1,4 +1,4 @@
-"""The connection fields every LangChain adapter shares, and the clients built from them."""
+"""The connection fields every framework adapter shares, and the clients built from them."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import os
 from typing import Any
 
 import httpx
-from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from .._async_client import AsyncSIEClient
-from .._client import SIEClient
-from .._config import same_origin
+from ._async_client import AsyncSIEClient
+from ._client import SIEClient
+from ._config import same_origin
+
+
+def _env_key() -> SecretStr | None:
+    key = os.environ.get("SIE_API_KEY")
+    return SecretStr(key) if key else None
 
 
 class SIEConnection(BaseModel):
@@ -19,8 +23,8 @@ class SIEConnection(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
 
-    base_url: str | None = Field(default_factory=from_env("SIE_BASE_URL", default=None))
-    api_key: SecretStr | None = Field(default_factory=secret_from_env("SIE_API_KEY", default=None))
+    base_url: str | None = Field(default_factory=lambda: os.environ.get("SIE_BASE_URL"))
+    api_key: SecretStr | None = Field(default_factory=_env_key, exclude=True)
     timeout: float | None = None
     gpu: str | None = None
     pool: str | None = None
@@ -71,6 +75,14 @@ class SIEConnection(BaseModel):
         if self._aclient is None:
             self._aclient = AsyncSIEClient(**self._connection_args(), http_client=self.http_async_client)
         return self._aclient
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles without clients; they are rebuilt lazily, never shared across processes."""
+        state: dict[str, Any] = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private:
+            state["__pydantic_private__"] = {**private, "_client": None, "_aclient": None}
+        return state
 
     def close(self) -> None:
         """Close the synchronous connection pool."""
