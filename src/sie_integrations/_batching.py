@@ -7,11 +7,23 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+
 from ._async_client import AsyncSIEClient
 from ._client import SIEClient
 from .types import EncodeResult, ItemLike
 
 Progress = Callable[[int], None]
+
+
+def dense_rows(results: list[EncodeResult]) -> list[list[float]]:
+    """Dense vectors as lists of floats (one numpy conversion for the whole batch)."""
+    if any(r.dense is None for r in results):
+        raise ValueError("the server returned no dense vector for some inputs")
+    if not results:
+        return []
+    rows: list[list[float]] = np.stack([r.dense for r in results]).tolist()
+    return rows
 
 
 def batches(items: Sequence[ItemLike], batch_size: int) -> list[Sequence[ItemLike]]:

@@ -13,6 +13,20 @@ from ._client import SIEClient
 from ._config import same_origin
 
 
+class _Clients:
+    """The lazily built clients of one adapter. Pickles as empty: clients never cross processes."""
+
+    def __init__(self) -> None:
+        self.sync: SIEClient | None = None
+        self.async_: AsyncSIEClient | None = None
+
+    def __reduce__(self) -> tuple[type[_Clients], tuple[()]]:
+        return (_Clients, ())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
+        return _Clients()
+
+
 def _env_key() -> SecretStr | None:
     key = os.environ.get("SIE_API_KEY")
     return SecretStr(key) if key else None
@@ -33,8 +47,7 @@ class SIEConnection(BaseModel):
     http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 
-    _client: SIEClient | None = PrivateAttr(default=None)
-    _aclient: AsyncSIEClient | None = PrivateAttr(default=None)
+    _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
 
     @model_validator(mode="after")
     def _keep_env_key_at_home(self) -> SIEConnection:
@@ -65,33 +78,25 @@ class SIEConnection(BaseModel):
     @property
     def client(self) -> SIEClient:
         """The synchronous client, built on first use."""
-        if self._client is None:
-            self._client = SIEClient(**self._connection_args(), http_client=self.http_client)
-        return self._client
+        if self._clients.sync is None:
+            self._clients.sync = SIEClient(**self._connection_args(), http_client=self.http_client)
+        return self._clients.sync
 
     @property
     def async_client(self) -> AsyncSIEClient:
         """The asynchronous client (one connection pool per event loop), built on first use."""
-        if self._aclient is None:
-            self._aclient = AsyncSIEClient(**self._connection_args(), http_client=self.http_async_client)
-        return self._aclient
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickles without clients; they are rebuilt lazily, never shared across processes."""
-        state: dict[str, Any] = super().__getstate__()
-        private = state.get("__pydantic_private__")
-        if private:
-            state["__pydantic_private__"] = {**private, "_client": None, "_aclient": None}
-        return state
+        if self._clients.async_ is None:
+            self._clients.async_ = AsyncSIEClient(**self._connection_args(), http_client=self.http_async_client)
+        return self._clients.async_
 
     def close(self) -> None:
         """Close the synchronous connection pool."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._clients.sync is not None:
+            self._clients.sync.close()
+            self._clients.sync = None
 
     async def aclose(self) -> None:
         """Close this event loop's connection pool."""
-        if self._aclient is not None:
-            await self._aclient.aclose()
-            self._aclient = None
+        if self._clients.async_ is not None:
+            await self._clients.async_.aclose()
+            self._clients.async_ = None

@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
-from .._batching import Progress, aencode_batched, encode_batched
+from .._batching import Progress, aencode_batched, dense_rows, encode_batched
 from .._connection import SIEConnection
 from ..types import EncodeResult
 
@@ -26,16 +25,6 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Progress | None]:
         raise ImportError("show_progress=True needs tqdm: pip install tqdm") from exc
     with tqdm(total=total, unit="text") as bar:
         yield bar.update
-
-
-def _dense_rows(results: list[EncodeResult]) -> list[list[float]]:
-    if not results:
-        return []
-    rows = [r.dense for r in results]
-    if any(row is None for row in rows):
-        raise ValueError("the server returned no dense vector for some inputs")
-    matrix: list[list[float]] = np.stack(rows).tolist()
-    return matrix
 
 
 class _Encoder(SIEConnection):
@@ -80,17 +69,17 @@ class SIEEmbeddings(_Encoder, Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents, in batches, in input order."""
-        return _dense_rows(self._encode(texts, output_dtype=self.output_dtype)) if texts else []
+        return dense_rows(self._encode(texts, output_dtype=self.output_dtype)) if texts else []
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a search query (sent with ``is_query``)."""
-        return _dense_rows(self._encode([text], is_query=True, output_dtype=self.output_dtype))[0]
+        return dense_rows(self._encode([text], is_query=True, output_dtype=self.output_dtype))[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        return _dense_rows(await self._aencode(texts, output_dtype=self.output_dtype)) if texts else []
+        return dense_rows(await self._aencode(texts, output_dtype=self.output_dtype)) if texts else []
 
     async def aembed_query(self, text: str) -> list[float]:
-        return _dense_rows(await self._aencode([text], is_query=True, output_dtype=self.output_dtype))[0]
+        return dense_rows(await self._aencode([text], is_query=True, output_dtype=self.output_dtype))[0]
 
 
 def _sparse_dicts(results: list[EncodeResult]) -> list[dict[str, list[Any]]]:

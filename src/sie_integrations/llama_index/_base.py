@@ -1,0 +1,42 @@
+"""What the LlamaIndex adapters share: LlamaIndex naming (``model_name``, also ``model``) and loop gates."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+from pydantic import model_validator
+
+from .._connection import SIEConnection
+
+
+class LlamaIndexConnection(SIEConnection):
+    """Connection fields, with ``model`` accepted for ``model_name`` as in our LangChain adapters."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "model" in data and "model_name" not in data:
+            data = {**data, "model_name": data["model"]}
+            del data["model"]
+        return data
+
+
+class LoopGates:
+    """One semaphore per event loop, so concurrent async calls stay under a limit on every loop."""
+
+    def __init__(self) -> None:
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __reduce__(self) -> tuple[type[LoopGates], tuple[()]]:
+        return (LoopGates, ())
+
+    def get(self, limit: int) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(max(1, limit))
+        return gate

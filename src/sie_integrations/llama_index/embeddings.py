@@ -1,0 +1,126 @@
+"""SIE embeddings for LlamaIndex: dense (``BaseEmbedding``) and sparse (hybrid search)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from .._batching import aencode_batched, dense_rows, encode_batched
+from ..types import EncodeResult
+from ._base import LlamaIndexConnection, LoopGates
+
+
+class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
+    """Dense embeddings from an SIE model, for indexes, retrievers and ingestion pipelines.
+
+    Each batch of ``embed_batch_size`` texts is one request; async batches run at most
+    ``max_concurrency`` at a time (LlamaIndex would otherwise send every batch at once).
+    """
+
+    model_name: str
+    instruction: str | None = None
+    output_dtype: str | None = None
+    embed_batch_size: int = Field(default=64, gt=0, le=2048)
+    max_concurrency: int = Field(default=4, ge=1)
+
+    _gates: LoopGates = PrivateAttr(default_factory=LoopGates)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "SIEEmbeddings"
+
+    def _args(self, is_query: bool) -> dict[str, Any]:
+        return {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
+
+    def _embed(self, texts: list[str], is_query: bool = False) -> list[list[float]]:
+        return dense_rows(self.client.encode(self.model_name, texts, **self._args(is_query))) if texts else []
+
+    async def _aembed(self, texts: list[str], is_query: bool = False) -> list[list[float]]:
+        if not texts:
+            return []
+        async with self._gates.get(self.max_concurrency):
+            return dense_rows(await self.async_client.encode(self.model_name, texts, **self._args(is_query)))
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embed([query], is_query=True)[0]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return (await self._aembed([query], is_query=True))[0]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return (await self._aembed([text]))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return await self._aembed(texts)
+
+
+SparseBatch = tuple[list[list[int]], list[list[float]]]
+
+
+def _split(results: list[EncodeResult]) -> SparseBatch:
+    indices: list[list[int]] = []
+    values: list[list[float]] = []
+    for result in results:
+        if result.sparse is None:
+            raise ValueError("the server returned no sparse vector for some inputs")
+        indices.append(result.sparse.indices.tolist())
+        values.append(result.sparse.values.tolist())
+    return indices, values
+
+
+class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
+    """Sparse vectors from an SIE model as ``(indices, values)`` batches.
+
+    ``encode_documents`` / ``encode_queries`` are the ``sparse_doc_fn`` / ``sparse_query_fn`` that
+    ``QdrantVectorStore(enable_hybrid=True)`` takes.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_name: str
+    batch_size: int = Field(default=64, ge=1)
+    max_concurrency: int = Field(default=4, ge=1)
+
+    def _encode(self, texts: list[str], is_query: bool) -> SparseBatch:
+        results = encode_batched(
+            self.client,
+            self.model_name,
+            texts,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            output_types=("sparse",),
+            is_query=is_query,
+        )
+        return _split(results)
+
+    async def _aencode(self, texts: list[str], is_query: bool) -> SparseBatch:
+        results = await aencode_batched(
+            self.async_client,
+            self.model_name,
+            texts,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            output_types=("sparse",),
+            is_query=is_query,
+        )
+        return _split(results)
+
+    def encode_documents(self, texts: list[str]) -> SparseBatch:
+        return self._encode(texts, is_query=False) if texts else ([], [])
+
+    def encode_queries(self, texts: list[str]) -> SparseBatch:
+        return self._encode(texts, is_query=True) if texts else ([], [])
+
+    async def aencode_documents(self, texts: list[str]) -> SparseBatch:
+        return await self._aencode(texts, is_query=False) if texts else ([], [])
+
+    async def aencode_queries(self, texts: list[str]) -> SparseBatch:
+        return await self._aencode(texts, is_query=True) if texts else ([], [])
