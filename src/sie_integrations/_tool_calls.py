@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from .chat import ToolCallDelta
 
@@ -86,3 +87,43 @@ class ToolCallMerger:
             if arguments or fresh_name:
                 out.append(ToolCallFragment(position, None, fresh_name, arguments))
         return out
+
+
+def parse_partial_json(text: str) -> Any:
+    """A JSON value from a possibly cut-off document (streamed tool arguments); None if hopeless."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    for end in range(len(text), 0, -1):
+        candidate = _closed(text[:end])
+        if candidate is None:
+            continue
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def _closed(text: str) -> str | None:
+    """``text`` with its open string, objects and arrays closed; None when the brackets do not nest."""
+    closers: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            closers.append("}" if char == "{" else "]")
+        elif char in "}]" and (not closers or closers.pop() != char):
+            return None
+    if escaped:
+        text = text[:-1]
+    return text + ('"' if in_string else "") + "".join(reversed(closers))

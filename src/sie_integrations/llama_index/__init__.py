@@ -8,6 +8,8 @@ except ImportError as exc:  # pragma: no cover - exercised by the install matrix
     ) from exc
 
 from .embeddings import SIEEmbeddings, SIESparseEmbeddings
+from .extractors import SIEExtractor
+from .llms import SIEChatModel
 from .postprocessor import SIEReranker
 
-__all__ = ["SIEEmbeddings", "SIEReranker", "SIESparseEmbeddings"]
+__all__ = ["SIEChatModel", "SIEEmbeddings", "SIEExtractor", "SIEReranker", "SIESparseEmbeddings"]

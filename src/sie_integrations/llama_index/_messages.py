@@ -1,0 +1,217 @@
+"""Pure mapping between LlamaIndex chat messages and SIE's chat completion wire objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+
+from .._tool_calls import ToolCallMerger, new_call_id
+from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage
+
+_ROLES = {
+    MessageRole.SYSTEM: "system",
+    MessageRole.DEVELOPER: "developer",
+    MessageRole.USER: "user",
+    MessageRole.ASSISTANT: "assistant",
+    MessageRole.TOOL: "tool",
+    MessageRole.FUNCTION: "tool",
+    MessageRole.CHATBOT: "assistant",
+    MessageRole.MODEL: "assistant",
+}
+
+
+# --- LlamaIndex -> wire ------------------------------------------------------------------
+
+
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    url = str(block.url) if block.url is not None else None
+    if url and url.startswith("data:"):
+        return {"type": "image_url", "image_url": {"url": url}}
+    if block.image is None and block.path is None:
+        raise ValueError("SIE takes images as bytes or data: URLs, not as URLs to fetch")
+    encoded = block.resolve_image(as_base64=True).read().decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:{block.image_mimetype or 'image/png'};base64,{encoded}"}}
+
+
+def _arguments(kwargs: dict[str, Any] | str) -> str:
+    return kwargs if isinstance(kwargs, str) else json.dumps(kwargs, ensure_ascii=False)
+
+
+def message_to_wire(message: ChatMessage) -> dict[str, Any]:
+    """One LlamaIndex message as a chat completion message."""
+    role = _ROLES.get(message.role)
+    if role is None:
+        raise ValueError(f"SIE chat cannot send a message with role {message.role!r}")
+    parts: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append(_image_part(block))
+        elif isinstance(block, ToolCallBlock):
+            calls.append(
+                {
+                    "id": block.tool_call_id or new_call_id(),
+                    "type": "function",
+                    "function": {"name": block.tool_name, "arguments": _arguments(block.tool_kwargs)},
+                }
+            )
+        elif isinstance(block, ThinkingBlock):
+            continue
+        else:
+            raise ValueError(f"SIE chat does not take {type(block).__name__} content")
+    if not calls and role == "assistant":
+        legacy = message.additional_kwargs.get("tool_calls") or []
+        calls = [_legacy_call(c) for c in legacy]
+    wire: dict[str, Any] = {"role": role}
+    if all(p["type"] == "text" for p in parts):
+        text = "".join(p["text"] for p in parts)
+        if text or not calls:
+            wire["content"] = text
+    else:
+        wire["content"] = parts
+    if calls and role == "assistant":
+        wire["tool_calls"] = calls
+    if role == "tool":
+        call_id = message.additional_kwargs.get("tool_call_id")
+        if not call_id:
+            raise ValueError("a tool message needs additional_kwargs['tool_call_id']")
+        wire["tool_call_id"] = call_id
+    name = message.additional_kwargs.get("name")
+    if isinstance(name, str) and role != "tool":
+        wire["name"] = name
+    return wire
+
+
+def _legacy_call(call: Any) -> dict[str, Any]:
+    data = call.model_dump() if hasattr(call, "model_dump") else dict(call)
+    function = data.get("function") or {}
+    return {
+        "id": data.get("id") or new_call_id(),
+        "type": "function",
+        "function": {"name": function.get("name"), "arguments": function.get("arguments") or "{}"},
+    }
+
+
+def messages_to_wire(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    return [message_to_wire(m) for m in messages]
+
+
+# --- wire -> LlamaIndex ------------------------------------------------------------------
+
+
+def tool_kwargs(arguments: str) -> dict[str, Any] | str:
+    """Parsed arguments, or the raw string when they are not (yet) a JSON object."""
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        return arguments
+    return parsed if isinstance(parsed, dict) else arguments
+
+
+def usage_counts(usage: ChatUsage | None) -> dict[str, int]:
+    """The token counts LlamaIndex's token counter reads."""
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
+    }
+
+
+def _message(text: str, reasoning: str, calls: Sequence[tuple[str, str | None, str]]) -> ChatMessage:
+    blocks: list[Any] = []
+    if reasoning:
+        blocks.append(ThinkingBlock(content=reasoning))
+    if text:
+        blocks.append(TextBlock(text=text))
+    blocks += [ToolCallBlock(tool_call_id=i, tool_name=n or "", tool_kwargs=tool_kwargs(a)) for i, n, a in calls]
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+
+
+def _raw(model: str, completion_id: str, finish_reason: str | None, usage: ChatUsage | None) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "model": model,
+        "finish_reason": finish_reason,
+        "usage": usage.model_dump(exclude_none=True) if usage is not None else None,
+    }
+
+
+def chat_response(completion: ChatCompletion) -> ChatResponse:
+    """The first choice of a completion as a ``ChatResponse``, with usage where the token counter looks."""
+    if not completion.choices:
+        raise ValueError("the server returned a chat completion without choices")
+    choice = completion.choices[0]
+    calls = [(c.id or new_call_id(), c.function.name, c.function.arguments) for c in choice.message.tool_calls or []]
+    message = _message(choice.message.content or "", choice.message.reasoning_content or "", calls)
+    return ChatResponse(
+        message=message,
+        raw=_raw(completion.model, completion.id, choice.finish_reason, completion.usage),
+        additional_kwargs=usage_counts(completion.usage),
+    )
+
+
+class StreamAccumulator:
+    """Builds the accumulated ``ChatResponse`` of a stream, one chunk at a time."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.id = ""
+        self.text = ""
+        self.reasoning = ""
+        self.finish_reason: str | None = None
+        self.usage: ChatUsage | None = None
+        self._tools = ToolCallMerger()
+        self._calls: list[list[Any]] = []  # [id, name, arguments] per call
+
+    def _response(self, delta: str, thinking_delta: str = "") -> ChatResponse:
+        extra: dict[str, Any] = usage_counts(self.usage)
+        if thinking_delta:
+            extra["thinking_delta"] = thinking_delta
+        return ChatResponse(
+            message=_message(self.text, self.reasoning, [(c[0], c[1], c[2]) for c in self._calls]),
+            delta=delta,
+            raw=_raw(self.model, self.id, self.finish_reason, self.usage),
+            additional_kwargs=extra,
+        )
+
+    def feed(self, chunk: ChatCompletionChunk) -> ChatResponse | None:
+        self.id = self.id or chunk.id
+        self.model = chunk.model or self.model
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        choice = next((c for c in chunk.choices if c.index == 0), None)
+        if choice is None:
+            return None
+        self.finish_reason = choice.finish_reason or self.finish_reason
+        delta = choice.delta
+        fragments = self._tools.feed(delta.tool_calls) if delta.tool_calls else []
+        for fragment in fragments:
+            if fragment.index == len(self._calls):
+                self._calls.append([fragment.id, fragment.name, ""])
+            call = self._calls[fragment.index]
+            call[1] = call[1] or fragment.name
+            call[2] += fragment.arguments
+        self.text += delta.content or ""
+        self.reasoning += delta.reasoning_content or ""
+        if not delta.content and not delta.reasoning_content and not fragments:
+            return None
+        return self._response(delta.content or "", delta.reasoning_content or "")
+
+    def finish(self) -> ChatResponse:
+        """The last response: the whole message, the finish reason and the usage."""
+        return self._response("")

@@ -1,0 +1,115 @@
+"""SIE extraction for LlamaIndex: entities and relations into node metadata and property-graph keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from llama_index.core.extractors.interface import BaseExtractor
+from llama_index.core.graph_stores.types import KG_NODES_KEY, KG_RELATIONS_KEY, EntityNode, Relation
+from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.tools import FunctionTool
+from pydantic import Field
+
+from ..types import ExtractResult
+from ._base import LlamaIndexConnection
+
+ENTITIES_KEY = "entities"
+RELATIONS_KEY = "entity_relations"
+
+
+def extraction_dict(result: ExtractResult) -> dict[str, Any]:
+    """An extraction as plain JSON-ready data."""
+    return {
+        ENTITIES_KEY: [asdict(e) for e in result.entities],
+        RELATIONS_KEY: [asdict(r) for r in result.relations],
+        "classifications": [asdict(c) for c in result.classifications],
+    }
+
+
+def graph_parts(result: ExtractResult, node: BaseNode) -> tuple[list[EntityNode], list[Relation]]:
+    """Entities and relations as property-graph objects, added to those already on the node."""
+    entities: list[EntityNode] = list(node.metadata.get(KG_NODES_KEY, []))
+    relations: list[Relation] = list(node.metadata.get(KG_RELATIONS_KEY, []))
+    named = {e.name for e in entities}
+    for entity in result.entities:
+        if entity.text not in named:
+            named.add(entity.text)
+            properties = {"score": entity.score, "start": entity.start, "end": entity.end}
+            entities.append(EntityNode(name=entity.text, label=entity.label, properties=properties))
+    for relation in result.relations:
+        for end in (relation.head, relation.tail):
+            if end not in named:
+                named.add(end)
+                entities.append(EntityNode(name=end, label="entity"))
+        relations.append(
+            Relation(
+                label=relation.relation,
+                source_id=relation.head,
+                target_id=relation.tail,
+                properties={"score": relation.score},
+            )
+        )
+    return entities, relations
+
+
+class SIEExtractor(LlamaIndexConnection, BaseExtractor):
+    """Extracts entities and relations for ``labels`` with an SIE model.
+
+    Writes them into each node's metadata (``entities``, ``relations``, ``classifications``) and, with
+    ``graph=True``, into ``KG_NODES_KEY`` / ``KG_RELATIONS_KEY`` so ``PropertyGraphIndex`` can use it
+    as a ``kg_extractor``. These keys are kept out of the text sent to embedding models and LLMs.
+    """
+
+    model_name: str
+    labels: list[str] = Field(min_length=1)
+    batch_size: int = Field(default=32, ge=1)
+    graph: bool = True
+    metadata_mode: MetadataMode = MetadataMode.NONE
+    show_progress: bool = False
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "SIEExtractor"
+
+    async def _extract_texts(self, texts: list[str]) -> list[ExtractResult]:
+        results: list[ExtractResult] = []
+        for start in range(0, len(texts), self.batch_size):
+            part = texts[start : start + self.batch_size]
+            results += await self.async_client.extract(self.model_name, part, labels=self.labels)
+        return results
+
+    async def aextract(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
+        texts = [node.get_content(metadata_mode=self.metadata_mode) for node in nodes]
+        results = await self._extract_texts(texts) if texts else []
+        keys = [ENTITIES_KEY, RELATIONS_KEY, "classifications"] + (
+            [KG_NODES_KEY, KG_RELATIONS_KEY] if self.graph else []
+        )
+        out = []
+        for node, result in zip(nodes, results, strict=True):
+            metadata = extraction_dict(result)
+            if self.graph:
+                metadata[KG_NODES_KEY], metadata[KG_RELATIONS_KEY] = graph_parts(result, node)
+            for excluded in (node.excluded_embed_metadata_keys, node.excluded_llm_metadata_keys):
+                excluded.extend(k for k in keys if k not in excluded)
+            out.append(metadata)
+        return out
+
+    def as_tool(self, name: str = "sie_extract", description: str | None = None) -> FunctionTool:
+        """A tool for agents: extract from a text, returning entities, relations and classifications."""
+
+        def extract(text: str) -> dict[str, Any]:
+            """Extract entities (with character offsets), relations and classifications from a text."""
+            return extraction_dict(self.client.extract(self.model_name, [text], labels=self.labels)[0])
+
+        async def aextract(text: str) -> dict[str, Any]:
+            return extraction_dict((await self._extract_texts([text]))[0])
+
+        labels = ", ".join(self.labels)
+        return FunctionTool.from_defaults(
+            fn=extract,
+            async_fn=aextract,
+            name=name,
+            description=description or f"Extract {labels} entities and their relations from a text.",
+        )
