@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import weakref
 from typing import Any
 
@@ -21,6 +22,17 @@ class LlamaIndexConnection(SIEConnection):
             data = {**data, "model_name": data["model"]}
             del data["model"]
         return data
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without the injected httpx clients (they cannot cross processes); this object keeps them.
+
+        LlamaIndex's ``BaseComponent.__getstate__`` deletes unpicklable fields from the live object's
+        ``__dict__`` (with a warning), so it is run on a shallow copy whose transports are ``None``.
+        """
+        clone = copy.copy(self)
+        clone.__dict__.update(http_client=None, http_async_client=None)
+        state: dict[Any, Any] = super(LlamaIndexConnection, clone).__getstate__()
+        return state
 
 
 class LoopGates:

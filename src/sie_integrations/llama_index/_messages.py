@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
+from io import IOBase
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -40,7 +42,11 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
         return {"type": "image_url", "image_url": {"url": url}}
     if block.image is None and block.path is None:
         raise ValueError("SIE takes images as bytes or data: URLs, not as URLs to fetch")
-    encoded = block.resolve_image(as_base64=True).read().decode("ascii")
+    if isinstance(block.image, IOBase):  # LlamaIndex keeps a file object as it is, never base64-encoded
+        block.image.seek(0)
+        encoded = base64.b64encode(block.image.read()).decode("ascii")
+    else:
+        encoded = block.resolve_image(as_base64=True).read().decode("ascii")
     return {"type": "image_url", "image_url": {"url": f"data:{block.image_mimetype or 'image/png'};base64,{encoded}"}}
 
 

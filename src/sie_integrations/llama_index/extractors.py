@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -14,6 +15,8 @@ from pydantic import Field
 
 from ..types import ExtractResult
 from ._base import LlamaIndexConnection
+
+logger = logging.getLogger("sie_integrations")
 
 ENTITIES_KEY = "entities"
 RELATIONS_KEY = "entity_relations"
@@ -79,6 +82,21 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
             part = texts[start : start + self.batch_size]
             results += await self.async_client.extract(self.model_name, part, labels=self.labels)
         return results
+
+    async def _aextract_with_retry(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
+        """One attempt per batch of nodes, keeping LlamaIndex's ``raise_on_error``.
+
+        ``max_retries`` is the client's here (429s, busy 503s, broken connections: what is safe to
+        retry). LlamaIndex reads the same field to repeat the whole ``aextract`` on any error,
+        refusals included, sleeping ``retry_backoff * 2**attempt`` in between.
+        """
+        try:
+            return await self.aextract(nodes)
+        except Exception as exc:
+            if self.raise_on_error:
+                raise
+            logger.warning("extraction failed (%s); empty metadata for %d node(s)", exc, len(nodes))
+            return [{} for _ in nodes]
 
     async def aextract(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
         texts = [node.get_content(metadata_mode=self.metadata_mode) for node in nodes]

@@ -101,6 +101,7 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         )
 
     def _server_context_window(self) -> int:
+        """Asked once: every chat call reads ``metadata`` (``to_payload``), so a failure is remembered too."""
         if self._model_limit is None:
             try:
                 info = self.client.get_model(self.model_name)
@@ -108,8 +109,9 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
                 logger.warning(
                     "context window of %s unknown (%s); using %d", self.model_name, exc, DEFAULT_CONTEXT_WINDOW
                 )
-                return DEFAULT_CONTEXT_WINDOW
-            self._model_limit = info.max_sequence_length or DEFAULT_CONTEXT_WINDOW
+                self._model_limit = DEFAULT_CONTEXT_WINDOW
+            else:
+                self._model_limit = info.max_sequence_length or DEFAULT_CONTEXT_WINDOW
         return self._model_limit
 
     # --- requests -------------------------------------------------------------------------
