@@ -188,3 +188,28 @@ def test_server_errors_stay_typed(sie_url: str) -> None:
             [FunctionTool.from_defaults(get_weather)], user_msg="Weather?", tool_required=True
         )
     assert info.value.param == "tool_choice"
+
+
+def test_hybrid_search_in_qdrant(sie_url: str) -> None:
+    """SIESparseEmbeddings as Qdrant's sparse functions, with MiniLM dense vectors, in an in-memory Qdrant."""
+    from llama_index.core import StorageContext
+    from llama_index.vector_stores.qdrant import QdrantVectorStore
+    from qdrant_client import QdrantClient
+
+    sparse = SIESparseEmbeddings(model="sie-fake-full", base_url=sie_url)
+    store = QdrantVectorStore(
+        collection_name="sie",
+        client=QdrantClient(location=":memory:"),
+        enable_hybrid=True,
+        sparse_doc_fn=sparse.encode_documents,
+        sparse_query_fn=sparse.encode_queries,
+    )
+    embeddings = SIEEmbeddings(model=MINILM, base_url=sie_url)
+    index = VectorStoreIndex.from_documents(
+        DOCS, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=embeddings
+    )
+    hits = index.as_retriever(vector_store_query_mode="hybrid", similarity_top_k=2, sparse_top_k=2).retrieve(
+        "What is the weather like in Paris?"
+    )
+    assert hits
+    assert any(h.node.get_content().startswith("Paris has mild summers") for h in hits)
