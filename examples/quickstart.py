@@ -1,4 +1,8 @@
-"""Quickstart: search, rerank, extract and chat with the SIE client.
+"""Quickstart: a small RAG and agent flow with the LangChain adapters for SIE.
+
+Embeds a few documents with ``SIEEmbeddings`` into LangChain's in-memory vector store, retrieves,
+reranks with ``SIEReranker``, extracts entities with ``SIEExtractor``, then answers through
+``SIEChatModel`` with one tool call.
 
 Runs live against ``SIE_BASE_URL`` (default ``http://localhost:8080``) when a server answers there;
 otherwise it replays a session recorded from the real SIE peer, and says so on its first line.
@@ -8,41 +12,42 @@ otherwise it replays a session recorded from the real SIE peer, and says so on i
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
+from langchain_core.documents import Document
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.tools import tool
+from langchain_core.vectorstores import InMemoryVectorStore
 
 from sie_integrations import SIEClient, SIEError
+from sie_integrations.langchain import SIEChatModel, SIEEmbeddings, SIEExtractor, SIEReranker
 
 RECORDED_URL = "http://127.0.0.1:18080"
 CASSETTE = Path(__file__).resolve().parent.parent / "cassettes" / "quickstart.yaml"
-EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+START_SERVER = (
+    "../shared/peer/setup.sh && ../shared/peer/start.sh, then: SIE_BASE_URL=http://127.0.0.1:18080 ./dev quickstart"
+)
+EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"  # the peer's one real model
+QUESTION = "What is the weather like in Paris in summer?"
 DOCS = [
     "SIE serves embeddings, rerankers, extractors and chat models from one server.",
-    "The Eiffel Tower in Paris was finished in 1889.",
+    "The Eiffel Tower in Paris was finished in 1889 for the World's Fair.",
+    "Paris usually has mild summers, around 25 degrees Celsius, with occasional heat waves.",
     "Sparse vectors store a weight for a few vocabulary terms.",
     "A reranker scores each document against the query with a cross-encoder.",
     "Croissants are a buttery pastry popular in France.",
-    "Paris usually has mild summers, around 25 degrees Celsius.",
+    "London summers are cooler than Paris summers and often rainy.",
+    "Alice Martin leads the Paris office of Example Corp.",
 ]
-QUERY = "What is the weather like in Paris?"
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
-def get_weather(city: str) -> dict[str, object]:
-    """A stand-in tool: the weather of a city."""
-    return {"city": city, "temp_c": 21, "sky": "clear"}
+@tool
+def get_weather(city: str) -> str:
+    """Get the current weather for a city."""
+    return f"Sunny, 24 degrees Celsius in {city}."
 
 
 def server_answers(url: str) -> bool:
@@ -68,47 +73,55 @@ def replaying(record: bool) -> Iterator[None]:
 
 
 def run(url: str) -> None:
-    with SIEClient(url) as sie:
-        models = sie.list_models()
-        print(f"\n1. The server serves {len(models)} models, among them {EMBEDDER}.")
+    print(f"\n1. Embed {len(DOCS)} documents with {EMBEDDER} into an in-memory vector store.")
+    store = InMemoryVectorStore(SIEEmbeddings(model=EMBEDDER, base_url=url))
+    store.add_documents([Document(page_content=text, metadata={"doc": i}) for i, text in enumerate(DOCS)])
 
-        vectors = np.stack([r.dense for r in sie.encode(EMBEDDER, DOCS)])  # type: ignore[misc]
-        query = sie.encode(EMBEDDER, [QUERY], is_query=True)[0].dense
-        similarity = vectors @ query
-        top = np.argsort(-similarity)[:3]
-        print(f"\n2. Dense search with {EMBEDDER} for {QUERY!r}:")
-        for i in top:
-            print(f"   {similarity[i]:.3f}  {DOCS[i]}")
+    print(f"\n2. Retrieve for: {QUESTION!r}")
+    hits = store.similarity_search_with_score(QUESTION, k=4)
+    for doc, score in hits:
+        print(f"   {score:.3f}  {doc.page_content}")
 
-        ranked = sie.score("sie-fake", QUERY, [DOCS[i] for i in top])
-        print("\n3. Rerank of those three with /v1/score (sie-fake: deterministic, not meaningful scores):")
-        for entry in ranked:
-            print(f"   rank {entry.rank}: score {entry.score:.3f}  {DOCS[top[entry.index]]}")
+    print("\n3. Rerank with SIEReranker (sie-fake: deterministic scores that carry no meaning):")
+    reranked = SIEReranker(model="sie-fake", base_url=url, top_n=2).compress_documents(
+        [doc for doc, _ in hits], QUESTION
+    )
+    for doc in reranked:
+        print(f"   {doc.metadata['relevance_score']:.3f}  {doc.page_content}")
 
-        extracted = sie.extract("sie-fake-full", [DOCS[1]], labels=["city", "date"])[0]
-        print(f"\n4. Extraction from {DOCS[1]!r} (sie-fake-full):")
-        for entity in extracted.entities:
-            print(f"   {entity.label:>5}: {entity.text!r} [{entity.start}:{entity.end}] score {entity.score:.2f}")
+    best = hits[0][0].page_content
+    print(f"\n4. Entities in {best!r} (SIEExtractor on sie-fake-full):")
+    extraction = SIEExtractor(model="sie-fake-full", labels=["city", "temperature"], base_url=url).invoke(
+        {"text": best}
+    )
+    for entity in extraction["entities"]:
+        print(f"   {entity['label']:>11}: {entity['text']!r} [{entity['start']}:{entity['end']}] {entity['score']:.2f}")
 
-        messages: list[dict[str, object]] = [{"role": "user", "content": QUERY}]
-        answer = sie.chat_completions({"model": "tiny-tools", "messages": messages, "tools": [WEATHER_TOOL]})
-        call = (answer.choices[0].message.tool_calls or [])[0]
-        result = get_weather(**json.loads(call.function.arguments))
-        print(f"\n5. tiny-tools asked for a tool: {call.function.name}({call.function.arguments}) -> {result}")
-        messages += [
-            {"role": "assistant", "content": None, "tool_calls": [call.model_dump(exclude_none=True)]},
-            {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)},
-        ]
-        print("   Streaming the final answer (tiny-chat-rendered): ", end="")
-        usage = None
-        for chunk in sie.stream_chat_completions(
-            {"model": "tiny-chat-rendered", "messages": messages, "stream_options": {"include_usage": True}}
-        ):
-            usage = chunk.usage or usage
-            for choice in chunk.choices:
-                print(choice.delta.content or "", end="", flush=True)
-        if usage is not None:
-            print(f"\n   tokens: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion")
+    print("\n5. Answer with SIEChatModel and one tool call.")
+    context = "\n".join(f"- {doc.page_content}" for doc in reranked)
+    messages = [
+        SystemMessage(f"Answer from this context and the tools:\n{context}"),
+        HumanMessage(QUESTION),
+    ]
+    caller = SIEChatModel(model="tiny-tools", base_url=url, max_tokens=32).bind_tools([get_weather])
+    ai = caller.invoke(messages)
+    for call in ai.tool_calls:
+        result = get_weather.invoke(call)
+        print(f"   tool call: {call['name']}({call['args']}) -> {result.content}")
+        messages += [ai, result]
+    answerer = SIEChatModel(model="tiny-chat-rendered", base_url=url, max_tokens=32)
+    print("   answer (streamed): ", end="", flush=True)
+    final = None
+    for chunk in answerer.stream(messages):
+        print(chunk.content, end="", flush=True)
+        final = chunk if final is None else final + chunk
+    usage = final.usage_metadata if final is not None else None
+    if usage:
+        print(f"\n   tokens: {usage['input_tokens']} in, {usage['output_tokens']} out")
+    print(
+        "\n(tiny-tools and tiny-chat are scripted CPU test models;"
+        " point SIE_BASE_URL at a GPU server for real answers.)"
+    )
 
 
 def main() -> int:
@@ -124,12 +137,10 @@ def main() -> int:
     else:
         print(
             f"Mode: replay of a session recorded from the real SIE peer (no SIE server answered at {url}). "
-            "To run live, start one (../shared/peer/setup.sh && ../shared/peer/start.sh) "
-            "and run: SIE_BASE_URL=http://127.0.0.1:18080 ./dev quickstart"
+            f"To run live, start one: {START_SERVER}"
         )
         with replaying(record=False):
             run(RECORDED_URL)
-    print()
     return 0
 
 

@@ -1,0 +1,187 @@
+"""``sie-integrations embed``: embed a file of texts into .npy or JSONL, resumably, with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from collections.abc import Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+import httpx
+import numpy as np
+
+from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line
+from ._cli_embed_input import EmbedError, read_inputs
+from ._cli_embed_output import Rows, RunKey, Sink, open_sink
+from ._cli_progress import ProgressBar
+from ._client import SIEClient
+from .errors import SIEError
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """The arguments of one ``embed`` run."""
+
+    model: str
+    input: str
+    output: str
+    format: str | None = None
+    input_format: str = "auto"
+    batch_size: int = 64
+    concurrency: int = 4
+    query: bool = False
+    progress: bool = False
+    overwrite: bool = False
+
+
+def output_format(output: str, requested: str | None) -> str:
+    """``npy`` or ``jsonl``: as requested, else from the output's suffix."""
+    if requested:
+        return requested
+    lowered = output.lower()
+    if lowered.endswith(".npy"):
+        return "npy"
+    if lowered.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    raise EmbedError(f"cannot tell the format of {output!r} from its name: pass --format npy or --format jsonl")
+
+
+def encode_rows(client: SIEClient, model: str, texts: Sequence[str], *, query: bool) -> Rows:
+    """One batch as a float32 matrix, one row per text."""
+    results = client.encode(model, list(texts), output_types=["dense"], is_query=query)
+    if any(r.dense is None for r in results):
+        raise EmbedError(f"{model} returned no dense vector; is it a dense embedding model?")
+    try:
+        return np.stack([np.asarray(r.dense, dtype=np.float32) for r in results])
+    except ValueError as exc:
+        raise EmbedError(f"{model} returned vectors of different sizes in one batch") from exc
+
+
+def ordered_batches(
+    client: SIEClient,
+    model: str,
+    texts: Sequence[str],
+    *,
+    start: int,
+    batch_size: int,
+    concurrency: int,
+    query: bool,
+) -> Generator[Rows, None, None]:
+    """Encode ``texts[start:]`` in batches, up to ``concurrency`` in flight, yielding them in input order."""
+    parts = (texts[i : i + batch_size] for i in range(start, len(texts), batch_size))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sie-embed") as pool:
+        pending: deque[Future[Rows]] = deque()
+
+        def submit() -> None:
+            part = next(parts, None)
+            if part is not None:
+                pending.append(pool.submit(encode_rows, client, model, part, query=query))
+
+        for _ in range(max(1, concurrency)):
+            submit()
+        try:
+            while pending:
+                rows = pending.popleft().result()
+                submit()
+                yield rows
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:.1f} texts/s" if seconds > 0 and count else "- texts/s"
+
+
+def run_embed(
+    options: EmbedOptions,
+    client: SIEClient,
+    *,
+    stdin: BinaryIO | None,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """Embed every text not yet in the output, appending in input order; the exit code."""
+    inputs = read_inputs(options.input, input_format=options.input_format, stdin=stdin)
+    key = RunKey(
+        output_format(options.output, options.format),
+        options.model,
+        options.query,
+        inputs.path,
+        inputs.size,
+        inputs.sha256,
+    )
+    sink: Sink = open_sink(options.output, key, inputs.ids, overwrite=options.overwrite)
+    total, skipped = len(inputs.texts), sink.done
+    if sink.complete:
+        sink.finish()
+        print(
+            f"nothing to do: {options.output} already holds all {total} texts (--overwrite embeds them again)",
+            file=stdout,
+        )
+        return EXIT_OK
+    if 0 < skipped < total:
+        print(f"resuming: {skipped} of {total} texts already in {options.output}", file=stderr)
+    bar = ProgressBar(total, done=skipped, stream=stderr, enabled=options.progress)
+    started = time.perf_counter()
+    work = ordered_batches(
+        client,
+        options.model,
+        inputs.texts,
+        start=skipped,
+        batch_size=options.batch_size,
+        concurrency=options.concurrency,
+        query=options.query,
+    )
+    try:
+        with closing(work):
+            for rows in work:
+                sink.write(inputs.ids[sink.done : sink.done + len(rows)], rows)
+                bar.advance(len(rows))
+        sink.finish()
+    except BaseException as exc:
+        bar.close()
+        sink.close()
+        where = f"{sink.done} of {total} texts are in {options.output}; rerun the same command to continue"
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"interrupted: {where}", file=stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(exc, (SIEError, EmbedError, OSError)):
+            print(f"sie-integrations embed: {error_line(exc, client.base_url)}; {where}", file=stderr)
+            return EXIT_FAILED
+        raise
+    bar.close()
+    seconds = time.perf_counter() - started
+    done = sink.done - skipped
+    print(
+        f"embedded {done} texts ({skipped} skipped as already done) in {seconds:.2f} s, "
+        f"{_rate(done, seconds)} -> {options.output}",
+        file=stdout,
+    )
+    return EXIT_OK
+
+
+def embed_command(
+    options: EmbedOptions,
+    connection: Connection,
+    *,
+    http_client: httpx.Client | None = None,
+    stdin: BinaryIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``embed`` (``http_client``: e.g. one on an ``httpx.MockTransport``); the exit code."""
+    err = stderr or sys.stderr
+    if options.batch_size < 1 or options.concurrency < 1:
+        print("sie-integrations embed: --batch-size and --concurrency must be >= 1", file=err)
+        return EXIT_USAGE
+    try:
+        with connection.client(http_client) as client:
+            return run_embed(options, client, stdin=stdin or sys.stdin.buffer, stdout=stdout or sys.stdout, stderr=err)
+    except (EmbedError, ValueError, OSError) as exc:
+        print(f"sie-integrations embed: {exc}", file=err)
+        return EXIT_FAILED

@@ -1,0 +1,140 @@
+"""The ``sie-integrations`` command line: ``doctor`` checks a server, ``embed`` embeds a file of texts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import httpx
+
+from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Connection
+from ._cli_doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command
+from ._cli_embed import EmbedOptions, embed_command
+from ._config import resolve_base_url
+from ._version import __version__
+
+EXIT_CODES = """exit codes: 0 ok, 1 a check or request failed, 2 bad arguments, 3 server unreachable (doctor),
+130 interrupted (embed: rerun the same command to continue)"""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    return value
+
+
+def _connection_options(retries: int, timeout_help: str) -> argparse.ArgumentParser:
+    shared = argparse.ArgumentParser(add_help=False)
+    group = shared.add_argument_group("connection")
+    group.add_argument(
+        "--base-url", metavar="URL", help="server URL (default: SIE_BASE_URL, else http://localhost:8080)"
+    )
+    group.add_argument(
+        "--api-key", metavar="KEY", help="API key (default: SIE_API_KEY; prefer it: arguments show up in `ps`)"
+    )
+    group.add_argument("--timeout", metavar="S", type=_seconds, help=timeout_help)
+    group.add_argument(
+        "--max-retries",
+        metavar="N",
+        type=int,
+        default=retries,
+        help=f"retries after 429, back-pressure 503s and failed connections (default: {retries})",
+    )
+    return shared
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="sie-integrations",
+        description="Command line tools for SIE, the Superlinked Inference Engine.",
+        epilog=EXIT_CODES,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[
+            _connection_options(0, f"seconds per request and per model load (default: {DEFAULT_DOCTOR_TIMEOUT:g})")
+        ],
+        help="check that a server is reachable, its models, auth and per-endpoint latency",
+        description="Check an SIE server: reachability, version, models, auth, and one timed request per endpoint.",
+        epilog=EXIT_CODES,
+    )
+    doctor.add_argument("--json", action="store_true", help="print a machine-readable report")
+
+    embed = commands.add_parser(
+        "embed",
+        parents=[_connection_options(3, "seconds per request attempt (default: 150 read, 10 connect)")],
+        help="embed a file of texts into a .npy matrix or JSONL, resumably",
+        description=(
+            "Embed texts with MODEL. INPUT: a text file (one text per line, blank lines skipped), a .jsonl file "
+            "(objects with 'text' and an optional 'id'), or - for stdin. Interrupted runs resume: rerun the same "
+            "command and only the texts not yet written are sent."
+        ),
+        epilog=EXIT_CODES,
+    )
+    embed.add_argument("model", metavar="MODEL", help="e.g. sentence-transformers/all-MiniLM-L6-v2")
+    embed.add_argument("input", metavar="INPUT", help="text file, .jsonl file, or - for stdin")
+    embed.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="output file (.npy or .jsonl)")
+    embed.add_argument("--format", choices=["npy", "jsonl"], help="output format (default: from OUTPUT's suffix)")
+    embed.add_argument(
+        "--input-format", choices=["auto", "text", "jsonl"], default="auto", help="default: jsonl for *.jsonl"
+    )
+    embed.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="texts per request (64)")
+    embed.add_argument("--concurrency", type=_positive_int, default=4, metavar="N", help="requests in flight (4)")
+    embed.add_argument("--query", action="store_true", help="embed the texts as queries (is_query)")
+    embed.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is no TTY")
+    embed.add_argument("--overwrite", action="store_true", help="discard an existing output or progress and start over")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, http_client: httpx.Client | None = None) -> int:
+    """Entry point; ``http_client`` replaces the network (tests pass one on an ``httpx.MockTransport``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.max_retries < 0:
+        parser.error("--max-retries must be >= 0")
+    connection = Connection(args.base_url, args.api_key, args.timeout, args.max_retries)
+    try:
+        resolve_base_url(args.base_url)
+    except ValueError as exc:
+        print(f"sie-integrations: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "doctor":
+            return doctor_command(connection, as_json=args.json, http_client=http_client)
+        options = EmbedOptions(
+            model=args.model,
+            input=args.input,
+            output=args.output,
+            format=args.format,
+            input_format=args.input_format,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+            query=args.query,
+            progress=args.progress or sys.stderr.isatty(),
+            overwrite=args.overwrite,
+        )
+        return embed_command(options, connection, http_client=http_client)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `sie-integrations doctor | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  # keeps the interpreter's final flush quiet
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,730 @@
+"""The ``sie-integrations`` CLI: doctor's report logic, and doctor and embed against an ``httpx.MockTransport``."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+import numpy as np
+import pytest
+
+from sie_integrations._cli_embed_input import EmbedError, parse_inputs
+from sie_integrations._cli_embed_output import RunKey, key_mismatch
+from sie_integrations._cli_progress import ProgressBar, format_duration, render_bar
+from sie_integrations._cli_report import (
+    KeyState,
+    Outcome,
+    abilities,
+    auth_check,
+    build_report,
+    candidates,
+    capability_flags,
+    endpoint_check,
+    pick_version,
+    render_text,
+)
+from sie_integrations.cli import main
+from sie_integrations.types import Health, ModelInfo
+
+BASE = "https://sie.test"
+DIMS = 4
+EMBED_MODEL = "org/embed-model"
+
+
+@pytest.fixture(autouse=True)
+def _no_sie_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads SIE_BASE_URL and SIE_API_KEY: none of these tests may see the developer's."""
+    monkeypatch.delenv("SIE_BASE_URL", raising=False)
+    monkeypatch.delenv("SIE_API_KEY", raising=False)
+
+
+def vector(text: str) -> list[float]:
+    """The mock's embedding of a text: hash-derived, exact in float32."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [b / 8 - 16 for b in digest[:DIMS]]
+
+
+def model(name: str, outputs: list[str], *, loaded: bool = True, caps: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "inputs": ["text"],
+        "outputs": outputs,
+        "dims": {"dense": DIMS} if "dense" in outputs else {},
+        "loaded": loaded,
+        "state": "loaded" if loaded else "available",
+        "capabilities": caps,
+    }
+
+
+MODELS = [
+    model(EMBED_MODEL, ["dense"]),
+    model("reranker", ["score"]),
+    model("extractor", ["json"]),
+    model("chat-a", ["tokens"], caps={"streaming": True, "tools": True, "grammar": []}),
+    model("chat-b", ["tokens"]),
+]
+
+
+class FakeSIE:
+    """The handler of an ``httpx.MockTransport``: a small SIE server with models, encode, score, extract,
+    generate and chat. Thread-safe; records every request and every text sent to encode.
+
+    ``fail_encode_at``: the n-th encode request (1-based) answers HTTP 500; ``interrupt_encode_at``: it raises
+    ``KeyboardInterrupt`` (a Ctrl-C while it is in flight); ``key``: requests without ``Bearer <key>`` get 401
+    (except the health routes); ``chat_status``: 501 makes chat unsupported; ``slow_text``: the batch holding
+    this text answers 0.2 s late.
+    """
+
+    def __init__(
+        self,
+        *,
+        fail_encode_at: int | None = None,
+        interrupt_encode_at: int | None = None,
+        key: str | None = None,
+        chat_status: int = 200,
+        version: str | None = "0.10.1",
+        slow_text: str | None = None,
+        models: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.fail_encode_at = fail_encode_at
+        self.interrupt_encode_at = interrupt_encode_at
+        self.key = key
+        self.chat_status = chat_status
+        self.version = version
+        self.slow_text = slow_text
+        self.models = MODELS if models is None else models
+        self.requests: list[httpx.Request] = []
+        self.encode_batches: list[list[str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def encoded(self) -> list[str]:
+        return [t for batch in self.encode_batches for t in batch]
+
+    def paths(self) -> list[str]:
+        return [r.url.path for r in self.requests]
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self))
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-sie-server-version": self.version} if self.version else {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests.append(request)
+        path = request.url.path
+        if path == "/health":
+            return httpx.Response(404, json={"detail": "Not Found"})
+        if path == "/readyz":
+            return httpx.Response(200, text="ok")
+        if self.key is not None and request.headers.get("authorization") != f"Bearer {self.key}":
+            return httpx.Response(401, json={"detail": {"code": "UNAUTHORIZED", "message": "invalid or missing key"}})
+        if path == "/v1/models":
+            return httpx.Response(200, json={"models": self.models})
+        body = self._body(request)
+        if path.startswith("/v1/encode/"):
+            return self._encode(path.removeprefix("/v1/encode/"), body)
+        if path.startswith("/v1/score/"):
+            scores = [{"item_id": f"item-{i}", "score": 1.0 / (i + 1), "rank": i} for i in range(len(body["items"]))]
+            return httpx.Response(200, json={"model": "reranker", "scores": scores}, headers=self._headers())
+        if path.startswith("/v1/extract/"):
+            items = [{"id": f"item-{i}", "entities": []} for i in range(len(body["items"]))]
+            return httpx.Response(200, json={"items": items}, headers=self._headers())
+        if path.startswith("/v1/generate/"):
+            usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+            reply = {"model": path.rsplit("/", 1)[-1], "text": "hi", "finish_reason": "length", "usage": usage}
+            return httpx.Response(200, json=reply)
+        if path == "/v1/chat/completions":
+            if self.chat_status != 200:
+                code = "unsupported_operation" if self.chat_status == 501 else "internal_error"
+                error = {"message": "chat failed", "type": "server_error", "code": code}
+                return httpx.Response(self.chat_status, json={"error": error})
+            message = {"role": "assistant", "content": "Hi"}
+            return httpx.Response(200, json={"model": body["model"], "choices": [{"index": 0, "message": message}]})
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    @staticmethod
+    def _body(request: httpx.Request) -> Any:
+        if request.headers.get("content-type") == "application/msgpack":
+            return msgpack.unpackb(request.content, raw=False)
+        return json.loads(request.content) if request.content else None
+
+    def _encode(self, name: str, body: Any) -> httpx.Response:
+        texts = [item["text"] for item in body["items"]]
+        with self._lock:
+            self.encode_batches.append(texts)
+            number = len(self.encode_batches)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._encoded(name, texts, number)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _encoded(self, name: str, texts: list[str], number: int) -> httpx.Response:
+        if number == self.fail_encode_at:
+            return httpx.Response(500, json={"detail": {"code": "INTERNAL_ERROR", "message": "the GPU caught fire"}})
+        if number == self.interrupt_encode_at:
+            raise KeyboardInterrupt
+        if self.slow_text in texts:
+            time.sleep(0.2)
+        items = [{"dense": {"dims": DIMS, "dtype": "float32", "values": vector(t)}} for t in texts]
+        return httpx.Response(200, json={"model": name, "items": items}, headers=self._headers())
+
+
+def info(name: str, outputs: list[str], *, loaded: bool = True, caps: dict[str, Any] | None = None) -> ModelInfo:
+    raw = model(name, outputs, loaded=loaded, caps=caps)
+    return ModelInfo(name, ["text"], outputs, {}, raw["state"], None, caps, raw)
+
+
+def run(args: list[str], server: FakeSIE | None, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args, http_client=server.client() if server is not None else None)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- doctor: pure report logic -----------------------------------------------------------------
+
+
+def test_abilities_follow_the_outputs() -> None:
+    full = info("full", ["dense", "sparse", "multivector", "score", "json", "tokens"])
+    assert abilities(full) == ["encode:dense+sparse+multivector", "score", "extract", "generate/chat"]
+    assert abilities(info("sparse-only", ["sparse"])) == ["encode:sparse"]
+    assert abilities(info("nothing", [])) == []
+
+
+def test_capability_flags_keep_true_flags_and_non_empty_lists() -> None:
+    caps = {"streaming": True, "tools": False, "grammar": ["json", "regex"], "sql": None, "code": []}
+    assert capability_flags(caps) == ["streaming", "grammar:json,regex"]
+    assert capability_flags(None) == []
+
+
+def test_candidates_prefer_loaded_models_and_generation_models_for_chat() -> None:
+    models = [
+        info("cold-embed", ["dense"], loaded=False),
+        info("multi", ["dense", "score", "tokens"]),
+        info("cold-chat", ["tokens"], loaded=False),
+        info("chat", ["tokens"]),
+    ]
+    assert candidates(models, "encode") == ["multi", "cold-embed"]
+    assert candidates(models, "score") == ["multi"]
+    assert candidates(models, "extract") == []
+    assert candidates(models, "chat") == ["chat", "cold-chat", "multi"]
+    assert candidates(models, "generate") == ["chat", "cold-chat", "multi"]
+
+
+@pytest.mark.parametrize(
+    ("key", "statuses", "status", "phrase"),
+    [
+        (KeyState(None), [200, 200], "ok", "no key configured"),
+        (KeyState("SIE_API_KEY"), [200], "ok", "key from SIE_API_KEY accepted"),
+        (KeyState(None), [200, 401], "fail", "the server requires a key"),
+        (KeyState(None, env_withheld=True), [403], "fail", "only goes to the server SIE_BASE_URL names"),
+        (KeyState("--api-key"), [200, 403], "fail", "the key from --api-key was refused (HTTP 403)"),
+    ],
+)
+def test_auth_check(key: KeyState, statuses: list[int], status: str, phrase: str) -> None:
+    outcomes = [Outcome(ok=s == 200, status_code=None if s == 200 else s, error="nope") for s in statuses]
+    check = auth_check(key, outcomes)
+    assert check.status == status
+    assert phrase in check.detail
+
+
+def test_auth_is_not_checked_when_nothing_answered() -> None:
+    assert auth_check(KeyState("--api-key"), [Outcome(ok=False, unreachable=True)]).status == "skip"
+
+
+def test_chat_refused_by_every_model_is_unsupported_not_failed() -> None:
+    tried = [Outcome(ok=False, model=m, status_code=501, code="unsupported_operation") for m in ("a", "b")]
+    check = endpoint_check("chat", tried, tolerate_unsupported=True)
+    assert check.status == "unsupported"
+    assert "a: " in check.detail
+    assert "b: " in check.detail
+    assert endpoint_check("generate", tried).status == "fail"
+
+
+def test_chat_passes_when_a_later_model_answers() -> None:
+    tried = [
+        Outcome(ok=False, model="tools-only", status_code=502, error="upstream_error"),
+        Outcome(ok=True, model="chat", ms=12.5),
+    ]
+    check = endpoint_check("chat", tried, tolerate_unsupported=True)
+    assert (check.status, check.model, check.latency_ms) == ("ok", "chat", 12.5)
+    assert "tools-only" in check.detail
+    assert endpoint_check("chat", [tried[0]], tolerate_unsupported=True).status == "fail"
+    assert endpoint_check("score", []).status == "skip"
+
+
+def test_version_prefers_the_encode_header() -> None:
+    assert pick_version({"/v1/models": "1.0", "/v1/encode/m": "0.10.1"}) == "0.10.1"
+    assert pick_version({"/v1/score/m": "0.9"}) == "0.9"
+    assert pick_version({}) is None
+
+
+def test_report_of_an_unreachable_server() -> None:
+    down = Outcome(ok=False, error="cannot connect to http://h:9/health: refused", unreachable=True)
+    report = build_report("http://h:9", KeyState(), (down, None), None, {}, {})
+    assert report.exit_code == 3
+    assert report.error is not None
+    assert report.error.startswith("cannot connect to http://h:9/health: refused — is the server running?")
+    assert "sie-server serve --port 9" in report.error
+
+
+def test_report_exit_codes_follow_the_checks() -> None:
+    health = (Outcome(ok=True, ms=1.0), Health(ok=True, kind="server", status="ok"))
+    models = (Outcome(ok=True, ms=2.0), [info("m", ["dense"])])
+    good = build_report(BASE, KeyState(), health, models, {"encode": [Outcome(ok=True, model="m", ms=3.0)]}, {})
+    assert (good.exit_code, good.error) == (0, None)
+    bad_encode = {"encode": [Outcome(ok=False, model="m", status_code=500, error="boom")]}
+    bad = build_report(BASE, KeyState(), health, models, bad_encode, {})
+    assert bad.exit_code == 1
+    assert bad.error == "encode: m: boom"
+    assert "FAILED: encode" in render_text(bad)
+    not_ready = build_report(BASE, KeyState(), (health[0], Health(False, "server", "loading")), models, {}, {})
+    assert not_ready.exit_code == 1
+
+
+# --- doctor against a MockTransport --------------------------------------------------------------
+
+
+def test_doctor_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    """Against a healthy FakeSIE on a MockTransport, every endpoint is exercised and doctor exits 0."""
+    server = FakeSIE()
+    code, out, err = run(["doctor", "--base-url", BASE], server, capsys)
+    assert (code, err) == (0, "")
+    assert "version: 0.10.1" in out
+    assert "All checks passed." in out
+    for name, used in [
+        ("list models", ""),
+        ("encode", EMBED_MODEL),
+        ("score", "reranker"),
+        ("extract", "extractor"),
+        ("generate", "chat-a"),
+        ("chat", "chat-a"),
+    ]:
+        assert re.search(rf"\[ok\]\s+{name}\s+{re.escape(used)}\s*\d+\.\d ms", out), name
+    assert {
+        "/readyz",
+        "/v1/models",
+        "/v1/encode/org/embed-model",
+        "/v1/score/reranker",
+        "/v1/extract/extractor",
+    } <= set(server.paths())
+    assert "/v1/generate/chat-a" in server.paths()
+    assert "/v1/chat/completions" in server.paths()
+    assert "streaming tools" in out  # chat-a's capabilities
+
+
+def test_doctor_json_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json against a FakeSIE on a MockTransport: every check ok, with a latency and the model it used."""
+    code, out, _ = run(["doctor", "--base-url", BASE, "--json"], FakeSIE(), capsys)
+    report = json.loads(out)
+    assert code == 0
+    assert report["ok"] is True
+    assert report["version"] == "0.10.1"
+    checks = {c["name"]: c for c in report["checks"]}
+    assert list(checks) == ["reachable", "auth", "list models", "encode", "score", "extract", "generate", "chat"]
+    assert all(c["status"] == "ok" for c in checks.values())
+    assert all(c["latency_ms"] is not None for name, c in checks.items() if name != "auth")
+    assert checks["encode"]["model"] == EMBED_MODEL
+    assert [m["name"] for m in report["models"]] == [m["name"] for m in MODELS]
+    assert report["models"][3]["abilities"] == ["generate/chat"]
+
+
+def test_doctor_against_a_refused_port(capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listens on 127.0.0.1:9 (real network, no retries): exit 3 and one clear line on stderr."""
+    started = time.monotonic()
+    code, out, err = run(["doctor", "--base-url", "http://127.0.0.1:9"], None, capsys)
+    assert code == 3
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("sie-integrations doctor: cannot connect to http://127.0.0.1:9")
+    assert "is the server running? start one with" in lines[0]
+    assert "[FAIL]  reachable" in out
+    assert time.monotonic() - started < 5
+
+
+def test_doctor_reports_a_refused_key(capsys: pytest.CaptureFixture[str]) -> None:
+    """A FakeSIE on a MockTransport that wants a key answers 401: the auth check fails, exit 1."""
+    code, out, err = run(["doctor", "--base-url", BASE], FakeSIE(key="s3cret"), capsys)
+    assert code == 1
+    assert "[FAIL]  auth" in out
+    assert "refused (HTTP 401)" in out
+    assert "the server requires a key" in err
+    assert len(err.strip().splitlines()) == 1
+
+    code, out, err = run(["doctor", "--base-url", BASE, "--api-key", "wrong"], FakeSIE(key="s3cret"), capsys)
+    assert code == 1
+    assert "the key from --api-key was refused (HTTP 401)" in out
+
+
+def test_doctor_with_an_accepted_key(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIE_API_KEY goes to SIE_BASE_URL: the FakeSIE on the MockTransport accepts it and doctor says so."""
+    monkeypatch.setenv("SIE_BASE_URL", BASE)
+    monkeypatch.setenv("SIE_API_KEY", "s3cret")
+    server = FakeSIE(key="s3cret")
+    code, out, _ = run(["doctor"], server, capsys)
+    assert code == 0
+    assert "key from SIE_API_KEY accepted" in out
+    assert server.requests[-1].headers["authorization"] == "Bearer s3cret"
+
+
+def test_doctor_tolerates_unsupported_chat(capsys: pytest.CaptureFixture[str]) -> None:
+    """A FakeSIE on a MockTransport answering 501 to chat: chat is reported unsupported, the exit code stays 0."""
+    server = FakeSIE(chat_status=501)
+    code, out, _ = run(["doctor", "--base-url", BASE, "--json"], server, capsys)
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 0
+    assert checks["chat"]["status"] == "unsupported"
+    assert server.paths().count("/v1/chat/completions") == 2  # chat-a, then chat-b
+
+
+def test_doctor_fails_on_a_broken_chat(capsys: pytest.CaptureFixture[str]) -> None:
+    """A FakeSIE on a MockTransport answering 500 to chat: that is a failure, not "unsupported"."""
+    code, out, err = run(["doctor", "--base-url", BASE], FakeSIE(chat_status=500), capsys)
+    assert code == 1
+    assert "[FAIL]  chat" in out
+    assert err.startswith("sie-integrations doctor: chat:")
+
+
+def test_doctor_version_unknown_without_the_header(capsys: pytest.CaptureFixture[str]) -> None:
+    """A FakeSIE on a MockTransport that sends no x-sie-server-version: the version is unknown."""
+    code, out, _ = run(["doctor", "--base-url", BASE], FakeSIE(version=None), capsys)
+    assert code == 0
+    assert "version: unknown" in out
+
+
+def test_doctor_skips_endpoints_no_model_supports(capsys: pytest.CaptureFixture[str]) -> None:
+    """A FakeSIE on a MockTransport serving one embedding model: the other endpoints are skipped, not failed."""
+    server = FakeSIE(models=[model(EMBED_MODEL, ["dense"])])
+    code, out, _ = run(["doctor", "--base-url", BASE, "--json"], server, capsys)
+    statuses = {c["name"]: c["status"] for c in json.loads(out)["checks"]}
+    assert code == 0
+    assert statuses == {
+        "reachable": "ok",
+        "auth": "ok",
+        "list models": "ok",
+        "encode": "ok",
+        "score": "skip",
+        "extract": "skip",
+        "generate": "skip",
+        "chat": "skip",
+    }
+
+
+# --- embed ---------------------------------------------------------------------------------------
+
+TEXTS = [f"text number {i}" for i in range(9)]
+
+
+def write_texts(path: Path, texts: list[str] = TEXTS) -> Path:
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    return path
+
+
+def embed_args(src: Path, out: Path, *extra: str) -> list[str]:
+    return ["embed", EMBED_MODEL, str(src), "-o", str(out), "--base-url", BASE, *extra]
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_embed_to_npy_keeps_input_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Three batches in flight on a MockTransport whose first batch answers last: rows stay in input order."""
+    server = FakeSIE(slow_text=TEXTS[0])
+    out = tmp_path / "vectors.npy"
+    args = embed_args(write_texts(tmp_path / "in.txt"), out, "--batch-size", "2", "--concurrency", "3")
+    code, stdout, _ = run(args, server, capsys)
+    matrix = np.load(out)
+    assert code == 0
+    assert matrix.dtype == np.float32
+    assert matrix.shape == (9, DIMS)
+    np.testing.assert_array_equal(matrix, np.array([vector(t) for t in TEXTS], dtype=np.float32))
+    assert sorted(map(tuple, server.encode_batches)) == [tuple(TEXTS[i : i + 2]) for i in range(0, 9, 2)]
+    assert 1 < server.max_in_flight <= 3
+    assert stdout.startswith("embedded 9 texts (0 skipped as already done) in ")
+    assert not (tmp_path / "vectors.npy.partial").exists()
+    assert not (tmp_path / "vectors.npy.partial.json").exists()
+
+
+def test_embed_text_to_jsonl_uses_line_numbers_as_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Blank lines are skipped; ids are 0-based line numbers; vectors are the MockTransport's, in order."""
+    src = tmp_path / "in.txt"
+    src.write_text("alpha\n\n   \nbeta\r\ngamma", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = embed_args(src, out, "--batch-size", "2", "--concurrency", "2")
+    code, _, _ = run(args, FakeSIE(slow_text="alpha"), capsys)
+    assert code == 0
+    assert read_jsonl(out) == [
+        {"id": 0, "embedding": vector("alpha")},
+        {"id": 3, "embedding": vector("beta")},
+        {"id": 4, "embedding": vector("gamma")},
+    ]
+
+
+def test_embed_jsonl_input_keeps_its_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A .jsonl input: ``id`` when given, else the line number; the MockTransport sees only the texts."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "text": "first"}\n{"text": "second"}\n\n{"id": 7, "text": "third"}\n', encoding="utf-8")
+    server = FakeSIE()
+    out = tmp_path / "out.jsonl"
+    code, _, _ = run(embed_args(src, out), server, capsys)
+    assert code == 0
+    assert [(r["id"], r["embedding"]) for r in read_jsonl(out)] == [
+        ("a", vector("first")),
+        (1, vector("second")),
+        (7, vector("third")),
+    ]
+    assert server.encoded == ["first", "second", "third"]
+
+
+def test_embed_reads_stdin(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-`` reads the texts from stdin; the MockTransport gets them in order, with is_query for --query."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"one\ntwo\n")))
+    server = FakeSIE()
+    out = tmp_path / "out.npy"
+    code, _, _ = run(["embed", EMBED_MODEL, "-", "-o", str(out), "--base-url", BASE, "--query"], server, capsys)
+    assert code == 0
+    np.testing.assert_array_equal(np.load(out), np.array([vector("one"), vector("two")], dtype=np.float32))
+    body = msgpack.unpackb(server.requests[0].content, raw=False)
+    assert body["params"]["options"] == {"is_query": True}
+
+
+def test_embed_progress_bar_on_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--progress draws the bar on stderr (which is no TTY under pytest) up to the final count."""
+    args = embed_args(write_texts(tmp_path / "in.txt"), tmp_path / "o.npy", "--progress", "--batch-size", "4")
+    code, _, err = run(args, FakeSIE(), capsys)
+    assert code == 0
+    assert "\r9/9 [" in err
+    assert "100%" in err
+    _, _, quiet = run(embed_args(tmp_path / "in.txt", tmp_path / "p.npy"), FakeSIE(), capsys)
+    assert "[" not in quiet
+
+
+def reference(tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> bytes:
+    """The output of an uninterrupted run, against a healthy MockTransport."""
+    out = tmp_path / f"reference.{fmt}"
+    assert run(embed_args(tmp_path / "in.txt", out, "--batch-size", "2"), FakeSIE(), capsys)[0] == 0
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+def test_embed_resumes_after_a_server_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """A MockTransport answering 500 to the 3rd batch stops the run after 2 batches; a rerun sends only the rest."""
+    src = write_texts(tmp_path / "in.txt")
+    out = tmp_path / f"out.{fmt}"
+    args = embed_args(src, out, "--batch-size", "2", "--concurrency", "1")
+
+    failing = FakeSIE(fail_encode_at=3)
+    code, _, err = run(args, failing, capsys)
+    assert code == 1
+    assert "the GPU caught fire" in err
+    assert "4 of 9 texts are in" in err
+    assert len(failing.encode_batches) == 3
+    sidecar = json.loads((tmp_path / f"out.{fmt}.partial.json").read_text())
+    assert (sidecar["model"], sidecar["count"], sidecar["dims"]) == (EMBED_MODEL, 4, DIMS)
+    if fmt == "npy":
+        assert not out.exists()
+        assert (tmp_path / "out.npy.partial").stat().st_size == 4 * DIMS * 4
+    else:
+        assert [r["id"] for r in read_jsonl(out)] == [0, 1, 2, 3]
+
+    healthy = FakeSIE()
+    code, stdout, err = run(args, healthy, capsys)
+    assert code == 0
+    assert "resuming: 4 of 9 texts already in" in err
+    assert stdout.startswith("embedded 5 texts (4 skipped as already done)")
+    assert healthy.encoded == TEXTS[4:]
+    assert len(healthy.encode_batches) == 3
+    assert out.read_bytes() == reference(tmp_path, fmt, capsys)
+    assert not (tmp_path / f"out.{fmt}.partial.json").exists()
+    assert not (tmp_path / f"out.{fmt}.partial").exists()
+
+    again = FakeSIE()
+    code, stdout, _ = run(args, again, capsys)
+    assert code == 0
+    assert again.encode_batches == []
+    assert stdout.startswith(f"nothing to do: {out} already holds all 9 texts")
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+def test_embed_resumes_after_ctrl_c(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """Ctrl-C while the MockTransport handles the 2nd batch: exit 130, one batch kept, the rerun completes."""
+    write_texts(tmp_path / "in.txt")
+    out = tmp_path / f"out.{fmt}"
+    args = embed_args(tmp_path / "in.txt", out, "--batch-size", "2", "--concurrency", "1")
+    code, _, err = run(args, FakeSIE(interrupt_encode_at=2), capsys)
+    assert code == 130
+    assert "interrupted: 2 of 9 texts are in" in err
+    healthy = FakeSIE()
+    assert run(args, healthy, capsys)[0] == 0
+    assert healthy.encoded == TEXTS[2:]
+    assert out.read_bytes() == reference(tmp_path, fmt, capsys)
+
+
+def test_embed_drops_npy_rows_the_sidecar_does_not_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rows (and half a row) written after the sidecar's last update are dropped and re-sent to the MockTransport."""
+    write_texts(tmp_path / "in.txt")
+    out = tmp_path / "out.npy"
+    args = embed_args(tmp_path / "in.txt", out, "--batch-size", "2", "--concurrency", "1")
+    assert run(args, FakeSIE(fail_encode_at=2), capsys)[0] == 1
+    with (tmp_path / "out.npy.partial").open("ab") as f:
+        f.write(np.ones((1, DIMS), dtype=np.float32).tobytes() + b"\x00\x01")
+    healthy = FakeSIE()
+    assert run(args, healthy, capsys)[0] == 0
+    assert healthy.encoded == TEXTS[2:]
+    assert out.read_bytes() == reference(tmp_path, "npy", capsys)
+
+
+def test_embed_drops_a_partial_last_jsonl_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A line cut off mid-write is dropped and its text sent again to the MockTransport."""
+    write_texts(tmp_path / "in.txt")
+    out = tmp_path / "out.jsonl"
+    args = embed_args(tmp_path / "in.txt", out, "--batch-size", "2", "--concurrency", "1")
+    assert run(args, FakeSIE(fail_encode_at=2), capsys)[0] == 1
+    with out.open("a", encoding="utf-8") as f:
+        f.write('{"id": 2, "embedding": [0.5, ')
+    healthy = FakeSIE()
+    assert run(args, healthy, capsys)[0] == 0
+    assert healthy.encoded == TEXTS[2:]
+    assert out.read_bytes() == reference(tmp_path, "jsonl", capsys)
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+@pytest.mark.parametrize("change", ["model", "input", "query"])
+def test_embed_refuses_a_mismatched_sidecar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, change: str
+) -> None:
+    """After an interrupted run, another model, input or --query is refused before any request is sent."""
+    src = write_texts(tmp_path / "in.txt")
+    out = tmp_path / f"out.{fmt}"
+    args = embed_args(src, out, "--batch-size", "2", "--concurrency", "1")
+    assert run(args, FakeSIE(fail_encode_at=2), capsys)[0] == 1
+    before = out.read_bytes() if out.exists() else None
+    if change == "model":
+        args[1] = "another/model"
+    elif change == "input":
+        write_texts(src, [*TEXTS, "one more"])
+    else:
+        args.append("--query")
+    server = FakeSIE()
+    code, _, err = run(args, server, capsys)
+    assert code == 1
+    assert "refusing to resume" in err
+    assert {"model": "model", "input": "input size", "query": "--query"}[change] in err
+    assert server.requests == []
+    assert (out.read_bytes() if out.exists() else None) == before
+
+    code, _, _ = run([*args, "--overwrite"], server, capsys)
+    assert code == 0
+    assert len(server.encoded) == len(parse_inputs(src.read_bytes(), "text")[0])
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+def test_embed_restarts_when_nothing_was_written(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """A run that failed on its 1st batch (a wrong model, say) leaves nothing to protect: another model just runs."""
+    src = write_texts(tmp_path / "in.txt")
+    out = tmp_path / f"out.{fmt}"
+    args = embed_args(src, out, "--batch-size", "4")
+    assert run(args, FakeSIE(fail_encode_at=1), capsys)[0] == 1
+    assert (tmp_path / f"out.{fmt}.partial.json").exists()
+    args[1] = "another/model"
+    server = FakeSIE()
+    code, stdout, _ = run(args, server, capsys)
+    assert code == 0
+    assert stdout.startswith("embedded 9 texts (0 skipped")
+    assert sorted(server.encoded) == sorted(TEXTS)
+    assert set(server.paths()) == {"/v1/encode/another/model"}
+
+
+def test_embed_refuses_to_clobber_an_unrelated_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An existing output without a progress sidecar is left alone: nothing reaches the MockTransport."""
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"something": "else"}\n', encoding="utf-8")
+    server = FakeSIE()
+    code, _, err = run(embed_args(write_texts(tmp_path / "in.txt"), out), server, capsys)
+    assert code == 1
+    assert "pass --overwrite" in err
+    assert server.requests == []
+    assert out.read_text(encoding="utf-8") == '{"something": "else"}\n'
+
+
+def test_embed_needs_a_known_output_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(embed_args(write_texts(tmp_path / "in.txt"), tmp_path / "out.bin"), FakeSIE(), capsys)
+    assert code == 1
+    assert "--format npy or --format jsonl" in err
+
+
+def test_embed_unknown_model_explains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A MockTransport answering 404 MODEL_NOT_FOUND: one line pointing at doctor, exit 1."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"detail": {"code": "MODEL_NOT_FOUND", "message": "Model 'x' not found"}})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    code = main(embed_args(write_texts(tmp_path / "in.txt"), tmp_path / "o.npy"), http_client=client)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Model 'x' not found" in err
+    assert "`sie-integrations doctor` lists the models" in err
+
+
+# --- small pure helpers ----------------------------------------------------------------------------
+
+
+def test_parse_inputs_errors_name_the_line() -> None:
+    with pytest.raises(EmbedError, match="input line 2: not JSON"):
+        parse_inputs(b'{"text": "ok"}\n{oops\n', "jsonl")
+    with pytest.raises(EmbedError, match="input line 1: expected an object"):
+        parse_inputs(b'{"id": 1}\n', "jsonl")
+    with pytest.raises(EmbedError, match="'id' must be"):
+        parse_inputs(b'{"id": [1], "text": "t"}\n', "jsonl")
+    assert parse_inputs(b"\xef\xbb\xbfa\n\nb", "text") == (["a", "b"], [0, 2])
+
+
+def test_key_mismatch_names_the_first_difference() -> None:
+    key = RunKey("npy", "m", False, "/in.txt", 10, "abc")
+    assert key_mismatch(key, key) is None
+    assert (
+        key_mismatch(key, RunKey("npy", "m2", False, "/in.txt", 10, "abc")) == "its model was 'm', this run's is 'm2'"
+    )
+    changed = key_mismatch(key, RunKey("npy", "m", False, "/in.txt", 10, "abd"))
+    assert changed is not None
+    assert "input content" in changed
+
+
+def test_render_bar_and_durations() -> None:
+    assert render_bar(50, 200, 25.0, width=8) == "50/200 [##------]  25% 25.0 texts/s ETA 0:06"
+    assert render_bar(0, 0, None, width=4) == "0/0 [####] 100%"
+    assert format_duration(3725) == "1:02:05"
+    assert format_duration(59.6) == "1:00"
+
+
+def test_progress_bar_counts_only_this_runs_texts_in_the_rate() -> None:
+    now = [0.0]
+    stream = io.StringIO()
+    clock: Callable[[], float] = lambda: now[0]  # noqa: E731
+    bar = ProgressBar(100, done=40, stream=stream, enabled=True, clock=clock)
+    now[0] = 2.0
+    bar.advance(20)
+    assert bar.rate() == 10.0
+    assert stream.getvalue().startswith("\r60/100 [")
+    assert "ETA 0:04" in stream.getvalue()
+    silent = io.StringIO()
+    ProgressBar(10, stream=silent, enabled=False).advance(10)
+    assert silent.getvalue() == ""
