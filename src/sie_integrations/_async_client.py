@@ -86,6 +86,7 @@ class AsyncSIEClient:
 
     @property
     def base_url(self) -> str:
+        """The server URL requests go to."""
         return self._config.base_url
 
     def __repr__(self) -> str:
@@ -304,9 +305,11 @@ class AsyncSIEClient:
     # --- models, health, pools ------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
+        """The models the server serves."""
         return await self._request(p.list_models_call())
 
     async def get_model(self, name: str) -> ModelInfo:
+        """One model; ``ModelNotFoundError`` when the server does not know it."""
         return await self._request(p.get_model_call(name))
 
     async def health(self) -> Health:

@@ -81,6 +81,7 @@ class SIEClient:
 
     @property
     def base_url(self) -> str:
+        """The server URL requests go to."""
         return self._config.base_url
 
     def __repr__(self) -> str:
@@ -282,9 +283,11 @@ class SIEClient:
     # --- models, health, pools ------------------------------------------------------------
 
     def list_models(self) -> list[ModelInfo]:
+        """The models the server serves."""
         return self._request(p.list_models_call())
 
     def get_model(self, name: str) -> ModelInfo:
+        """One model; ``ModelNotFoundError`` when the server does not know it."""
         return self._request(p.get_model_call(name))
 
     def health(self) -> Health:

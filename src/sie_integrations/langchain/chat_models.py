@@ -46,12 +46,12 @@ class SIEChatModel(SIEConnection, BaseChatModel):
     """A chat model served by SIE, with tool calling, streaming and structured output.
 
     Example:
-        .. code-block:: python
+        ```python
+        from sie_integrations.langchain import SIEChatModel
 
-            from sie_integrations.langchain import SIEChatModel
-
-            llm = SIEChatModel(model="Qwen/Qwen3-4B-Instruct-2507", base_url="http://localhost:8080")
-            llm.invoke("Hello!")
+        llm = SIEChatModel(model="Qwen/Qwen3-4B-Instruct-2507", base_url="http://localhost:8080")
+        llm.invoke("Hello!")
+        ```
     """
 
     model: str = Field(alias="model_name")

@@ -57,12 +57,12 @@ class SIEEmbeddings(_Encoder, Embeddings):
     """Dense embeddings from an SIE model.
 
     Example:
-        .. code-block:: python
+        ```python
+        from sie_integrations.langchain import SIEEmbeddings
 
-            from sie_integrations.langchain import SIEEmbeddings
-
-            embeddings = SIEEmbeddings(model="sentence-transformers/all-MiniLM-L6-v2")
-            vectors = embeddings.embed_documents(["hello", "world"])
+        embeddings = SIEEmbeddings(model="sentence-transformers/all-MiniLM-L6-v2")
+        vectors = embeddings.embed_documents(["hello", "world"])
+        ```
     """
 
     output_dtype: str | None = None

@@ -60,7 +60,7 @@ def graph_parts(result: ExtractResult, node: BaseNode) -> tuple[list[EntityNode]
 class SIEExtractor(LlamaIndexConnection, BaseExtractor):
     """Extracts entities and relations for ``labels`` with an SIE model.
 
-    Writes them into each node's metadata (``entities``, ``relations``, ``classifications``) and, with
+    Writes them into each node's metadata (``entities``, ``entity_relations``, ``classifications``) and, with
     ``graph=True``, into ``KG_NODES_KEY`` / ``KG_RELATIONS_KEY`` so ``PropertyGraphIndex`` can use it
     as a ``kg_extractor``. These keys are kept out of the text sent to embedding models and LLMs.
     """
