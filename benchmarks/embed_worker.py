@@ -1,0 +1,163 @@
+"""One embedding measurement in a fresh process; prints one JSON line.
+
+argv[1] is a JSON object: {"client", "model", "base_url", "kind": "short"|"long", "count", ...}.
+Clients: ours_lc (sie_integrations.langchain.SIEEmbeddings, optional batch_size/max_concurrency),
+ours_li (sie_integrations.llama_index.SIEEmbeddings.get_text_embedding_batch), openai
+(langchain_openai.OpenAIEmbeddings on /v1/embeddings), sie_langchain (the official package).
+CPU is getrusage(RUSAGE_SELF) user+sys around the embed call only; memory is ru_maxrss (peak RSS
+of the whole process) and its growth during the call.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import sys
+import time
+
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "was",
+    "for",
+    "on",
+    "that",
+    "with",
+    "as",
+    "by",
+    "at",
+    "from",
+    "his",
+    "her",
+    "an",
+    "which",
+    "were",
+    "are",
+    "this",
+    "be",
+    "has",
+    "had",
+    "not",
+    "they",
+    "but",
+    "it",
+    "its",
+    "one",
+    "all",
+    "their",
+    "been",
+    "new",
+    "more",
+    "who",
+    "first",
+    "two",
+    "after",
+    "also",
+    "other",
+    "some",
+    "time",
+    "year",
+    "people",
+    "city",
+    "system",
+    "data",
+    "model",
+    "search",
+    "vector",
+    "engine",
+    "query",
+    "document",
+    "server",
+    "river",
+    "music",
+    "history",
+    "science",
+    "market",
+    "energy",
+    "water",
+    "school",
+    "family",
+    "government",
+    "company",
+    "network",
+    "language",
+    "research",
+    "table",
+]
+
+
+def texts(kind: str, count: int) -> list[str]:
+    rng = random.Random(12345 if kind == "short" else 54321)
+    n = 8 if kind == "short" else 300
+    return [f"{i} " + " ".join(rng.choice(WORDS) for _ in range(n - 1)) for i in range(count)]
+
+
+def make_embed(cfg: dict):
+    client, model, url = cfg["client"], cfg["model"], cfg["base_url"]
+    if client == "ours_lc":
+        from sie_integrations.langchain import SIEEmbeddings
+
+        kw = {k: cfg[k] for k in ("batch_size", "max_concurrency") if k in cfg}
+        emb = SIEEmbeddings(model=model, base_url=url, **kw)
+        return emb.embed_documents
+    if client == "ours_li":
+        from sie_integrations.llama_index import SIEEmbeddings
+
+        kw = {k: cfg[k] for k in ("embed_batch_size", "max_concurrency") if k in cfg}
+        emb = SIEEmbeddings(model_name=model, base_url=url, **kw)
+        return emb.get_text_embedding_batch
+    if client == "openai":
+        from langchain_openai import OpenAIEmbeddings
+
+        emb = OpenAIEmbeddings(
+            model=model, base_url=url + "/v1", api_key="x", check_embedding_ctx_length=False, chunk_size=512
+        )  # the server takes at most 512 items per request
+        return emb.embed_documents
+    if client == "sie_langchain":
+        from sie_langchain import SIEEmbeddings
+
+        emb = SIEEmbeddings(base_url=url, model=model)
+        # embed_documents sends one request for all texts; the server refuses more than 512 items
+        # per request, so a caller has to split: one call per 512 texts.
+        return lambda xs: [v for i in range(0, len(xs), 512) for v in emb.embed_documents(xs[i : i + 512])]
+    raise SystemExit(f"unknown client {client!r}")
+
+
+def main() -> None:
+    cfg = json.loads(sys.argv[1])
+    embed = make_embed(cfg)
+    data = texts(cfg["kind"], cfg["count"])
+    embed(texts(cfg["kind"], 4))  # warm-up: imports done lazily, connection opened
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    vectors = embed(data)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    assert len(vectors) == len(data), (len(vectors), len(data))
+    dims = len(vectors[0])
+    print(
+        json.dumps(
+            {
+                "texts_per_s": len(data) / wall,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "cpu_s_per_1k": cpu / len(data) * 1000,
+                "peak_rss_mb": r1.ru_maxrss / 1024,
+                "rss_growth_mb": (r1.ru_maxrss - rss0) / 1024,
+                "dims": dims,
+                "vector_type": type(vectors[0][0]).__name__,
+                "python": sys.version.split()[0],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
