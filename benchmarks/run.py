@@ -41,9 +41,9 @@ SIE312_PY = VENVS / "sie312" / "bin" / "python"
 
 # name -> (python, worker config without model/url/kind/count)
 CLIENTS: dict[str, tuple[Path | str, dict]] = {
-    "ours LangChain (default 64x4)": (OURS, {"client": "ours_lc"}),
-    "ours LangChain (tuned 256x2)": (OURS, {"client": "ours_lc", "batch_size": 256, "max_concurrency": 2}),
-    "ours LlamaIndex get_text_embedding_batch": (OURS, {"client": "ours_li"}),
+    "ours LangChain (64x4)": (OURS, {"client": "ours_lc", "batch_size": 64, "max_concurrency": 4}),
+    "ours LangChain (256x2, the default)": (OURS, {"client": "ours_lc", "batch_size": 256, "max_concurrency": 2}),
+    "ours LlamaIndex get_text_embedding_batch (64)": (OURS, {"client": "ours_li", "embed_batch_size": 64}),
     "langchain-openai OpenAIEmbeddings (chunk 512)": (OPENAI_PY, {"client": "openai"}),
     "sie-langchain SIEEmbeddings (512 per call)": (SIE312_PY, {"client": "sie_langchain"}),
 }

@@ -30,8 +30,8 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Progress | None]:
 class _Encoder(SIEConnection):
     model: str = Field(alias="model_name")
     instruction: str | None = None
-    batch_size: int = Field(default=64, ge=1)
-    max_concurrency: int = Field(default=4, ge=1)
+    batch_size: int = Field(default=256, ge=1)
+    max_concurrency: int = Field(default=2, ge=1)
     show_progress: bool = False
 
     def _batching(self, **encode_args: Any) -> dict[str, Any]:

@@ -22,8 +22,8 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
     model_name: str
     instruction: str | None = None
     output_dtype: str | None = None
-    embed_batch_size: int = Field(default=64, gt=0, le=2048)
-    max_concurrency: int = Field(default=4, ge=1)
+    embed_batch_size: int = Field(default=256, gt=0, le=2048)
+    max_concurrency: int = Field(default=2, ge=1)
 
     _gates: LoopGates = PrivateAttr(default_factory=LoopGates)
 
@@ -86,8 +86,8 @@ class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model_name: str
-    batch_size: int = Field(default=64, ge=1)
-    max_concurrency: int = Field(default=4, ge=1)
+    batch_size: int = Field(default=256, ge=1)
+    max_concurrency: int = Field(default=2, ge=1)
 
     def _encode(self, texts: list[str], is_query: bool) -> SparseBatch:
         results = encode_batched(
