@@ -1,9 +1,12 @@
 """One embedding measurement in a fresh process; prints one JSON line.
 
 argv[1] is a JSON object: {"client", "model", "base_url", "kind": "short"|"long", "count", ...}.
-Clients: ours_lc (sie_integrations.langchain.SIEEmbeddings, optional batch_size/max_concurrency),
+Clients: ours_lc (sie_integrations.langchain.SIEEmbeddings.embed_documents, optional
+batch_size/max_concurrency), ours_lc_async (aembed_documents), ours_lc_numpy (embed_documents_array),
 ours_li (sie_integrations.llama_index.SIEEmbeddings.get_text_embedding_batch), openai
-(langchain_openai.OpenAIEmbeddings on /v1/embeddings), sie_langchain (the official package).
+(langchain_openai.OpenAIEmbeddings on /v1/embeddings), sie_langchain (the official package),
+sie_llamaindex (its SIEEmbedding.get_text_embedding_batch),
+sie_sdk_numpy (sie_sdk.SIEClient.encode, its numpy arrays stacked into one matrix).
 CPU is getrusage(RUSAGE_SELF) user+sys around the embed call only; memory is ru_maxrss (peak RSS
 of the whole process) and its growth during the call.
 """
@@ -99,12 +102,17 @@ def texts(kind: str, count: int) -> list[str]:
 
 def make_embed(cfg: dict):
     client, model, url = cfg["client"], cfg["model"], cfg["base_url"]
-    if client == "ours_lc":
+    if client in ("ours_lc", "ours_lc_async", "ours_lc_numpy"):
         from sie_integrations.langchain import SIEEmbeddings
 
         kw = {k: cfg[k] for k in ("batch_size", "max_concurrency") if k in cfg}
         emb = SIEEmbeddings(model=model, base_url=url, **kw)
-        return emb.embed_documents
+        if client == "ours_lc_async":
+            import asyncio
+
+            loop = asyncio.new_event_loop()  # one loop for warm-up and timed call: the pool stays open
+            return lambda xs: loop.run_until_complete(emb.aembed_documents(xs))
+        return emb.embed_documents_array if client == "ours_lc_numpy" else emb.embed_documents
     if client == "ours_li":
         from sie_integrations.llama_index import SIEEmbeddings
 
@@ -125,6 +133,25 @@ def make_embed(cfg: dict):
         # embed_documents sends one request for all texts; the server refuses more than 512 items
         # per request, so a caller has to split: one call per 512 texts.
         return lambda xs: [v for i in range(0, len(xs), 512) for v in emb.embed_documents(xs[i : i + 512])]
+    if client == "sie_llamaindex":
+        from sie_llamaindex import SIEEmbedding
+
+        return SIEEmbedding(base_url=url, model_name=model).get_text_embedding_batch  # its default batch: 10
+    if client == "sie_sdk_numpy":
+        import numpy as np
+        from sie_sdk import SIEClient
+        from sie_sdk.types import Item
+
+        sdk = SIEClient(url)
+
+        def encode(xs: list[str]) -> object:
+            parts = [
+                sdk.encode(model, [Item(text=t) for t in xs[i : i + 512]], output_types=["dense"])
+                for i in range(0, len(xs), 512)
+            ]
+            return np.stack([r["dense"] for part in parts for r in part])
+
+        return encode
     raise SystemExit(f"unknown client {client!r}")
 
 
@@ -152,7 +179,7 @@ def main() -> None:
                 "peak_rss_mb": r1.ru_maxrss / 1024,
                 "rss_growth_mb": (r1.ru_maxrss - rss0) / 1024,
                 "dims": dims,
-                "vector_type": type(vectors[0][0]).__name__,
+                "vector_type": type(vectors).__name__ + "/" + type(vectors[0][0]).__name__,
                 "python": sys.version.split()[0],
             }
         )

@@ -9,11 +9,12 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import httpx
+import numpy as np
 from pydantic import SecretStr
 
 from . import _protocol as p
 from ._config import ClientConfig, TimeoutLike, logger
-from ._exchange import AsyncStream, Retry, settle, stream_opened, stream_retry_delay
+from ._exchange import AsyncStream, Retry, settle, stream_broken, stream_opened, stream_retry_delay
 from ._retry import Attempts, connection_error
 from ._sse import ChatStream, GenerateStream, SSEDecoder
 from .chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
@@ -40,6 +41,8 @@ class AsyncSIEClient:
         base_url: Server URL; defaults to ``SIE_BASE_URL``, else ``http://localhost:8080``.
         api_key: Bearer key; defaults to ``SIE_API_KEY`` (sent only to the ``SIE_BASE_URL`` server).
         timeout: Seconds per attempt, or an ``httpx.Timeout`` (default: 150 s read, 10 s connect).
+        stream_chunk_timeout: Seconds a stream may go without sending anything (its first bytes included)
+            before it is closed with ``SIETimeoutError``; ``None`` (default) uses the read timeout.
         gpu: Machine profile to route to, or ``"pool/profile"``.
         pool: Pool to route to.
         wait_for_capacity: Wait while the model loads or capacity is provisioned (202 / 503).
@@ -58,6 +61,7 @@ class AsyncSIEClient:
         api_key: str | SecretStr | None = None,
         *,
         timeout: TimeoutLike = None,
+        stream_chunk_timeout: float | None = None,
         gpu: str | None = None,
         pool: str | None = None,
         wait_for_capacity: bool = True,
@@ -71,6 +75,7 @@ class AsyncSIEClient:
             base_url,
             api_key,
             timeout=timeout,
+            stream_chunk_timeout=stream_chunk_timeout,
             gpu=gpu,
             pool=pool,
             wait_for_capacity=wait_for_capacity,
@@ -151,9 +156,11 @@ class AsyncSIEClient:
         attempts = Attempts(self._config.policy, idempotent=call.idempotent)
         while True:
             http = self._http()
-            request = self._config.request(http, call)
+            request = self._config.request(http, call, stream=True)
             try:
                 response = await http.send(request, stream=True, follow_redirects=False)
+            except httpx.ReadTimeout as exc:  # no answer within the (stream) read timeout: never re-sent
+                raise stream_broken(exc, str(request.url), self._config.stream_chunk_timeout) from exc
             except httpx.TransportError as exc:
                 await self._sleep(attempts.transport_delay(exc, str(request.url)))
                 continue
@@ -185,7 +192,7 @@ class AsyncSIEClient:
                         yield chunk
             state.on_end()
         except httpx.TransportError as exc:
-            raise connection_error(exc, str(response.request.url), not_retried=True) from exc
+            raise stream_broken(exc, str(response.request.url), self._config.stream_chunk_timeout) from exc
         finally:
             await response.aclose()
 
@@ -209,6 +216,30 @@ class AsyncSIEClient:
             model,
             items,
             output_types=output_types,
+            is_query=is_query,
+            instruction=instruction,
+            output_dtype=output_dtype,
+            options=options,
+            wire=self._config.wire_format,
+        )
+        return await self._request(call)
+
+    async def encode_dense(
+        self,
+        model: str,
+        items: Sequence[ItemLike],
+        *,
+        is_query: bool = False,
+        instruction: str | None = None,
+        output_dtype: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> np.ndarray[Any, Any]:
+        """Dense embeddings as one ``(len(items), dims)`` numpy matrix, in input order (read-only)."""
+        if p.no_items(items):
+            return np.empty((0, 0), dtype=np.float32)
+        call = p.encode_dense_call(
+            model,
+            items,
             is_query=is_query,
             instruction=instruction,
             output_dtype=output_dtype,

@@ -3,33 +3,81 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ._async_client import AsyncSIEClient
 from ._client import SIEClient
+from ._protocol import check_items
+from .errors import RequestError
 from .types import EncodeResult, ItemLike
 
 Progress = Callable[[int], None]
-
-
-def dense_rows(results: list[EncodeResult]) -> list[list[float]]:
-    """Dense vectors as lists of floats (one numpy conversion for the whole batch)."""
-    if any(r.dense is None for r in results):
-        raise ValueError("the server returned no dense vector for some inputs")
-    if not results:
-        return []
-    rows: list[list[float]] = np.stack([r.dense for r in results]).tolist()
-    return rows
+Matrix = np.ndarray[Any, Any]
+R = TypeVar("R")
 
 
 def batches(items: Sequence[ItemLike], batch_size: int) -> list[Sequence[ItemLike]]:
+    """Every item checked first (nothing is sent if one is bad), then split."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
+    if check_items(items):
+        return []
     return [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+
+
+def _in_order(
+    run: Callable[[Sequence[ItemLike]], R], parts: list[Sequence[ItemLike]], max_concurrency: int
+) -> Iterator[R]:
+    if len(parts) <= 1 or max_concurrency <= 1:
+        yield from map(run, parts)
+        return
+    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(parts))) as pool:
+        yield from pool.map(run, parts)
+
+
+def map_batched(
+    fn: Callable[[Sequence[ItemLike]], list[R]],
+    items: Sequence[ItemLike],
+    *,
+    batch_size: int,
+    max_concurrency: int,
+    progress: Progress | None = None,
+) -> list[R]:
+    """``fn`` over batches on up to ``max_concurrency`` threads; its results joined in input order."""
+
+    def run(part: Sequence[ItemLike]) -> list[R]:
+        result = fn(part)
+        if progress is not None:
+            progress(len(part))
+        return result
+
+    return [r for chunk in _in_order(run, batches(items, batch_size), max_concurrency) for r in chunk]
+
+
+async def amap_batched(
+    fn: Callable[[Sequence[ItemLike]], Awaitable[list[R]]],
+    items: Sequence[ItemLike],
+    *,
+    batch_size: int,
+    max_concurrency: int,
+    progress: Progress | None = None,
+) -> list[R]:
+    """``fn`` over batches with at most ``max_concurrency`` in flight; its results joined in input order."""
+    gate = asyncio.Semaphore(max(1, max_concurrency))
+
+    async def run(part: Sequence[ItemLike]) -> list[R]:
+        async with gate:
+            result = await fn(part)
+        if progress is not None:
+            progress(len(part))
+        return result
+
+    chunks = await asyncio.gather(*(run(part) for part in batches(items, batch_size)))
+    return [r for chunk in chunks for r in chunk]
 
 
 def encode_batched(
@@ -43,18 +91,13 @@ def encode_batched(
     **encode_args: Any,
 ) -> list[EncodeResult]:
     """Encode in batches on up to ``max_concurrency`` threads; results in input order."""
-    parts = batches(items, batch_size)
-
-    def run(part: Sequence[ItemLike]) -> list[EncodeResult]:
-        result = client.encode(model, part, **encode_args)
-        if progress is not None:
-            progress(len(part))
-        return result
-
-    if len(parts) <= 1 or max_concurrency <= 1:
-        return [r for part in parts for r in run(part)]
-    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(parts))) as pool:
-        return [r for chunk in pool.map(run, parts) for r in chunk]
+    return map_batched(
+        lambda part: client.encode(model, part, **encode_args),
+        items,
+        batch_size=batch_size,
+        max_concurrency=max_concurrency,
+        progress=progress,
+    )
 
 
 async def aencode_batched(
@@ -68,15 +111,121 @@ async def aencode_batched(
     **encode_args: Any,
 ) -> list[EncodeResult]:
     """Encode in batches with at most ``max_concurrency`` requests in flight; results in input order."""
-    parts = batches(items, batch_size)
-    gate = asyncio.Semaphore(max(1, max_concurrency))
 
     async def run(part: Sequence[ItemLike]) -> list[EncodeResult]:
-        async with gate:
-            result = await client.encode(model, part, **encode_args)
+        return await client.encode(model, part, **encode_args)
+
+    return await amap_batched(run, items, batch_size=batch_size, max_concurrency=max_concurrency, progress=progress)
+
+
+def embed_rows(
+    client: SIEClient,
+    model: str,
+    items: Sequence[ItemLike],
+    *,
+    batch_size: int,
+    max_concurrency: int,
+    progress: Progress | None = None,
+    **encode_args: Any,
+) -> list[list[float]]:
+    """Dense vectors as lists of floats, each batch converted as soon as it arrives."""
+
+    def run(part: Sequence[ItemLike]) -> list[list[float]]:
+        rows: list[list[float]] = client.encode_dense(model, part, **encode_args).tolist()
+        return rows
+
+    return map_batched(run, items, batch_size=batch_size, max_concurrency=max_concurrency, progress=progress)
+
+
+async def aembed_rows(
+    client: AsyncSIEClient,
+    model: str,
+    items: Sequence[ItemLike],
+    *,
+    batch_size: int,
+    max_concurrency: int,
+    progress: Progress | None = None,
+    **encode_args: Any,
+) -> list[list[float]]:
+    """Async ``embed_rows``."""
+
+    async def run(part: Sequence[ItemLike]) -> list[list[float]]:
+        rows: list[list[float]] = (await client.encode_dense(model, part, **encode_args)).tolist()
+        return rows
+
+    return await amap_batched(run, items, batch_size=batch_size, max_concurrency=max_concurrency, progress=progress)
+
+
+class _Matrix:
+    """The ``(count, dims)`` result, filled batch by batch; no batch is kept after it is copied in."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._out: Matrix | None = None
+
+    def put(self, start: int, batch: Matrix) -> None:
+        if self._out is None:
+            self._out = np.empty((self._count, batch.shape[1]), dtype=batch.dtype)
+        elif batch.shape[1] != self._out.shape[1] or batch.dtype != self._out.dtype:
+            raise RequestError(
+                f"malformed encode response: batches differ ({self._out.dtype}[{self._out.shape[1]}] "
+                f"and {batch.dtype}[{batch.shape[1]}])",
+                code="MALFORMED_RESPONSE",
+            )
+        self._out[start : start + len(batch)] = batch
+
+    def result(self) -> Matrix:
+        return self._out if self._out is not None else np.empty((0, 0), dtype=np.float32)
+
+
+def embed_matrix(
+    client: SIEClient,
+    model: str,
+    items: Sequence[ItemLike],
+    *,
+    batch_size: int,
+    max_concurrency: int,
+    progress: Progress | None = None,
+    **encode_args: Any,
+) -> Matrix:
+    """Dense vectors as one ``(len(items), dims)`` matrix, batched like ``embed_rows``."""
+    parts = batches(items, batch_size)
+    out = _Matrix(len(items))
+
+    def run(part: Sequence[ItemLike]) -> Matrix:
+        matrix = client.encode_dense(model, part, **encode_args)
         if progress is not None:
             progress(len(part))
-        return result
+        return matrix
 
-    chunks = await asyncio.gather(*(run(part) for part in parts))
-    return [r for chunk in chunks for r in chunk]
+    start = 0
+    for matrix in _in_order(run, parts, max_concurrency):
+        out.put(start, matrix)
+        start += len(matrix)
+    return out.result()
+
+
+async def aembed_matrix(
+    client: AsyncSIEClient,
+    model: str,
+    items: Sequence[ItemLike],
+    *,
+    batch_size: int,
+    max_concurrency: int,
+    progress: Progress | None = None,
+    **encode_args: Any,
+) -> Matrix:
+    """Async ``embed_matrix``."""
+    parts = batches(items, batch_size)
+    out = _Matrix(len(items))
+    gate = asyncio.Semaphore(max(1, max_concurrency))
+
+    async def run(start: int, part: Sequence[ItemLike]) -> None:
+        async with gate:
+            matrix = await client.encode_dense(model, part, **encode_args)
+        out.put(start, matrix)
+        if progress is not None:
+            progress(len(part))
+
+    await asyncio.gather(*(run(i * batch_size, part) for i, part in enumerate(parts)))
+    return out.result()

@@ -87,6 +87,11 @@ def split_gpu(gpu: str | None, pool: str | None) -> tuple[str | None, str | None
     return pool or None, profile or None
 
 
+def with_read_timeout(timeout: httpx.Timeout, read: float) -> httpx.Timeout:
+    """``timeout`` with another read timeout: the longest wait for the next bytes of a response."""
+    return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
+
+
 class ClientConfig:
     """Everything both clients need to build requests; no I/O."""
 
@@ -96,6 +101,7 @@ class ClientConfig:
         api_key: str | SecretStr | None,
         *,
         timeout: TimeoutLike,
+        stream_chunk_timeout: float | None,
         gpu: str | None,
         pool: str | None,
         wait_for_capacity: bool,
@@ -110,6 +116,8 @@ class ClientConfig:
             raise ValueError("max_retries must be >= 0")
         if provision_timeout <= 0:
             raise ValueError("provision_timeout must be > 0")
+        if stream_chunk_timeout is not None and not stream_chunk_timeout > 0:  # NaN fails too
+            raise ValueError("stream_chunk_timeout must be > 0 seconds, or None")
         self.base_url = resolve_base_url(base_url)
         self.api_key = resolve_api_key(api_key, self.base_url, explicit_base_url=base_url is not None)
         self.timeout = DEFAULT_TIMEOUT if timeout is None else httpx.Timeout(timeout)
@@ -117,6 +125,7 @@ class ClientConfig:
         self._request_timeout: httpx.Timeout | UseClientDefault = (
             USE_CLIENT_DEFAULT if timeout is None else self.timeout
         )
+        self.stream_chunk_timeout = None if stream_chunk_timeout is None else float(stream_chunk_timeout)
         self.pool, self.gpu = split_gpu(gpu, pool)
         self.policy = RetryPolicy(wait_for_capacity, float(provision_timeout), max_retries)
         self.wire_format = wire_format
@@ -143,13 +152,20 @@ class ClientConfig:
                 stacklevel=4,
             )
 
-    def request(self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
+    def request(
+        self, http: httpx.Client | httpx.AsyncClient, call: Call[Any], *, stream: bool = False
+    ) -> httpx.Request:
+        """The request of one attempt; a stream's reads wait at most ``stream_chunk_timeout`` when it is set."""
+        timeout = self._request_timeout
+        if stream and self.stream_chunk_timeout is not None:
+            base = http.timeout if isinstance(timeout, UseClientDefault) else timeout
+            timeout = with_read_timeout(base, self.stream_chunk_timeout)
         return http.build_request(
             call.method,
             self.base_url + call.path,
             content=call.body,
             headers={**self.headers, **call.headers},
-            timeout=self._request_timeout,
+            timeout=timeout,
         )
 
     def client_kwargs(self) -> dict[str, Any]:

@@ -100,3 +100,14 @@ class SIEConnection(BaseModel):
         if self._clients.async_ is not None:
             await self._clients.async_.aclose()
             self._clients.async_ = None
+
+
+class SIEStreamingConnection(SIEConnection):
+    """The connection fields of the adapters that stream (the chat models), plus ``stream_chunk_timeout``."""
+
+    stream_chunk_timeout: float | None = Field(default=None, gt=0)
+    """Seconds a stream may go without sending anything before it fails with ``SIETimeoutError``
+    (``None``: the read timeout of ``timeout``)."""
+
+    def _connection_args(self) -> dict[str, Any]:
+        return {**super()._connection_args(), "stream_chunk_timeout": self.stream_chunk_timeout}

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+import httpx
+
 from ._error_mapping import error_info
 from ._protocol import Call
-from ._retry import Attempts
+from ._retry import Attempts, connection_error
+from .errors import SIEConnectionError, SIETimeoutError
 
 T = TypeVar("T")
 
@@ -45,6 +48,16 @@ def stream_retry_delay(attempts: Attempts, status: int, headers: Mapping[str, st
 
 def stream_opened(status: int) -> bool:
     return 200 <= status < 300 and status != 202
+
+
+def stream_broken(exc: httpx.TransportError, url: str, chunk_timeout: float | None) -> SIEConnectionError:
+    """The error of a stream whose connection broke or went quiet once sent; a stream is never re-sent."""
+    if isinstance(exc, httpx.ReadTimeout) and chunk_timeout is not None:
+        return SIETimeoutError(
+            f"the stream from {url} sent nothing for {chunk_timeout:g}s (stream_chunk_timeout); "
+            "closed it, not retried, since the request may have reached the server"
+        )
+    return connection_error(exc, url, not_retried=True)
 
 
 class Stream(Generic[T]):

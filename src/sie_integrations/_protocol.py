@@ -13,7 +13,7 @@ from urllib.parse import quote
 import numpy as np
 from pydantic import ValidationError
 
-from ._codec import JSON, MSGPACK, WireFormatError, decode_body, dumps_json, pack_msgpack
+from ._codec import JSON, MSGPACK, WireFormatError, decode_body, dumps_json, pack_msgpack, stack_vector_maps
 from ._error_mapping import ErrorInfo, error_class, to_error
 from .chat import ChatCompletion, ChatCompletionRequest
 from .errors import PoolError, RequestError, SIEError
@@ -95,17 +95,18 @@ def _check_finite(value: Any, where: str) -> None:
             _check_finite(inner, f"{where}[{i}]")
 
 
-def _item_wire(item: ItemLike, position: int, wire: WireFormat) -> dict[str, Any]:
+def _item_wire(item: ItemLike, position: int, wire: WireFormat, what: str | None = None) -> dict[str, Any]:
+    what = what or f"item {position}"
     if isinstance(item, str):
         return {"text": item}
     if not isinstance(item, Item):
-        raise TypeError(f"item {position} must be a str or an Item, not {type(item).__name__}")
+        raise TypeError(f"{what} must be a str or an Item, not {type(item).__name__}")
     out: dict[str, Any] = {}
     if item.id is not None:
         out["id"] = item.id
     if item.text is not None:
         if not isinstance(item.text, str):
-            raise TypeError(f"item {position} text must be a str, not {type(item.text).__name__}")
+            raise TypeError(f"{what} text must be a str, not {type(item.text).__name__}")
         out["text"] = item.text
     if item.images:
         out["images"] = [
@@ -118,8 +119,13 @@ def _item_wire(item: ItemLike, position: int, wire: WireFormat) -> dict[str, Any
     if item.metadata:
         out["metadata"] = item.metadata
     if "text" not in out and "images" not in out:
-        raise ValueError(f"item {position} has neither text nor images")
+        raise ValueError(f"{what} has neither text nor images")
     return out
+
+
+def _opt_str(value: Any, name: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
 
 
 def no_items(items: Sequence[ItemLike]) -> bool:
@@ -127,6 +133,16 @@ def no_items(items: Sequence[ItemLike]) -> bool:
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
         raise TypeError(f"items must be a list of str or Item, not {type(items).__name__}")
     return len(items) == 0
+
+
+def check_items(items: Sequence[ItemLike]) -> bool:
+    """``no_items`` plus every item checked, so a batched call fails before its first batch is sent."""
+    if no_items(items):
+        return True
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            _item_wire(item, i, "msgpack")
+    return False
 
 
 def _items_wire(items: Sequence[ItemLike], wire: WireFormat) -> list[dict[str, Any]]:
@@ -138,13 +154,22 @@ def _body(obj: Any, wire: WireFormat) -> tuple[bytes, str]:
     return (pack_msgpack(obj), MSGPACK) if wire == "msgpack" else (dumps_json(obj), JSON)
 
 
-def _decode_object(content: bytes, content_type: str | None, what: str) -> Mapping[str, Any]:
+def _decode_object(content: bytes, content_type: str | None, what: str, *, arrays: bool = True) -> Mapping[str, Any]:
     try:
-        body = decode_body(content, content_type)
+        body = decode_body(content, content_type, arrays=arrays)
     except WireFormatError as exc:
         raise RequestError(f"malformed {what} response: {exc}", code="MALFORMED_RESPONSE") from exc
     if not isinstance(body, Mapping):
         raise RequestError(f"malformed {what} response: not an object", code="MALFORMED_RESPONSE")
+    error = body.get("error")
+    if isinstance(error, (Mapping, str)) and error:  # an error envelope sent with HTTP 200: never a result
+        fields: Mapping[str, Any] = error if isinstance(error, Mapping) else {"message": error}
+        code, message = fields.get("code"), fields.get("message")
+        raise RequestError(
+            f"malformed {what} response: HTTP 200 carrying an error (code {code!r}): {message}",
+            code="MALFORMED_RESPONSE",
+            details={"error": dict(fields)},
+        )
     return body
 
 
@@ -180,6 +205,8 @@ def encode_call(
     kinds = list(output_types)
     if not kinds or any(k not in OUTPUT_TYPES for k in kinds):
         raise ValueError(f"output_types must be a non-empty subset of {OUTPUT_TYPES}, got {kinds!r}")
+    _opt_str(instruction, "instruction")
+    _opt_str(output_dtype, "output_dtype")
     wire_items = _items_wire(items, wire)
     merged: dict[str, Any] = dict(options or {})
     if is_query:
@@ -204,14 +231,25 @@ def encode_call(
     )
 
 
+def _fits(array: np.ndarray[Any, Any], target: np.dtype[Any]) -> bool:
+    info = np.iinfo(target)
+    return bool(array.dtype.kind != "f" and info.min <= array.min() and array.max() <= info.max)
+
+
 def _array(values: Any, dtype_label: Any, what: str, ndim: int) -> np.ndarray[Any, Any]:
     if isinstance(values, np.ndarray):
         array = values
     elif isinstance(values, list):
         try:
-            array = np.asarray(values, dtype=_JSON_DTYPES.get(str(dtype_label), np.float32))
-        except (TypeError, ValueError, OverflowError) as exc:  # numpy 2: out of range for int8/uint8
+            array = np.asarray(values)
+            if array.dtype.kind not in "iuf":  # strings, objects, booleans: numpy would coerce "0.5"
+                raise TypeError(array.dtype)
+        except (TypeError, ValueError) as exc:  # ragged rows, or not numbers
             raise _malformed("encode", f"{what} values are not numbers") from exc
+        target = np.dtype(_JSON_DTYPES.get(str(dtype_label), np.float32))
+        if target.kind in "iu" and array.size and not _fits(array, target):
+            raise _malformed("encode", f"{what} values do not fit {target}")
+        array = array.astype(target, copy=False)
     else:
         raise _malformed("encode", f"{what} values missing")
     if array.ndim != ndim:
@@ -257,6 +295,60 @@ def _sparse(raw: Mapping[str, Any]) -> SparseVector:
     return SparseVector(indices=indices, values=values, dims=dims if isinstance(dims, int) else None)
 
 
+def encode_dense_call(
+    model: str,
+    items: Sequence[ItemLike],
+    *,
+    is_query: bool,
+    instruction: str | None,
+    output_dtype: str | None,
+    options: Mapping[str, Any] | None,
+    wire: WireFormat,
+) -> Call[np.ndarray[Any, Any]]:
+    """``encode_call`` for dense vectors only, answered as one ``(len(items), dims)`` matrix."""
+    call = encode_call(
+        model,
+        items,
+        output_types=("dense",),
+        is_query=is_query,
+        instruction=instruction,
+        output_dtype=output_dtype,
+        options=options,
+        wire=wire,
+    )
+    count = len(items)
+    return Call(
+        call.method,
+        call.path,
+        lambda content, ctype: parse_encode_dense(content, ctype, count),
+        body=call.body,
+        content_type=call.content_type,
+        accept=call.accept,
+    )
+
+
+def parse_encode_dense(content: bytes, content_type: str | None, expected: int) -> np.ndarray[Any, Any]:
+    """The dense vectors of an encode answer as one matrix; no per-item objects."""
+    body = _decode_object(content, content_type, "encode", arrays=False)
+    items = _count_check("encode", body.get("items"), expected)
+    try:
+        denses = [raw["dense"] for raw in items]
+        values = [dense["values"] for dense in denses]
+    except (KeyError, TypeError) as exc:
+        raise _malformed("encode", "an item has no dense vector") from exc
+    if not values:
+        return np.empty((0, 0), dtype=np.float32)
+    if isinstance(values[0], dict):  # msgpack-numpy maps
+        try:
+            return stack_vector_maps(values)
+        except WireFormatError as exc:
+            raise _malformed("encode", str(exc)) from exc
+    labels = {str(dense.get("dtype")) for dense in denses}
+    if len(labels) != 1:
+        raise _malformed("encode", "dense vectors of different dtypes")
+    return _array(values, labels.pop(), "dense", 2)
+
+
 # --- score -------------------------------------------------------------------------------
 
 
@@ -269,8 +361,9 @@ def score_call(
     options: Mapping[str, Any] | None,
     wire: WireFormat,
 ) -> Call[list[ScoreEntry]]:
+    _opt_str(instruction, "instruction")
     wire_items = _items_wire(items, wire)
-    body: dict[str, Any] = {"query": _item_wire(query, 0, wire)}
+    body: dict[str, Any] = {"query": _item_wire(query, 0, wire, "query")}
     body["items"] = wire_items
     if instruction is not None:
         body["instruction"] = instruction
@@ -307,6 +400,8 @@ def parse_score(content: bytes, content_type: str | None, positions: Mapping[str
             raise _malformed("score", f"unknown or repeated item_id {item_id!r}")
         if not isinstance(score, (int, float)) or isinstance(score, bool):
             raise _malformed("score", f"score of {item_id!r} is not a number")
+        if not math.isfinite(score):
+            raise _malformed("score", f"score of {item_id!r} is not finite ({score!r})")
         seen.add(index)
         server_rank = raw.get("rank")
         entries.append(
@@ -334,6 +429,7 @@ def extract_call(
     options: Mapping[str, Any] | None,
     wire: WireFormat,
 ) -> Call[list[ExtractResult]]:
+    _opt_str(instruction, "instruction")
     wire_items = _items_wire(items, wire)
     params: dict[str, Any] = {}
     if labels is not None:
@@ -341,6 +437,7 @@ def extract_call(
             raise TypeError("labels must be a list of non-empty strings")
         params["labels"] = list(labels)
     if output_schema is not None:
+        _check_finite(dict(output_schema), "output_schema")
         params["output_schema"] = dict(output_schema)
     if instruction is not None:
         params["instruction"] = instruction
@@ -490,6 +587,9 @@ def generate_call(
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError("max_new_tokens must be an int >= 1")
     body: dict[str, Any] = {"prompt": prompt, "max_new_tokens": max_new_tokens}
+    for name, value in (("temperature", temperature), ("top_p", top_p)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     if temperature is not None:
         if not math.isfinite(temperature) or temperature < 0:
             raise ValueError("temperature must be a finite number >= 0")
@@ -563,7 +663,12 @@ def chat_request(request: ChatCompletionRequest | Mapping[str, Any]) -> ChatComp
 
 def chat_call(request: ChatCompletionRequest | Mapping[str, Any], *, stream: bool) -> Call[ChatCompletion]:
     checked = chat_request(request)
-    body = checked.to_wire()
+    # JSON has no NaN: pydantic would quietly send null for one inside a free-form field (a tool's schema).
+    _check_finite(checked.model_dump(exclude_none=True), "request")
+    try:
+        body = checked.to_wire()
+    except ValueError as exc:  # PydanticSerializationError: a value (a tool default, say) JSON cannot carry
+        raise ValueError(f"invalid chat completion request: not JSON-serialisable: {exc}") from exc
     if stream:
         body["stream"] = True
     else:
@@ -584,9 +689,12 @@ def chat_call(request: ChatCompletionRequest | Mapping[str, Any], *, stream: boo
 def parse_chat(content: bytes, content_type: str | None) -> ChatCompletion:
     body = _decode_object(content, content_type, "chat")
     try:
-        return ChatCompletion.model_validate(body)
+        completion = ChatCompletion.model_validate(body)
     except ValidationError as exc:
         raise _malformed("chat", str(exc)) from exc
+    if not completion.choices:  # only a streamed usage chunk has no choices
+        raise _malformed("chat", "a completion without choices")
+    return completion
 
 
 # --- models and health -------------------------------------------------------------------

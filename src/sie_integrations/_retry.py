@@ -57,6 +57,14 @@ class Attempts:
             delay = info.retry_after if info.retry_after else DEFAULT_CAPACITY_DELAY
             self.capacity_waits += 1
             return min(delay, remaining)
+        if info.status == 503 and code == "QUEUE_FULL" and self.policy.wait_for_capacity:
+            # Pre-dispatch pressure that clears in seconds: waited out like capacity, spread so a burst of
+            # batches refused together does not come back together.
+            delay = (info.retry_after or 1.0) * random.uniform(1.0, 1.5)
+            if delay >= remaining:
+                return None
+            self.capacity_waits += 1
+            return delay
         retryable = (
             info.status == 429
             or (info.status == 503 and code in _BACKPRESSURE)
@@ -81,7 +89,9 @@ class Attempts:
         error = to_error(info)
         waited = self.policy.provision_timeout - self.remaining
         capacity = info.status == 202 or (error.code or "").upper() in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING")
-        if self.capacity_waits and capacity:
+        if self.capacity_waits and (error.code or "").upper() == "QUEUE_FULL":
+            error.message = f"{error.message} (queue still full after waiting {waited:.0f}s)"
+        elif self.capacity_waits and capacity:
             error.message = (
                 f"{error.message} (still not ready after waiting {waited:.0f}s; "
                 f"provision_timeout={self.policy.provision_timeout:g}s)"

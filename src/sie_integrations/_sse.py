@@ -23,14 +23,15 @@ class SSEDecoder:
     """Feeds raw bytes, yields the ``data`` payload of each complete event (as text).
 
     Lines end with ``\\n``, ``\\r\\n`` or ``\\r``; comment lines (``:``) and fields other than
-    ``data`` are skipped; several ``data`` lines of one event are joined with ``\\n``.
+    ``data`` are skipped; several ``data`` lines of one event are joined with ``\\n``. An event or a line
+    longer than ``max_event_bytes`` (default ``MAX_EVENT_BYTES``) raises ``SIEStreamError``, so buffering is bounded.
     """
 
-    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+    def __init__(self, max_event_bytes: int | None = None) -> None:
         self._buffer = bytearray()
         self._data: list[str] = []
         self._data_size = 0
-        self._max = max_event_bytes
+        self._max = MAX_EVENT_BYTES if max_event_bytes is None else max_event_bytes
         self._pending_cr = False
 
     def feed(self, chunk: bytes) -> Iterator[str]:

@@ -39,7 +39,7 @@ def _complete_json(text: str) -> bool:
         return False
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # json recurses once per nested array or object
         return False
     return True
 
@@ -95,6 +95,8 @@ def parse_partial_json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         pass
+    except RecursionError:  # nested too deeply to be arguments; closing shorter prefixes would not help
+        return None
     for end in range(len(text), 0, -1):
         candidate = _closed(text[:end])
         if candidate is None:
@@ -103,6 +105,8 @@ def parse_partial_json(text: str) -> Any:
             return json.loads(candidate)
         except ValueError:
             continue
+        except RecursionError:
+            return None
     return None
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 __all__ = [
     "ChatCompletion",
@@ -23,6 +24,9 @@ __all__ = [
     "ToolCallDelta",
     "ToolDefinition",
 ]
+
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class _Forbid(BaseModel):
@@ -51,7 +55,7 @@ class ChatMessage(_Open):
     """A message sent to the server. Content may be a string or a list of content parts."""
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: StrictStr | list[dict[str, Any]] | None = None  # strict: bytes are not quietly decoded
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
@@ -64,6 +68,8 @@ class ChatMessage(_Open):
             raise ValueError(f"'tool_call_id' is only allowed on 'tool' messages, not {self.role!r}")
         if self.tool_calls and self.role != "assistant":
             raise ValueError("'tool_calls' is only allowed on 'assistant' messages")
+        if self.content is None and not self.tool_calls:
+            raise ValueError(f"a {self.role!r} message needs content (null only with 'tool_calls')")
         return self
 
 
@@ -72,6 +78,20 @@ class FunctionDefinition(_Forbid):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not _TOOL_NAME.fullmatch(name):
+            raise ValueError(f"tool name {name!r} must be 1 to 64 letters, digits, '_', '.' or '-'")
+        return name
+
+    @field_validator("parameters")
+    @classmethod
+    def _check_parameters(cls, parameters: dict[str, Any] | None) -> dict[str, Any] | None:
+        if parameters is not None and parameters.get("type", "object") != "object":
+            raise ValueError(f"tool parameters must be a JSON Schema of type 'object', not {parameters['type']!r}")
+        return parameters
 
 
 class ToolDefinition(_Forbid):
@@ -129,6 +149,13 @@ class ChatCompletionRequest(_Forbid):
     min_tokens: int | None = Field(default=None, ge=0)
     chat_template_kwargs: dict[str, Any] | None = None
     schema_in_prompt: bool | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, model: str) -> str:
+        if not model.strip():
+            raise ValueError("model must not be blank")
+        return model
 
     @model_validator(mode="after")
     def _check_consistency(self) -> ChatCompletionRequest:

@@ -42,6 +42,25 @@ async def test_async_batched_embeddings_keep_input_order(sie_url: str) -> None:
     await embeddings.aclose()
 
 
+def test_embeddings_as_one_numpy_matrix(sie_url: str) -> None:
+    texts = [f"document number {i} about topic {i % 7}" for i in range(23)]
+    embeddings = SIEEmbeddings(model=MINILM, base_url=sie_url, batch_size=4, max_concurrency=3)
+    matrix = embeddings.embed_documents_array(texts)
+    assert isinstance(matrix, np.ndarray) and matrix.shape == (23, 384) and matrix.dtype == np.float32
+    assert np.allclose(matrix, np.array(embeddings.embed_documents(texts)), atol=1e-6)
+    query = embeddings.embed_documents_array(["topic 3"], is_query=True)
+    assert np.allclose(query[0], embeddings.embed_query("topic 3"), atol=1e-6)
+
+
+async def test_async_embeddings_as_one_numpy_matrix(sie_url: str) -> None:
+    texts = [f"async document {i}" for i in range(10)]
+    embeddings = SIEEmbeddings(model=MINILM, base_url=sie_url, batch_size=3, max_concurrency=2)
+    matrix = await embeddings.aembed_documents_array(texts)
+    assert matrix.shape == (10, 384)
+    assert np.allclose(matrix, np.array(await embeddings.aembed_documents(texts)), atol=1e-6)
+    await embeddings.aclose()
+
+
 def test_retrieval_with_a_vector_store_and_reranker(sie_url: str) -> None:
     store = InMemoryVectorStore(SIEEmbeddings(model=MINILM, base_url=sie_url))
     store.add_documents([Document(page_content=d, metadata={"n": i}) for i, d in enumerate(DOCS)])

@@ -95,6 +95,17 @@ def test_encode_all_output_types_msgpack_and_json_agree(client: SIEClient, sie_u
     assert np.allclose(plain[0].multivector, first.multivector)
 
 
+def test_encode_dense_matrix_matches_per_item_results(client: SIEClient, sie_url: str) -> None:
+    texts = [f"sentence number {i}" for i in range(40)] + ["A man is eating food."]
+    matrix = client.encode_dense(MINILM, texts)
+    per_item = np.stack([r.dense for r in client.encode(MINILM, texts)])  # type: ignore[misc]
+    assert matrix.shape == (41, 384) and matrix.dtype == np.float32
+    assert np.allclose(matrix, per_item, atol=1e-6)
+    with SIEClient(sie_url, wire_format="json") as json_client:
+        assert np.allclose(json_client.encode_dense(MINILM, texts[:3]), matrix[:3], atol=1e-5)
+    assert client.encode_dense(MINILM, []).shape == (0, 0)
+
+
 def test_encode_query_mode_and_empty_input(client: SIEClient) -> None:
     query = client.encode(MINILM, ["how do sparse vectors work?"], is_query=True)
     assert query[0].dense is not None and query[0].dense.shape == (384,)
@@ -361,6 +372,8 @@ async def test_async_client_surface(aclient: AsyncSIEClient) -> None:
     assert health.ok
     vectors = await aclient.encode(MINILM, ["A man is eating food.", "A man is eating a piece of bread."])
     assert _cos(vectors[0].dense, vectors[1].dense) > 0.7  # type: ignore[arg-type]
+    matrix = await aclient.encode_dense(MINILM, ["A man is eating food.", "A man is eating a piece of bread."])
+    assert matrix.shape == (2, 384) and np.allclose(matrix[1], vectors[1].dense, atol=1e-6)
     entries = await aclient.score("sie-fake", "q", ["a", "b"])
     assert sorted(e.index for e in entries) == [0, 1]
     extracted = await aclient.extract("sie-fake-full", ["Alice met Bob."], labels=["person"])

@@ -56,6 +56,21 @@ def test_1000_concurrent_async_embeds_lose_nothing(sie_url: str) -> None:
     assert _open_fds() <= fds_before + 2, "connections leaked"
 
 
+def test_batches_past_the_server_queue_limit_are_waited_out(sie_url: str, sleeps: list[float]) -> None:
+    """8 batches of 512 at once against a queue of 512 items: QUEUE_FULL is waited out, nothing is lost."""
+    from sie_integrations.langchain import SIEEmbeddings
+
+    texts = [f"queue pressure text {i} " + "word " * 40 for i in range(4096)]
+    embeddings = SIEEmbeddings(model="sie-fake", base_url=sie_url, batch_size=512, max_concurrency=8)
+    matrix = embeddings.embed_documents_array(texts)
+    assert sleeps, "the peer never answered QUEUE_FULL: the test did not exercise the wait"
+    assert matrix.shape == (4096, 384)
+    with SIEClient(sie_url) as sync:
+        for i in (0, 511, 512, 2047, 4095):
+            assert np.array_equal(matrix[i], sync.encode_dense("sie-fake", [texts[i]])[0])  # each in its place
+    embeddings.close()
+
+
 def test_200_concurrent_chat_streams(sie_url: str) -> None:
     fds_before = _open_fds()
 
@@ -102,3 +117,104 @@ def test_leaving_streams_early_closes_their_connections(sie_url: str) -> None:
         asyncio.run(cancel_midway())
     assert _open_fds() <= baseline + 2
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+
+
+def _in_flight(client: AsyncSIEClient) -> int:
+    """Requests the client's httpx pool (this loop's) holds now: queued or waiting on a response."""
+    pool = client._http()._transport._pool  # type: ignore[attr-defined]  # httpcore.AsyncConnectionPool
+    return len(pool._requests)
+
+
+async def _settled_in_flight(client: AsyncSIEClient) -> int:
+    """``_in_flight`` once it reaches 0, or after 2 s.
+
+    A cancelled consumer abandons the nested async generators of ``astream``; the loop's finalizer
+    hook closes them one level per turn, and with them the response.
+    """
+    for _ in range(200):
+        if _in_flight(client) == 0:
+            return 0
+        await asyncio.sleep(0.01)
+    return _in_flight(client)
+
+
+def test_agents_cancelled_mid_loop_leave_no_request_open(sie_url: str) -> None:
+    """A LangChain tool loop and a LlamaIndex FunctionAgent, cancelled in a tool and in a model call."""
+    from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+    from langchain_core.tools import tool
+    from llama_index.core.agent.workflow import FunctionAgent
+    from llama_index.core.tools import FunctionTool
+
+    from sie_integrations.langchain import SIEChatModel as LangChainChat
+    from sie_integrations.llama_index import SIEChatModel as LlamaIndexChat
+
+    fds_before = _open_fds()
+
+    async def scenario() -> None:
+        in_tool = asyncio.Event()
+
+        async def get_weather(city: str) -> str:
+            """Get the weather for a city."""
+            in_tool.set()
+            await asyncio.sleep(60)
+            return f"It is 21 degrees and sunny in {city}."
+
+        lc_model = LangChainChat(model="tiny-tools", base_url=sie_url, max_tokens=32)
+        bound = lc_model.bind_tools([tool(get_weather)])
+
+        async def lc_loop() -> None:
+            messages: list[BaseMessage] = [HumanMessage("Weather in Paris?")]
+            for _ in range(5):
+                ai = await bound.ainvoke(messages)
+                messages.append(ai)
+                for call in ai.tool_calls:
+                    messages.append(ToolMessage(await get_weather(**call["args"]), tool_call_id=call["id"]))
+
+        # 1. cancelled while its tool runs, after a model call
+        task = asyncio.create_task(lc_loop())
+        await asyncio.wait_for(in_tool.wait(), 30)
+        task.cancel()
+        assert isinstance((await asyncio.gather(task, return_exceptions=True))[0], asyncio.CancelledError)
+        assert await _settled_in_flight(lc_model.async_client) == 0
+
+        # 2. cancelled while the model streams its answer
+        mid_stream = asyncio.Event()
+
+        async def lc_stream() -> None:
+            async for _ in bound.astream("Weather in Paris?"):
+                mid_stream.set()
+                await asyncio.sleep(60)
+
+        task = asyncio.create_task(lc_stream())
+        await asyncio.wait_for(mid_stream.wait(), 30)
+        assert _in_flight(lc_model.async_client) == 1  # the probe sees an open stream
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert await _settled_in_flight(lc_model.async_client) == 0
+        for delay in (0.0, 0.01, 0.02):  # cancelled before, while and after the request is sent
+            task = asyncio.create_task(lc_stream())
+            await asyncio.sleep(delay)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            assert await _settled_in_flight(lc_model.async_client) == 0
+        assert (await bound.ainvoke("Weather in Paris?")).tool_calls  # the model stays usable
+        await lc_model.aclose()
+
+        # 3. a LlamaIndex FunctionAgent, cancelled in its tool and in a model call
+        li_model = LlamaIndexChat(model="tiny-tools", base_url=sie_url, max_tokens=32, context_window=4096)
+        agent = FunctionAgent(tools=[FunctionTool.from_defaults(async_fn=get_weather)], llm=li_model)
+        in_tool.clear()
+        handler = agent.run("What is the weather in Paris?")
+        await asyncio.wait_for(in_tool.wait(), 30)
+        await handler.cancel_run()
+        assert await _settled_in_flight(li_model.async_client) == 0
+        for delay in (0.005, 0.02):
+            handler = agent.run("What is the weather in Paris?")
+            await asyncio.sleep(delay)
+            await handler.cancel_run()
+            await asyncio.sleep(0)
+            assert await _settled_in_flight(li_model.async_client) == 0
+        await li_model.aclose()
+
+    asyncio.run(scenario())
+    assert _open_fds() <= fds_before + 2, "connections leaked"

@@ -64,6 +64,17 @@ def test_ingestion_pipeline_into_a_vector_index_and_reranked_query(sie_url: str)
     assert isinstance(response.source_nodes[0].score, float)
 
 
+async def test_embeddings_as_one_numpy_matrix(sie_url: str) -> None:
+    embeddings = SIEEmbeddings(model_name=MINILM, base_url=sie_url, embed_batch_size=2, max_concurrency=2)
+    texts = [d.text for d in DOCS]
+    matrix = embeddings.get_text_embedding_array(texts)
+    assert matrix.shape == (len(texts), 384) and matrix.dtype == np.float32
+    assert np.allclose(matrix, np.array(embeddings.get_text_embedding_batch(texts)), atol=1e-6)
+    assert np.allclose(await embeddings.aget_text_embedding_array(texts), matrix, atol=1e-6)
+    query = embeddings.get_text_embedding_array(["weather in Paris"], is_query=True)
+    assert np.allclose(query[0], embeddings.get_query_embedding("weather in Paris"), atol=1e-6)
+
+
 async def test_async_embeddings_and_reranker(sie_url: str) -> None:
     embeddings = SIEEmbeddings(model=MINILM, base_url=sie_url, embed_batch_size=2, max_concurrency=2)
     texts = [d.text for d in DOCS]

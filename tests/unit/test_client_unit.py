@@ -650,3 +650,51 @@ def test_explicit_timeout_applies_to_an_injected_client() -> None:
     SIEClient("http://sie.test", http_client=injected).list_models()
     assert seen[0]["read"] == 7.0
     assert seen[1]["read"] == 99.0  # no timeout given: the injected client's own setting stands
+
+
+def test_stream_chunk_timeout_is_the_read_timeout_of_streams_only() -> None:
+    """A MockTransport records the timeout extension of a chat, a chat stream and a generate stream."""
+    seen: dict[str, dict[str, float | None]] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        stream = request.headers["accept"] == "text/event-stream"
+        seen[f"{request.url.path} stream={stream}"] = request.extensions["timeout"]
+        if stream:
+            return httpx.Response(503, json={"detail": {"code": "MODEL_NOT_LOADED", "message": "x"}})
+        return httpx.Response(404, json={"detail": {"code": "MODEL_NOT_FOUND", "message": "x"}})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    client = SIEClient(
+        "http://sie.test", timeout=httpx.Timeout(30.0, connect=4.0), stream_chunk_timeout=2.5, http_client=http
+    )
+    for call in (
+        lambda: client.chat_completions(CHAT),
+        lambda: list(client.stream_chat_completions(CHAT)),
+        lambda: list(client.stream_generate("m", "p", max_new_tokens=1)),
+    ):
+        with pytest.raises(SIEError):
+            call()
+    assert seen["/v1/chat/completions stream=False"] == {"connect": 4.0, "read": 30.0, "write": 30.0, "pool": 30.0}
+    assert seen["/v1/chat/completions stream=True"] == {"connect": 4.0, "read": 2.5, "write": 30.0, "pool": 30.0}
+    assert seen["/v1/generate/m stream=True"]["read"] == 2.5
+
+
+def test_stream_chunk_timeout_keeps_an_injected_clients_other_timeouts() -> None:
+    """No ``timeout``: a stream keeps the injected client's connect, write and pool timeouts, not its read one."""
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(503, json={"detail": {"code": "MODEL_NOT_LOADED", "message": "x"}})
+
+    injected = httpx.Client(transport=httpx.MockTransport(handler), timeout=httpx.Timeout(99.0, connect=3.0))
+    with pytest.raises(SIEError):
+        list(SIEClient("http://sie.test", stream_chunk_timeout=0.5, http_client=injected).stream_chat_completions(CHAT))
+    assert seen == [{"connect": 3.0, "read": 0.5, "write": 99.0, "pool": 99.0}]
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan")])
+@pytest.mark.parametrize("cls", [SIEClient, AsyncSIEClient])
+def test_stream_chunk_timeout_must_be_positive(cls: type[SIEClient | AsyncSIEClient], value: float) -> None:
+    with pytest.raises(ValueError, match="stream_chunk_timeout must be > 0"):
+        cls("http://sie.test", stream_chunk_timeout=value)

@@ -249,16 +249,38 @@ async def test_queue_full_is_retried_for_every_operation(sie: Any, op: str) -> N
     sie.server.reply(503, QUEUE_FULL, headers={"Retry-After": "1"}).ok(op)
     assert_succeeded(op, await sie.run(sie.client(), op))
     assert sie.server.count == 2
-    assert sie.sleeps == [1.0]
+    assert len(sie.sleeps) == 1 and 1.0 <= sie.sleeps[0] <= 1.5  # Retry-After, spread upwards
 
 
-async def test_queue_full_gives_up_with_server_error(sie: Any) -> None:
-    """A MockTransport always answers 503 QUEUE_FULL: max_retries=1 gives 2 requests, then ServerError QUEUE_FULL."""
-    sie.server.reply(503, QUEUE_FULL, headers={"Retry-After": "1"})
+async def test_queue_full_is_waited_out_within_the_budget_not_max_retries(sie: Any) -> None:
+    """A MockTransport answers 503 QUEUE_FULL 6 times, then succeeds: more than max_retries, all waited out."""
+    for _ in range(6):
+        sie.server.reply(503, QUEUE_FULL, headers={"Retry-After": "1"})
+    sie.server.ok("encode")
+    assert_succeeded("encode", await sie.run(sie.client(max_retries=1), "encode"))
+    assert sie.server.count == 7
+    assert all(1.0 <= s <= 1.5 for s in sie.sleeps) and len(sie.sleeps) == 6
+
+
+async def test_queue_full_gives_up_when_the_budget_is_spent(sie: Any) -> None:
+    """A MockTransport always answers 503 QUEUE_FULL (Retry-After: 2): a 5 s budget ends in ServerError QUEUE_FULL."""
+    sie.server.reply(503, QUEUE_FULL, headers={"Retry-After": "2"})
     with pytest.raises(ServerError) as caught:
-        await sie.run(sie.client(max_retries=1), "generate")
+        await sie.run(sie.client(provision_timeout=5.0), "generate")
     assert type(caught.value) is ServerError
     assert caught.value.code == "QUEUE_FULL"
+    assert "queue still full after waiting" in caught.value.message
+    assert 1 <= sie.server.count <= 3
+    assert sum(sie.sleeps) < 5.0
+
+
+async def test_queue_full_without_capacity_waits_counts_against_max_retries(sie: Any) -> None:
+    """A MockTransport always answers 503 QUEUE_FULL: wait_for_capacity=False, max_retries=1 gives 2 requests."""
+    sie.server.reply(503, QUEUE_FULL, headers={"Retry-After": "1"})
+    with pytest.raises(ServerError) as caught:
+        await sie.run(sie.client(max_retries=1, wait_for_capacity=False), "generate")
+    assert caught.value.code == "QUEUE_FULL"
+    assert "after 1 retries" in caught.value.message
     assert sie.server.count == 2
 
 
@@ -515,7 +537,7 @@ def test_attempts_without_waiting_never_waits_for_capacity() -> None:
 
 
 def test_attempts_rate_limit_counts_against_max_retries() -> None:
-    attempts = Attempts(RetryPolicy(max_retries=2), idempotent=False, clock=Clock())
+    attempts = Attempts(RetryPolicy(max_retries=2, wait_for_capacity=False), idempotent=False, clock=Clock())
     assert attempts.retry_delay(info(429, "RATE_LIMIT", 0.5)) == 0.5
     assert attempts.retry_delay(info(503, "QUEUE_FULL", 0.5)) == 0.5
     assert attempts.retry_delay(info(429, "RATE_LIMIT", 0.5)) is None

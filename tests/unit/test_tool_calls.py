@@ -8,7 +8,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sie_integrations._tool_calls import ToolCallMerger
+from sie_integrations._tool_calls import ToolCallMerger, parse_partial_json
 from sie_integrations.chat import ToolCallDelta
 
 NAMES = st.sampled_from(["get_weather", "search", "add", "look_up"])
@@ -77,3 +77,15 @@ def test_missing_ids_are_generated_once() -> None:
     rest = merger.feed([ToolCallDelta.model_validate({"index": 0, "function": {"arguments": "}"}})])
     assert first[0].id is not None and first[0].id.startswith("call_")
     assert rest[0].id is None and rest[0].arguments == "}"
+
+
+def test_deeply_nested_arguments_are_hopeless_not_a_recursion_error() -> None:
+    """Arguments a hostile server nests 100,000 deep: no RecursionError, and no retry on every shorter prefix."""
+    assert parse_partial_json("[" * 100_000) is None
+    assert parse_partial_json('{"a": ' + "[" * 100_000) is None
+    merger = ToolCallMerger()
+    merger.feed(
+        [ToolCallDelta.model_validate({"index": 0, "id": "c1", "function": {"name": "f", "arguments": "[" * 100_000}})]
+    )
+    merger.feed([ToolCallDelta.model_validate({"index": 0, "function": {"name": "f", "arguments": "]"}})])
+    assert len(merger.calls) == 1

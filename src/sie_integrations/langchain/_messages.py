@@ -139,6 +139,9 @@ def parse_tool_calls(raw_calls: Sequence[Mapping[str, Any]]) -> tuple[list[ToolC
         except Exception as exc:  # any parse failure, whatever the server sent
             invalid.append(make_invalid_tool_call(dict(raw), str(exc)))
             continue
+        if parsed is not None and not isinstance(parsed.get("args"), dict):  # JSON, but "[1]" or "42"
+            invalid.append(make_invalid_tool_call(dict(raw), "the arguments are not a JSON object"))
+            continue
         if parsed is not None:
             calls.append(parsed)  # type: ignore[arg-type]
     return calls, invalid

@@ -19,7 +19,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field
 
-from .._connection import SIEConnection
+from .._connection import SIEStreamingConnection
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_message, messages_to_wire
 
@@ -42,7 +42,7 @@ def _tool_choice(tool_choice: dict[str, Any] | str | bool | None, tools: list[di
     raise ValueError(f"unsupported tool_choice {tool_choice!r}")
 
 
-class SIEChatModel(SIEConnection, BaseChatModel):
+class SIEChatModel(SIEStreamingConnection, BaseChatModel):
     """A chat model served by SIE, with tool calling, streaming and structured output.
 
     Example:

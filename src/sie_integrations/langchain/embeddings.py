@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
-from .._batching import Progress, aencode_batched, dense_rows, encode_batched
+from .._batching import Progress, aembed_matrix, aembed_rows, aencode_batched, embed_matrix, embed_rows, encode_batched
 from .._connection import SIEConnection
 from ..types import EncodeResult
 
 
 @contextmanager
-def _progress_bar(enabled: bool, total: int) -> Iterator[Progress | None]:
+def _progress_bar(enabled: bool, texts: Sequence[Any]) -> Iterator[Progress | None]:
     if not enabled:
         yield None
         return
@@ -23,7 +24,7 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Progress | None]:
         from tqdm.auto import tqdm
     except ImportError as exc:
         raise ImportError("show_progress=True needs tqdm: pip install tqdm") from exc
-    with tqdm(total=total, unit="text") as bar:
+    with tqdm(total=len(texts) if isinstance(texts, Sequence) else None, unit="text") as bar:
         yield bar.update
 
 
@@ -43,11 +44,11 @@ class _Encoder(SIEConnection):
         }
 
     def _encode(self, texts: list[str], **encode_args: Any) -> list[EncodeResult]:
-        with _progress_bar(self.show_progress, len(texts)) as progress:
+        with _progress_bar(self.show_progress, texts) as progress:
             return encode_batched(self.client, self.model, texts, progress=progress, **self._batching(**encode_args))
 
     async def _aencode(self, texts: list[str], **encode_args: Any) -> list[EncodeResult]:
-        with _progress_bar(self.show_progress, len(texts)) as progress:
+        with _progress_bar(self.show_progress, texts) as progress:
             return await aencode_batched(
                 self.async_client, self.model, texts, progress=progress, **self._batching(**encode_args)
             )
@@ -67,19 +68,34 @@ class SIEEmbeddings(_Encoder, Embeddings):
 
     output_dtype: str | None = None
 
+    def _dense(self, is_query: bool) -> dict[str, Any]:
+        return self._batching(is_query=is_query, output_dtype=self.output_dtype)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents, in batches, in input order."""
-        return dense_rows(self._encode(texts, output_dtype=self.output_dtype)) if texts else []
+        with _progress_bar(self.show_progress, texts) as progress:
+            return embed_rows(self.client, self.model, texts, progress=progress, **self._dense(False))
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a search query (sent with ``is_query``)."""
-        return dense_rows(self._encode([text], is_query=True, output_dtype=self.output_dtype))[0]
+        return embed_rows(self.client, self.model, [text], **self._dense(True))[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        return dense_rows(await self._aencode(texts, output_dtype=self.output_dtype)) if texts else []
+        with _progress_bar(self.show_progress, texts) as progress:
+            return await aembed_rows(self.async_client, self.model, texts, progress=progress, **self._dense(False))
 
     async def aembed_query(self, text: str) -> list[float]:
-        return dense_rows(await self._aencode([text], is_query=True, output_dtype=self.output_dtype))[0]
+        return (await aembed_rows(self.async_client, self.model, [text], **self._dense(True)))[0]
+
+    def embed_documents_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
+        """Embed documents (or queries) into one ``(len(texts), dims)`` numpy matrix, no Python floats."""
+        with _progress_bar(self.show_progress, texts) as progress:
+            return embed_matrix(self.client, self.model, texts, progress=progress, **self._dense(is_query))
+
+    async def aembed_documents_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
+        """Async ``embed_documents_array``."""
+        with _progress_bar(self.show_progress, texts) as progress:
+            return await aembed_matrix(self.async_client, self.model, texts, progress=progress, **self._dense(is_query))
 
 
 def _sparse_dicts(results: list[EncodeResult]) -> list[dict[str, list[Any]]]:
@@ -101,18 +117,18 @@ class SIESparseEncoder(_Encoder):
         """Sparse vectors of documents; one dict for a single string, else a list."""
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else texts
-        out = _sparse_dicts(self._encode(batch, output_types=("sparse",))) if batch else []
+        out = _sparse_dicts(self._encode(batch, output_types=("sparse",)))
         return out[0] if single else out
 
     def encode_queries(self, texts: str | list[str]) -> Any:
         """Sparse vectors of queries (sent with ``is_query``); one dict for a single string, else a list."""
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else texts
-        out = _sparse_dicts(self._encode(batch, output_types=("sparse",), is_query=True)) if batch else []
+        out = _sparse_dicts(self._encode(batch, output_types=("sparse",), is_query=True))
         return out[0] if single else out
 
     async def aencode_documents(self, texts: list[str]) -> list[dict[str, list[Any]]]:
-        return _sparse_dicts(await self._aencode(texts, output_types=("sparse",))) if texts else []
+        return _sparse_dicts(await self._aencode(texts, output_types=("sparse",)))
 
     async def aencode_queries(self, texts: list[str]) -> list[dict[str, list[Any]]]:
-        return _sparse_dicts(await self._aencode(texts, output_types=("sparse",), is_query=True)) if texts else []
+        return _sparse_dicts(await self._aencode(texts, output_types=("sparse",), is_query=True))

@@ -67,12 +67,23 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
+        _check_documents(documents)
         return _with_scores(documents, self.rerank(documents, query, top_n=self.top_n))
 
     async def acompress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
+        _check_documents(documents)
         return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
+
+
+def _check_documents(documents: Sequence[Document]) -> None:
+    """Before anything is sent: only ``Document``s can come back with a score (``rerank`` takes strings too)."""
+    if isinstance(documents, (str, bytes)) or not isinstance(documents, Sequence):
+        raise TypeError(f"documents must be a list of Document, not {type(documents).__name__}")
+    for i, doc in enumerate(documents):
+        if not isinstance(doc, Document):
+            raise TypeError(f"document {i} must be a Document, not {type(doc).__name__}")
 
 
 def _with_scores(documents: Sequence[Document], ranked: list[dict[str, Any]]) -> list[Document]:

@@ -122,7 +122,7 @@ def tool_kwargs(arguments: str) -> dict[str, Any] | str:
     """Parsed arguments, or the raw string when they are not (yet) a JSON object."""
     try:
         parsed = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return arguments
     return parsed if isinstance(parsed, dict) else arguments
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from .._batching import aencode_batched, dense_rows, encode_batched
+from .._batching import aembed_matrix, aencode_batched, embed_matrix, encode_batched
 from ..types import EncodeResult
 from ._base import LlamaIndexConnection, LoopGates
 
@@ -35,13 +36,43 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
         return {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
 
     def _embed(self, texts: list[str], is_query: bool = False) -> list[list[float]]:
-        return dense_rows(self.client.encode(self.model_name, texts, **self._args(is_query))) if texts else []
+        if not texts:
+            return []
+        rows: list[list[float]] = self.client.encode_dense(self.model_name, texts, **self._args(is_query)).tolist()
+        return rows
 
     async def _aembed(self, texts: list[str], is_query: bool = False) -> list[list[float]]:
         if not texts:
             return []
         async with self._gates.get(self.max_concurrency):
-            return dense_rows(await self.async_client.encode(self.model_name, texts, **self._args(is_query)))
+            matrix = await self.async_client.encode_dense(self.model_name, texts, **self._args(is_query))
+        rows: list[list[float]] = matrix.tolist()
+        return rows
+
+    def get_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
+        """Embed texts into one ``(len(texts), dims)`` numpy matrix, no Python floats.
+
+        Batches of ``embed_batch_size``, up to ``max_concurrency`` at a time.
+        """
+        return embed_matrix(
+            self.client,
+            self.model_name,
+            texts,
+            batch_size=self.embed_batch_size,
+            max_concurrency=self.max_concurrency,
+            **self._args(is_query),
+        )
+
+    async def aget_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
+        """Async ``get_text_embedding_array``."""
+        return await aembed_matrix(
+            self.async_client,
+            self.model_name,
+            texts,
+            batch_size=self.embed_batch_size,
+            max_concurrency=self.max_concurrency,
+            **self._args(is_query),
+        )
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._embed([query], is_query=True)[0]
@@ -114,13 +145,13 @@ class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
         return _split(results)
 
     def encode_documents(self, texts: list[str]) -> SparseBatch:
-        return self._encode(texts, is_query=False) if texts else ([], [])
+        return self._encode(texts, is_query=False)
 
     def encode_queries(self, texts: list[str]) -> SparseBatch:
-        return self._encode(texts, is_query=True) if texts else ([], [])
+        return self._encode(texts, is_query=True)
 
     async def aencode_documents(self, texts: list[str]) -> SparseBatch:
-        return await self._aencode(texts, is_query=False) if texts else ([], [])
+        return await self._aencode(texts, is_query=False)
 
     async def aencode_queries(self, texts: list[str]) -> SparseBatch:
-        return await self._aencode(texts, is_query=True) if texts else ([], [])
+        return await self._aencode(texts, is_query=True)

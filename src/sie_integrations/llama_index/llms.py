@@ -33,6 +33,7 @@ from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr
 
+from .._connection import SIEStreamingConnection
 from .._tool_calls import parse_partial_json
 from ..errors import RequestError, SIEError
 from ._base import LlamaIndexConnection
@@ -64,7 +65,7 @@ def _tool_choice(tool_choice: str | dict[str, Any] | None, tool_required: bool) 
     return "required" if tool_required else None
 
 
-class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
+class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCallingLLM):
     """A chat model served by SIE, for query engines, chat engines and agents.
 
     Tool calling (``FunctionAgent``, ``chat_with_tools``), streaming with usage for token counting,
