@@ -50,6 +50,8 @@ class AsyncSIEClient:
         max_retries: Retries after 429, back-pressure 503s and connection failures.
         headers: Extra headers sent with every request.
         wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
+        http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);
+            plain ``http://`` stays HTTP/1.1.
         http_client: An ``httpx.AsyncClient`` to use instead of owned ones (not closed by ``aclose()``).
 
     Owned connection pools are made per event loop, so the client works across ``asyncio.run`` calls.
@@ -69,6 +71,7 @@ class AsyncSIEClient:
         max_retries: int = 3,
         headers: Mapping[str, str] | None = None,
         wire_format: Literal["msgpack", "json"] = "msgpack",
+        http2: bool = False,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._config = ClientConfig(
@@ -83,6 +86,7 @@ class AsyncSIEClient:
             max_retries=max_retries,
             headers=headers,
             wire_format=wire_format,
+            http2=http2,
         )
         self._injected = http_client
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (

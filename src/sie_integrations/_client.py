@@ -49,6 +49,8 @@ class SIEClient:
         max_retries: Retries after 429, back-pressure 503s and connection failures.
         headers: Extra headers sent with every request.
         wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
+        http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);
+            plain ``http://`` stays HTTP/1.1.
         http_client: An ``httpx.Client`` to use instead of an owned one (not closed by ``close()``).
     """
 
@@ -66,6 +68,7 @@ class SIEClient:
         max_retries: int = 3,
         headers: Mapping[str, str] | None = None,
         wire_format: Literal["msgpack", "json"] = "msgpack",
+        http2: bool = False,
         http_client: httpx.Client | None = None,
     ) -> None:
         self._config = ClientConfig(
@@ -80,6 +83,7 @@ class SIEClient:
             max_retries=max_retries,
             headers=headers,
             wire_format=wire_format,
+            http2=http2,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(**self._config.client_kwargs())

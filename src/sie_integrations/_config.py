@@ -92,6 +92,13 @@ def with_read_timeout(timeout: httpx.Timeout, read: float) -> httpx.Timeout:
     return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
+def _require_h2() -> None:
+    try:
+        import h2  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("http2=True needs the h2 package: pip install 'sie-integrations[http2]'") from exc
+
+
 class ClientConfig:
     """Everything both clients need to build requests; no I/O."""
 
@@ -109,6 +116,7 @@ class ClientConfig:
         max_retries: int,
         headers: Mapping[str, str] | None,
         wire_format: Literal["msgpack", "json"],
+        http2: bool = False,
     ) -> None:
         if wire_format not in ("msgpack", "json"):
             raise ValueError("wire_format must be 'msgpack' or 'json'")
@@ -129,6 +137,9 @@ class ClientConfig:
         self.pool, self.gpu = split_gpu(gpu, pool)
         self.policy = RetryPolicy(wait_for_capacity, float(provision_timeout), max_retries)
         self.wire_format = wire_format
+        self.http2 = http2
+        if http2:
+            _require_h2()
         self.headers = self._fixed_headers(headers or {})
         self._warn_plain_http()
 
@@ -174,6 +185,7 @@ class ClientConfig:
             "timeout": self.timeout,
             "follow_redirects": False,
             "limits": httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            "http2": self.http2,
         }
 
     def describe(self, cls_name: str) -> str:

@@ -44,6 +44,8 @@ class SIEConnection(BaseModel):
     pool: str | None = None
     wait_for_capacity: bool = True
     max_retries: int = 3
+    http2: bool = False
+    """Offer HTTP/2 to an ``https://`` server (``pip install 'sie-integrations[http2]'``)."""
     http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 
@@ -73,6 +75,7 @@ class SIEConnection(BaseModel):
             "pool": self.pool,
             "wait_for_capacity": self.wait_for_capacity,
             "max_retries": self.max_retries,
+            "http2": self.http2,
         }
 
     @property

@@ -90,30 +90,48 @@ class ToolCallMerger:
 
 
 def parse_partial_json(text: str) -> Any:
-    """A JSON value from a possibly cut-off document (streamed tool arguments); None if hopeless."""
+    """A JSON value from a possibly cut-off document (streamed tool arguments); None if hopeless.
+
+    The longest prefix that parses once its open string, objects and arrays are closed. Linear in practice:
+    one pass finds the closers of every prefix, and a parse error inside the prefix skips every longer one.
+    """
     try:
         return json.loads(text)
     except ValueError:
         pass
     except RecursionError:  # nested too deeply to be arguments; closing shorter prefixes would not help
         return None
-    for end in range(len(text), 0, -1):
-        candidate = _closed(text[:end])
-        if candidate is None:
-            continue
+    states = _prefix_states(text)
+    end = len(states) - 1
+    while end > 0:
+        in_string, escaped, closers = states[end]
+        cut = end - 1 if escaped else end
+        candidate = text[:cut] + ('"' if in_string else "") + _suffix(closers)
         try:
             return json.loads(candidate)
-        except ValueError:
-            continue
+        except json.JSONDecodeError as exc:
+            end = exc.pos if exc.pos < cut else end - 1  # an error inside the prefix breaks every longer one
         except RecursionError:
             return None
     return None
 
 
-def _closed(text: str) -> str | None:
-    """``text`` with its open string, objects and arrays closed; None when the brackets do not nest."""
-    closers: list[str] = []
+_Stack = tuple[str, "_Stack"] | None  # closers, innermost first, shared between prefixes
+
+
+def _suffix(closers: _Stack) -> str:
+    out = []
+    while closers is not None:
+        out.append(closers[0])
+        closers = closers[1]
+    return "".join(out)
+
+
+def _prefix_states(text: str) -> list[tuple[bool, bool, _Stack]]:
+    """(inside a string, after a backslash, open closers) after each prefix, up to where brackets stop nesting."""
+    closers: _Stack = None
     in_string = escaped = False
+    states = [(False, False, closers)]
     for char in text:
         if in_string:
             if escaped:
@@ -125,9 +143,10 @@ def _closed(text: str) -> str | None:
         elif char == '"':
             in_string = True
         elif char in "{[":
-            closers.append("}" if char == "{" else "]")
-        elif char in "}]" and (not closers or closers.pop() != char):
-            return None
-    if escaped:
-        text = text[:-1]
-    return text + ('"' if in_string else "") + "".join(reversed(closers))
+            closers = ("}" if char == "{" else "]", closers)
+        elif char in "}]":
+            if closers is None or closers[0] != char:
+                break  # no longer prefix can be closed
+            closers = closers[1]
+        states.append((in_string, escaped, closers))
+    return states

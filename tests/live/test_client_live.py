@@ -104,6 +104,8 @@ def test_encode_dense_matrix_matches_per_item_results(client: SIEClient, sie_url
     with SIEClient(sie_url, wire_format="json") as json_client:
         assert np.allclose(json_client.encode_dense(MINILM, texts[:3]), matrix[:3], atol=1e-5)
     assert client.encode_dense(MINILM, []).shape == (0, 0)
+    with SIEClient(sie_url, http2=True) as h2_client:  # plain http:// stays HTTP/1.1
+        assert np.allclose(h2_client.encode_dense(MINILM, texts[:2]), matrix[:2], atol=1e-6)
 
 
 def test_encode_query_mode_and_empty_input(client: SIEClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,3 +90,79 @@ def test_deeply_nested_arguments_are_hopeless_not_a_recursion_error() -> None:
     )
     merger.feed([ToolCallDelta.model_validate({"index": 0, "function": {"name": "f", "arguments": "]"}})])
     assert len(merger.calls) == 1
+
+
+def _reference_partial_json(text: str) -> object:
+    """The plain quadratic algorithm: close every prefix, longest first, until one parses."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    for end in range(len(text), 0, -1):
+        closers: list[str] = []
+        in_string = escaped = broken = False
+        for char in text[:end]:
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif char in "{[":
+                closers.append("}" if char == "{" else "]")
+            elif char in "}]" and (not closers or closers.pop() != char):
+                broken = True
+                break
+        if broken:
+            continue
+        prefix = text[: end - 1] if escaped else text[:end]
+        try:
+            return json.loads(prefix + ('"' if in_string else "") + "".join(reversed(closers)))
+        except ValueError:
+            continue
+    return None
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text('a"\\\n{}[]:, é', max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text('ab"\\', max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(JSON_VALUES, st.data())
+def test_partial_json_agrees_with_the_plain_algorithm_on_every_prefix(value: object, data: st.DataObject) -> None:
+    """Cut-off documents (and a stray character after the cut) repair exactly as the quadratic algorithm does."""
+    text = json.dumps(value, ensure_ascii=False)
+    end = data.draw(st.integers(0, len(text)))
+    noise = data.draw(st.sampled_from(["", "x", "]", "}", ",", '"', "\\", " tru"]))
+    cut = text[:end] + noise
+    assert parse_partial_json(cut) == _reference_partial_json(cut)
+    assert parse_partial_json(text) == value
+
+
+def test_long_hostile_arguments_take_a_few_parses_not_one_per_character(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arguments 100 KB long that never parse: each attempt rules out every longer prefix (no timing measured)."""
+    import sie_integrations._tool_calls as tool_calls
+
+    attempts: list[int] = []
+    real_loads = json.loads
+
+    def counting_loads(text: str) -> object:
+        attempts.append(len(text))
+        return real_loads(text)
+
+    monkeypatch.setattr(tool_calls.json, "loads", counting_loads)
+    cases = {
+        "2 " * 50_000: 2,  # "Extra data" right after the first number
+        '{"a": "' + "x" * 100_000 + '" junk': {"a": "x" * 100_000},
+        '{"a": [1, 2, 3' + ", 4" * 30_000 + ", tru": {"a": [1, 2, 3] + [4] * 30_000},
+        "nonsense " * 10_000: None,
+    }
+    for text, expected in cases.items():
+        attempts.clear()
+        assert parse_partial_json(text) == expected
+        assert len(attempts) <= 12, (text[:20], len(attempts))
