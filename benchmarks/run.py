@@ -277,6 +277,7 @@ def build_encode_body(n: int, dims: int) -> bytes:
 
 
 def decode_suite(n_full: int, n_list: int, dims: int, reps: int) -> dict:
+    from sie_integrations._batching import _Matrix
     from sie_integrations._protocol import parse_encode, parse_encode_dense
 
     ctype = "application/msgpack"
@@ -301,6 +302,12 @@ def decode_suite(n_full: int, n_list: int, dims: int, reps: int) -> dict:
 
     def views_path(body: bytes, n: int):  # what SIEClient.encode returns: one EncodeResult per item
         return parse_encode(body, ctype, n)
+
+    def batched_matrix(body: bytes, n: int):  # what embed_documents_array does: one body per batch of 256
+        out = _Matrix(n)
+        for start in range(0, n, 256):
+            out.put(start, parse_encode_dense(body, ctype, 256)[: min(256, n - start)])
+        return out.result()
 
     def list_path(body: bytes, n: int):  # what our embed_documents returns
         return parse_encode_dense(body, ctype, n).tolist()
@@ -333,7 +340,13 @@ def decode_suite(n_full: int, n_list: int, dims: int, reps: int) -> dict:
             "time_s_extrapolated": statistics.median(times) * n_full / n_list,
             "tracemalloc_peak_mb_extrapolated": peak * n_full / n_list,
         }
-    del big, small
+    batch = build_encode_body(256, dims)
+    out["numpy_batched"] = {
+        "vectors": n_full,
+        "time_s": statistics.median([measure(batched_matrix, batch, n_full, False)[0] for _ in range(reps)]),
+        "tracemalloc_peak_mb": measure(batched_matrix, batch, n_full, True)[1],
+    }
+    del big, small, batch
     gc.collect()
     return out
 
@@ -436,6 +449,7 @@ def render(results: dict) -> str:
         for key, label in [
             ("numpy_matrix", "`parse_encode_dense` -> one numpy matrix (`encode_dense`, `embed_documents_array`)"),
             ("numpy_views", "`parse_encode` -> numpy views, one `EncodeResult` per item (`encode`)"),
+            ("numpy_batched", "the same vectors in bodies of 256, copied into one matrix (`embed_documents_array`)"),
         ]:
             d = dec[key]
             lines.append(

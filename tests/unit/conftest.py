@@ -292,3 +292,23 @@ def sie(
 ) -> Harness:
     """One scenario, run once with ``SIEClient`` and once with ``AsyncSIEClient``."""
     return Harness(request.param, sie_server, fake_sleeps)
+
+
+def assert_succeeded(op: str, result: Any) -> None:
+    """The scripted success answer of conftest's ``MockServer.ok`` came back parsed."""
+    if op == "encode":
+        assert result[0].dense.tolist() == [0.5, -0.25, 1.0]
+    elif op == "score":
+        assert (result[0].index, result[0].score) == (0, 2.5)
+    elif op == "extract":
+        assert result[0].entities[0].text == "Ada"
+    elif op == "generate":
+        assert result.text == "a way to find"
+    elif op == "chat":
+        assert result.choices[0].message.content == "Cold"
+    elif op == "stream_chat":
+        assert [c.choices[0].delta.content for c in result] == ["", "Cold", None]
+    elif op == "stream_generate":
+        assert [c.text_delta for c in result] == [" a way", " to find", ""]
+    else:  # pragma: no cover
+        raise AssertionError(op)

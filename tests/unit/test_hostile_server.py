@@ -56,13 +56,12 @@ from tests.hostile_server import (
     slow_headers,
     sse,
 )
+from tests.unit.conftest import CHAT_MODEL, CHAT_REQUEST, assert_succeeded, chat_chunk, generate_chunk
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared")
 
-CHAT_MODEL = "Qwen/Qwen3-4B-Instruct-2507"
 EMBED_MODEL = "BAAI/bge-m3"
 RERANK_MODEL = "BAAI/bge-reranker-v2-m3"
-CHAT_REQUEST: dict[str, Any] = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "hi"}]}
 PATHS = {
     "encode": f"/v1/encode/{EMBED_MODEL}",
     "score": f"/v1/score/{RERANK_MODEL}",
@@ -84,21 +83,6 @@ def f32(values: list[float]) -> dict[bytes, Any]:
     """A msgpack-numpy float32 array map, as SIE sends it."""
     data = np.asarray(values, dtype="<f4").tobytes()
     return {b"nd": True, b"type": "<f4", b"kind": b"", b"shape": [len(values)], b"data": data}
-
-
-def chat_chunk(content: str | None = None, *, finish: str | None = None, role: str | None = None) -> dict[str, Any]:
-    delta = {k: v for k, v in (("role", role), ("content", content)) if v is not None}
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1735000000,
-        "model": CHAT_MODEL,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-    }
-
-
-def generate_chunk(seq: int, text: str = "", *, done: bool = False, **extra: Any) -> dict[str, Any]:
-    return {"request_id": "gen-req-1", "seq": seq, "text_delta": text, "done": done, **extra}
 
 
 ENCODE_JSON = {"model": EMBED_MODEL, "items": [{"dense": {"dims": 3, "dtype": "float32", "values": [0.5, -0.25, 1.0]}}]}
@@ -144,23 +128,6 @@ def full_body(op: str) -> tuple[bytes, str]:
         "chat": (json.dumps(CHAT_JSON).encode(), "application/json"),
     }
     return bodies[op]
-
-
-def assert_ok(op: str, result: Any) -> None:
-    if op == "encode":
-        assert result[0].dense.tolist() == [0.5, -0.25, 1.0]
-    elif op == "score":
-        assert (result[0].index, result[0].score) == (0, 2.5)
-    elif op == "generate":
-        assert result.text == "a way to find"
-    elif op == "chat":
-        assert result.choices[0].message.content == "Cold"
-    elif op == "stream_chat":
-        assert [c.choices[0].delta.content for c in result] == ["", "Cold", None]
-    elif op == "stream_generate":
-        assert [c.text_delta for c in result] == [" a way", " to find", ""]
-    else:  # pragma: no cover
-        raise AssertionError(op)
 
 
 # --- driving both clients ------------------------------------------------------------------------
@@ -289,7 +256,7 @@ async def test_refused_until_the_server_listens_then_sent_once(
     monkeypatch.setattr(SIEClient, "_sleep", come_up)
     monkeypatch.setattr(AsyncSIEClient, "_sleep", acome_up)
     try:
-        assert_ok(op, await Driver(mode, f"http://127.0.0.1:{port}").run(op))
+        assert_succeeded(op, await Driver(mode, f"http://127.0.0.1:{port}").run(op))
     finally:
         for server in late:
             server.stop()
@@ -313,7 +280,7 @@ async def test_reset_connection_is_resent_for_encode_and_score(
 ) -> None:
     """The server resets the first connection (before headers, or half-way through the body), then answers."""
     hostile.script(reset_fault(fault, op), ok(op))
-    assert_ok(op, await drive.run(op))
+    assert_succeeded(op, await drive.run(op))
     assert hostile.counts == {PATHS[op]: 2}
     assert len(fake_sleeps) == 1
 
@@ -436,13 +403,13 @@ async def test_stream_chunk_timeout_is_per_chunk_not_per_stream(drive: Driver, h
     began = time.monotonic()
     result = await drive.run("stream_chat", timeout=5.0, stream_chunk_timeout=0.25)
     assert time.monotonic() - began > 0.3
-    assert_ok("stream_chat", result)
+    assert_succeeded("stream_chat", result)
 
 
 async def test_stream_chunk_timeout_leaves_other_calls_alone(drive: Driver, hostile: HostileServer) -> None:
     """A non-streamed chat answered after 0.25 s succeeds although stream_chunk_timeout is 0.1 s."""
     hostile.script(slow_headers(0.25, then=ok("chat")))
-    assert_ok("chat", await drive.run("chat", timeout=3.0, stream_chunk_timeout=0.1))
+    assert_succeeded("chat", await drive.run("chat", timeout=3.0, stream_chunk_timeout=0.1))
 
 
 # --- oversized, malformed and hostile stream content ---------------------------------------------------
@@ -687,7 +654,7 @@ async def test_model_loading_with_retry_after_seconds_then_success(
     """503 MODEL_LOADING with ``Retry-After: 1``, then the answer: one wait of 1 s. Nothing ran on the server
     yet, so even a generation is sent again."""
     hostile.script(respond_json(503, MODEL_LOADING, headers=[("Retry-After", "1")]), ok(op))
-    assert_ok(op, await drive.run(op))
+    assert_succeeded(op, await drive.run(op))
     assert fake_sleeps == [1.0]
     assert hostile.counts == {PATHS[op]: 2}
 
@@ -699,7 +666,7 @@ async def test_model_loading_with_retry_after_http_date_then_success(
     """503 MODEL_LOADING with an HTTP-date ``Retry-After`` 30 s ahead, then the answer: one wait of ~30 s."""
     retry_at = formatdate(time.time() + 30, usegmt=True)
     hostile.script(respond_json(503, MODEL_LOADING, headers=[("Retry-After", retry_at)]), ok(op))
-    assert_ok(op, await drive.run(op))
+    assert_succeeded(op, await drive.run(op))
     assert len(fake_sleeps) == 1
     assert 28.0 < fake_sleeps[0] <= 30.0
     assert hostile.counts == {PATHS[op]: 2}

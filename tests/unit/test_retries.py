@@ -25,6 +25,7 @@ from sie_integrations import (
 )
 from sie_integrations._error_mapping import ErrorInfo
 from sie_integrations._retry import DEFAULT_CAPACITY_DELAY, Attempts, RetryPolicy
+from tests.unit.conftest import assert_succeeded
 
 ALL_OPS = ["encode", "score", "extract", "generate", "chat", "stream_chat", "stream_generate"]
 IDEMPOTENT_OPS = ["encode", "score", "extract"]
@@ -37,26 +38,6 @@ RESOURCE_EXHAUSTED = {"detail": {"code": "RESOURCE_EXHAUSTED", "message": "GPU o
 RATE_LIMIT = {"error": {"message": "rate limited", "type": "rate_limit_error", "code": "RATE_LIMIT"}}
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared", "fake_sleeps")
-
-
-def assert_succeeded(op: str, result: Any) -> None:
-    """The scripted success answer of conftest's ``MockServer.ok`` came back parsed."""
-    if op == "encode":
-        assert result[0].dense.tolist() == [0.5, -0.25, 1.0]
-    elif op == "score":
-        assert (result[0].index, result[0].score) == (0, 2.5)
-    elif op == "extract":
-        assert result[0].entities[0].text == "Ada"
-    elif op == "generate":
-        assert result.text == "a way to find"
-    elif op == "chat":
-        assert result.choices[0].message.content == "Cold"
-    elif op == "stream_chat":
-        assert [c.choices[0].delta.content for c in result] == ["", "Cold", None]
-    elif op == "stream_generate":
-        assert [c.text_delta for c in result] == [" a way", " to find", ""]
-    else:  # pragma: no cover
-        raise AssertionError(op)
 
 
 # --- capacity: 202 and 503 MODEL_LOADING / PROVISIONING ---------------------------------------
