@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -36,7 +36,19 @@ def _in_order(
         yield from map(run, parts)
         return
     with ThreadPoolExecutor(max_workers=min(max_concurrency, len(parts))) as pool:
-        yield from pool.map(run, parts)
+        yield from pool.map(run, parts)  # a failure cancels the batches not yet started
+
+
+async def _all_or_cancel(coros: Iterable[Awaitable[R]]) -> list[R]:
+    """``asyncio.gather``, except that the first failure cancels the batches still running or waiting."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def map_batched(
@@ -76,7 +88,7 @@ async def amap_batched(
             progress(len(part))
         return result
 
-    chunks = await asyncio.gather(*(run(part) for part in batches(items, batch_size)))
+    chunks = await _all_or_cancel(run(part) for part in batches(items, batch_size))
     return [r for chunk in chunks for r in chunk]
 
 
@@ -227,5 +239,5 @@ async def aembed_matrix(
         if progress is not None:
             progress(len(part))
 
-    await asyncio.gather(*(run(i * batch_size, part) for i, part in enumerate(parts)))
+    await _all_or_cancel(run(i * batch_size, part) for i, part in enumerate(parts))
     return out.result()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -195,3 +196,58 @@ def test_empty_input_sends_nothing() -> None:
         assert embed_rows(client, "m", [], batch_size=5, max_concurrency=2) == []
         assert client.encode_dense("m", []).shape == (0, 0)
     assert sizes == []
+
+
+def failing_first_batch(delay: float) -> tuple[Any, list[str], list[str]]:
+    """A MockTransport handler: the batch holding "0" is refused at once (400); every other answers after ``delay``."""
+    sent: list[str] = []
+    finished: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        items = msgpack.unpackb(request.content, raw=False)["items"]
+        sent.append(items[0]["text"])
+        if items[0]["text"] == "0":
+            return httpx.Response(400, json={"detail": {"code": "INVALID_INPUT", "message": "no"}})
+        return httpx.Response(
+            200, content=msgpack_body([array_map(np.zeros(3, "<f4")) for _ in items]), headers={"content-type": MSGPACK}
+        )
+
+    return answer, sent, finished
+
+
+def test_a_failed_batch_stops_the_batches_not_yet_sent() -> None:
+    answer, sent, _ = failing_first_batch(0.02)
+
+    def slow_answer(request: httpx.Request) -> httpx.Response:
+        response = answer(request)
+        if response.status_code == 200:
+            time.sleep(0.02)
+        return response
+
+    client = SIEClient("http://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(slow_answer)))
+    with pytest.raises(RequestError) as info:
+        embed_rows(client, "m", [str(i) for i in range(40)], batch_size=1, max_concurrency=2)
+    assert info.value.code == "INVALID_INPUT"
+    assert len(sent) < 10, f"{len(sent)} of 40 batches were sent after the first one failed"
+
+
+def test_async_a_failed_batch_cancels_the_others() -> None:
+    answer, sent, finished = failing_first_batch(0.05)
+
+    async def slow_answer(request: httpx.Request) -> httpx.Response:
+        response = answer(request)
+        if response.status_code == 200:
+            await asyncio.sleep(0.05)
+            finished.append("x")
+        return response
+
+    async def run() -> set[asyncio.Task[Any]]:
+        transport = httpx.MockTransport(slow_answer)
+        async with AsyncSIEClient("http://sie.test", http_client=httpx.AsyncClient(transport=transport)) as client:
+            with pytest.raises(RequestError):
+                await aembed_matrix(client, "m", [str(i) for i in range(40)], batch_size=1, max_concurrency=4)
+            return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    left = asyncio.run(run())
+    assert left == set()
+    assert len(sent) <= 5 and finished == []  # those in flight were cancelled, the ~35 waiting never sent
