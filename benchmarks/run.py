@@ -368,9 +368,21 @@ def import_suite(reps: int) -> dict:
     li_base = "import llama_index.core"
     out = {}
     for label, py, base, stmt in [
-        ("ours: sie_integrations.langchain", OURS, lc_base, "import sie_integrations.langchain"),
+        ("ours: SIEEmbeddings (LangChain)", OURS, lc_base, "from sie_integrations.langchain import SIEEmbeddings"),
+        (
+            "ours: every LangChain adapter",
+            OURS,
+            lc_base,
+            "from sie_integrations.langchain import SIEChatModel, SIEEmbeddings, SIEExtractor, SIEReranker",
+        ),
+        ("sie-langchain: SIEEmbeddings", SIE312_PY, lc_base, "from sie_langchain import SIEEmbeddings"),
+        (
+            "sie-langchain: every adapter",
+            SIE312_PY,
+            lc_base,
+            "from sie_langchain import SIEEmbeddings, SIEExtractor, SIEReranker",
+        ),
         ("ours: sie_integrations.llama_index", OURS, li_base, "import sie_integrations.llama_index"),
-        ("sie-langchain: sie_langchain", SIE312_PY, lc_base, "import sie_langchain"),
         ("sie-llamaindex: sie_llamaindex", SIE312_PY, li_base, "import sie_llamaindex"),
     ]:
         import_time(py, base, 1)  # warm the bytecode caches
@@ -504,6 +516,8 @@ def render(results: dict) -> str:
         f"Run: `{meta['command']}` on {meta['date']}, total {meta['total_s']:.0f} s, "
         f"{meta['reps']} repetitions (medians), server {meta['base_url']}."
     ]
+    if len(set(meta.get("parts", {}).values())) > 1:
+        lines += ["", "Parts from different runs: " + ", ".join(f"{p} {d}" for p, d in meta["parts"].items()) + "."]
     return "\n".join(lines)
 
 
@@ -519,6 +533,25 @@ def update_readme(table: str) -> None:
 
 
 # --- main --------------------------------------------------------------------------------------
+
+PART_KEYS = {"stream": "streaming", "decode": "decode", "imports": "imports"}
+
+
+def keep_previous_parts(results: dict, previous: dict, ran: dict[str, bool], dates: dict[str, str]) -> None:
+    """A partial run (--only) keeps the other parts of the last full results, with their dates."""
+    old_dates = previous.get("meta", {}).get("parts") or {}
+    old_date = previous.get("meta", {}).get("date")
+    for part, done in ran.items():
+        if done:
+            continue
+        if part in ("embed", "replay"):
+            sub = "peer" if part == "embed" else "replay"
+            if sub in previous.get("embeddings", {}):
+                results["embeddings"][sub] = previous["embeddings"][sub]
+                dates[part] = old_dates.get(part, old_date)
+        elif PART_KEYS[part] in previous:
+            results[PART_KEYS[part]] = previous[PART_KEYS[part]]
+            dates[part] = old_dates.get(part, old_date)
 
 
 def main() -> None:
@@ -588,13 +621,22 @@ def main() -> None:
         results["imports"] = import_suite(5)
 
     results["meta"] = {
-        "command": "cd /work/main && uv run --all-extras python benchmarks/run.py" + (" --quick" if args.quick else ""),
+        "command": "cd /work/main && uv run --all-extras python benchmarks/run.py"
+        + (" --quick" if args.quick else "")
+        + (f" --only {args.only}" if args.only != ap.get_default("only") else ""),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "total_s": time.perf_counter() - t_start,
         "reps": reps,
         "quick": args.quick,
         "base_url": url,
     }
+    ran = {"embed": "peer" in results["embeddings"], "replay": "replay" in results["embeddings"]}
+    ran |= {part: part_key in results for part, part_key in PART_KEYS.items() if part not in ran}
+    dates = {part: results["meta"]["date"] for part, done in ran.items() if done}
+    previous = RESULTS / "latest.json"
+    if not args.quick and not all(ran.values()) and previous.exists():
+        keep_previous_parts(results, json.loads(previous.read_text()), ran, dates)
+    results["meta"]["parts"] = dates
     name = "latest-quick.json" if args.quick else "latest.json"
     (RESULTS / name).write_text(json.dumps(results, indent=2))
     (RESULTS / "raw" / f"runs{'-quick' if args.quick else ''}.json").write_text(json.dumps(raw, indent=1))

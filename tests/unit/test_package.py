@@ -22,3 +22,24 @@ def test_public_names_resolve() -> None:
     assert sie_integrations.__version__.count(".") == 2
     for name in sie_integrations.__all__:
         assert getattr(sie_integrations, name) is not None, name
+
+
+def test_langchain_adapters_load_on_first_use() -> None:
+    """``SIEEmbeddings`` alone leaves the chat model (and langchain-core's tracing machinery) unloaded."""
+    code = (
+        "import sys\n"
+        "from sie_integrations.langchain import SIEEmbeddings\n"
+        "print('sie_integrations.langchain.chat_models' in sys.modules)\n"
+        "import sie_integrations.langchain as lc\n"
+        "from sie_integrations.langchain import *\n"
+        "print(all(n in globals() for n in lc.__all__), SIEChatModel.__name__)\n"
+        "try:\n"
+        "    lc.NoSuchThing\n"
+        "except AttributeError as exc:\n"
+        "    print('AttributeError', exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "False"
+    assert lines[1] == "True SIEChatModel"
+    assert lines[2].startswith("AttributeError") and "NoSuchThing" in lines[2]

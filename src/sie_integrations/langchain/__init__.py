@@ -5,11 +5,23 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by the install matrix
     raise ImportError("sie_integrations.langchain needs LangChain: pip install 'sie-integrations[langchain]'") from exc
 
-from .chat_models import SIEChatModel
-from .embeddings import SIEEmbeddings, SIESparseEncoder
-from .extractors import SIEExtractionTransformer, SIEExtractor
-from .rerankers import SIEReranker
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from .chat_models import SIEChatModel
+    from .embeddings import SIEEmbeddings, SIESparseEncoder
+    from .extractors import SIEExtractionTransformer, SIEExtractor
+    from .rerankers import SIEReranker
+
+_MODULES = {
+    "SIEChatModel": ".chat_models",
+    "SIEEmbeddings": ".embeddings",
+    "SIESparseEncoder": ".embeddings",
+    "SIEExtractionTransformer": ".extractors",
+    "SIEExtractor": ".extractors",
+    "SIEReranker": ".rerankers",
+}
 __all__ = [
     "SIEChatModel",
     "SIEEmbeddings",
@@ -18,3 +30,16 @@ __all__ = [
     "SIEReranker",
     "SIESparseEncoder",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import each adapter on first use: ``SIEEmbeddings`` alone does not load the chat-model machinery."""
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_MODULES[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULES})
