@@ -21,7 +21,8 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
-from .._tool_calls import ToolCallFragment, ToolCallMerger
+from .._chunks import ChunkReader
+from .._tool_calls import ToolCallFragment
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage
 
 PROVIDER = "sie"
@@ -218,35 +219,22 @@ class ChunkMapper:
     """Maps one chat stream's chunks to ``AIMessageChunk``s; ``finish()`` gives the closing chunk."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.message_id: str | None = None
-        self.finish_reason: str | None = None
-        self.usage: ChatUsage | None = None
-        self._tools = ToolCallMerger()
+        self._reader = ChunkReader(model)
 
     def feed(self, chunk: ChatCompletionChunk) -> AIMessageChunk | None:
-        self.message_id = self.message_id or chunk.id or None
-        self.model = chunk.model or self.model
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        choice = next((c for c in chunk.choices if c.index == 0), None)
-        if choice is None:
-            return None
-        self.finish_reason = choice.finish_reason or self.finish_reason
-        delta = choice.delta
-        fragments = self._tools.feed(delta.tool_calls) if delta.tool_calls else []
-        content = delta.content or ""
-        if not content and not fragments and not delta.reasoning_content:
+        delta = self._reader.feed(chunk)
+        if delta is None:
             return None
         return delta_chunk(
-            content=content,
-            reasoning=delta.reasoning_content,
-            fragments=fragments,
+            content=delta.content,
+            reasoning=delta.reasoning,
+            fragments=delta.fragments,
             index_offset=TOOL_INDEX_OFFSET,
-            message_id=self.message_id,
+            message_id=self._reader.id,
         )
 
     def finish(self) -> AIMessageChunk:
+        reader = self._reader
         return last_chunk(
-            model=self.model, finish_reason=self.finish_reason, usage=self.usage, message_id=self.message_id
+            model=reader.model, finish_reason=reader.finish_reason, usage=reader.usage, message_id=reader.id
         )

@@ -18,7 +18,8 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
-from .._tool_calls import ToolCallMerger, new_call_id
+from .._chunks import ChunkReader
+from .._tool_calls import new_call_id
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage
 
 _ROLES = {
@@ -175,48 +176,36 @@ class StreamAccumulator:
     """Builds the accumulated ``ChatResponse`` of a stream, one chunk at a time."""
 
     def __init__(self, model: str) -> None:
-        self.model = model
-        self.id = ""
+        self._reader = ChunkReader(model)
         self.text = ""
         self.reasoning = ""
-        self.finish_reason: str | None = None
-        self.usage: ChatUsage | None = None
-        self._tools = ToolCallMerger()
         self._calls: list[list[Any]] = []  # [id, name, arguments] per call
 
     def _response(self, delta: str, thinking_delta: str = "") -> ChatResponse:
-        extra: dict[str, Any] = usage_counts(self.usage)
+        reader = self._reader
+        extra: dict[str, Any] = usage_counts(reader.usage)
         if thinking_delta:
             extra["thinking_delta"] = thinking_delta
         return ChatResponse(
             message=_message(self.text, self.reasoning, [(c[0], c[1], c[2]) for c in self._calls]),
             delta=delta,
-            raw=_raw(self.model, self.id, self.finish_reason, self.usage),
+            raw=_raw(reader.model, reader.id or "", reader.finish_reason, reader.usage),
             additional_kwargs=extra,
         )
 
     def feed(self, chunk: ChatCompletionChunk) -> ChatResponse | None:
-        self.id = self.id or chunk.id
-        self.model = chunk.model or self.model
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        choice = next((c for c in chunk.choices if c.index == 0), None)
-        if choice is None:
+        delta = self._reader.feed(chunk)
+        if delta is None:
             return None
-        self.finish_reason = choice.finish_reason or self.finish_reason
-        delta = choice.delta
-        fragments = self._tools.feed(delta.tool_calls) if delta.tool_calls else []
-        for fragment in fragments:
+        for fragment in delta.fragments:
             if fragment.index == len(self._calls):
                 self._calls.append([fragment.id, fragment.name, ""])
             call = self._calls[fragment.index]
             call[1] = call[1] or fragment.name
             call[2] += fragment.arguments
-        self.text += delta.content or ""
-        self.reasoning += delta.reasoning_content or ""
-        if not delta.content and not delta.reasoning_content and not fragments:
-            return None
-        return self._response(delta.content or "", delta.reasoning_content or "")
+        self.text += delta.content
+        self.reasoning += delta.reasoning
+        return self._response(delta.content, delta.reasoning)
 
     def finish(self) -> ChatResponse:
         """The last response: the whole message, the finish reason and the usage."""
