@@ -48,6 +48,7 @@ from sie_integrations.llama_index import (
     SIEReranker,
     SIESparseEmbeddings,
 )
+from tests.chat_wire import completion, delta, finish, sse
 
 BASE_URL = "https://sie.test"
 KEY = "sk-llama-unit-secret-9876"
@@ -80,37 +81,6 @@ def clients(handler: Any) -> dict[str, Any]:
 
 
 # --- canned chat answers -----------------------------------------------------------------
-
-
-def completion(message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None) -> httpx.Response:
-    body = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
-        "usage": usage or {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
-    }
-    return httpx.Response(200, json=body)
-
-
-def sse(*events: dict[str, Any], done: bool = True) -> httpx.Response:
-    text = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + ("data: [DONE]\n\n" if done else "")
-    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
-
-
-def delta(**fields: Any) -> dict[str, Any]:
-    return {"id": "chatcmpl-2", "model": "m", "choices": [{"index": 0, "delta": fields, "finish_reason": None}]}
-
-
-def finish(reason: str, usage: dict[str, Any] | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "id": "chatcmpl-2",
-        "model": "m",
-        "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],
-    }
-    if usage:
-        event["usage"] = usage
-    return event
 
 
 def usage_chunk(usage: dict[str, Any] = USAGE) -> dict[str, Any]:

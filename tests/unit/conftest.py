@@ -187,6 +187,25 @@ class FakeClock:
 Client = SIEClient | AsyncSIEClient
 
 
+def start(client: Client, op: str) -> Any:
+    """Begin one operation: a coroutine (async), a result (sync) or a stream."""
+    if op == "encode":
+        return client.encode("BAAI/bge-m3", ["hello"])
+    if op == "score":
+        return client.score("BAAI/bge-reranker-v2-m3", "query", ["doc"])
+    if op == "extract":
+        return client.extract("urchade/gliner_multi-v2.1", ["Ada"], labels=["person"])
+    if op == "generate":
+        return client.generate(CHAT_MODEL, "Vector search is", max_new_tokens=4)
+    if op == "chat":
+        return client.chat_completions(CHAT_REQUEST)
+    if op == "stream_chat":
+        return client.stream_chat_completions(CHAT_REQUEST)
+    if op == "stream_generate":
+        return client.stream_generate(CHAT_MODEL, "Vector search is", max_new_tokens=4)
+    raise AssertionError(f"unknown operation {op!r}")
+
+
 class Harness:
     """Runs the same scenario against ``SIEClient`` or ``AsyncSIEClient`` talking to a MockTransport."""
 
@@ -220,27 +239,9 @@ class Harness:
                 chunks.extend(stream)
         return chunks
 
-    def start(self, client: Client, op: str) -> Any:
-        """Begin one operation: a coroutine (async), a result (sync) or a stream."""
-        if op == "encode":
-            return client.encode("BAAI/bge-m3", ["hello"])
-        if op == "score":
-            return client.score("BAAI/bge-reranker-v2-m3", "query", ["doc"])
-        if op == "extract":
-            return client.extract("urchade/gliner_multi-v2.1", ["Ada"], labels=["person"])
-        if op == "generate":
-            return client.generate(CHAT_MODEL, "Vector search is", max_new_tokens=4)
-        if op == "chat":
-            return client.chat_completions(CHAT_REQUEST)
-        if op == "stream_chat":
-            return client.stream_chat_completions(CHAT_REQUEST)
-        if op == "stream_generate":
-            return client.stream_generate(CHAT_MODEL, "Vector search is", max_new_tokens=4)
-        raise AssertionError(f"unknown operation {op!r}")
-
     async def run(self, client: Client, op: str) -> Any:
         """Run one operation to its end; a stream is drained into a list of chunks."""
-        value = self.start(client, op)
+        value = start(client, op)
         if isinstance(value, (Stream, AsyncStream)):
             return await self.drain(value)
         return await self.call(value)

@@ -56,7 +56,7 @@ from tests.hostile_server import (
     slow_headers,
     sse,
 )
-from tests.unit.conftest import CHAT_MODEL, CHAT_REQUEST, assert_succeeded, chat_chunk, generate_chunk
+from tests.unit.conftest import CHAT_MODEL, assert_succeeded, chat_chunk, generate_chunk, start
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared")
 
@@ -169,22 +169,6 @@ class Driver:
                 client.close()
             else:
                 await client.aclose()
-
-
-def start(client: Client, op: str) -> Any:
-    if op == "encode":
-        return client.encode(EMBED_MODEL, ["hello"])
-    if op == "score":
-        return client.score(RERANK_MODEL, "query", ["doc"])
-    if op == "generate":
-        return client.generate(CHAT_MODEL, "Vector search is", max_new_tokens=4)
-    if op == "chat":
-        return client.chat_completions(CHAT_REQUEST)
-    if op == "stream_chat":
-        return client.stream_chat_completions(CHAT_REQUEST)
-    if op == "stream_generate":
-        return client.stream_generate(CHAT_MODEL, "Vector search is", max_new_tokens=4)
-    raise AssertionError(f"unknown operation {op!r}")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,0 +1,39 @@
+"""Canned OpenAI-style chat answers for MockTransport tests of both chat adapters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+
+def completion(message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None) -> httpx.Response:
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
+        "usage": usage or {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+    }
+    return httpx.Response(200, json=body)
+
+
+def sse(*events: dict[str, Any], done: bool = True) -> httpx.Response:
+    text = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + ("data: [DONE]\n\n" if done else "")
+    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+
+def delta(**fields: Any) -> dict[str, Any]:
+    return {"id": "chatcmpl-2", "model": "m", "choices": [{"index": 0, "delta": fields, "finish_reason": None}]}
+
+
+def finish(reason: str, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "id": "chatcmpl-2",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],
+    }
+    if usage:
+        event["usage"] = usage
+    return event
