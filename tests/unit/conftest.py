@@ -313,3 +313,10 @@ def assert_succeeded(op: str, result: Any) -> None:
         assert [c.text_delta for c in result] == [" a way", " to find", ""]
     else:  # pragma: no cover
         raise AssertionError(op)
+
+
+async def sync_or_async(obj: Any, method: str, mode: str, *args: Any, **kwargs: Any) -> Any:
+    """``obj.method(...)`` when ``mode`` is "sync", else its async twin ``obj.amethod(...)`` awaited."""
+    if mode == "sync":
+        return getattr(obj, method)(*args, **kwargs)
+    return await getattr(obj, "a" + method)(*args, **kwargs)

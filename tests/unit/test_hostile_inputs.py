@@ -50,6 +50,7 @@ from sie_integrations.langchain import SIEReranker as LCReranker
 from sie_integrations.llama_index import SIEChatModel as LIChat
 from sie_integrations.llama_index import SIEEmbeddings as LIEmbeddings
 from sie_integrations.llama_index import SIEReranker as LIReranker
+from tests.unit.conftest import sync_or_async
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared", "fake_sleeps")
 
@@ -136,13 +137,6 @@ class Rig:
             "http_client": httpx.Client(transport=httpx.MockTransport(self)),
             "http_async_client": httpx.AsyncClient(transport=httpx.MockTransport(self)),
         }
-
-    @staticmethod
-    async def call(obj: Any, method: str, mode: str, *args: Any, **kwargs: Any) -> Any:
-        """``obj.method(...)``, or its async twin ``obj.amethod(...)`` awaited."""
-        if mode == "sync":
-            return getattr(obj, method)(*args, **kwargs)
-        return await getattr(obj, "a" + method)(*args, **kwargs)
 
 
 # --- the client: refused before sending -------------------------------------------------------
@@ -690,11 +684,11 @@ class OpaqueDefault(BaseModel):
 
 
 def lc_bind(rig: Rig, tools: list[Any], mode: str) -> Awaitable[Any]:
-    return Rig.call(lc_chat(rig).bind_tools(tools), "invoke", mode, "weather?")
+    return sync_or_async(lc_chat(rig).bind_tools(tools), "invoke", mode, "weather?")
 
 
 def li_tools(rig: Rig, tools: list[Any], mode: str, **kwargs: Any) -> Awaitable[Any]:
-    return Rig.call(li_chat(rig), "chat_with_tools", mode, tools, user_msg="weather?", **kwargs)
+    return sync_or_async(li_chat(rig), "chat_with_tools", mode, tools, user_msg="weather?", **kwargs)
 
 
 LC_BAD_ARGS = AIMessage(
@@ -724,118 +718,127 @@ ADAPTER_REFUSED = [
     # LangChain SIEEmbeddings
     Case(
         "lc-embed-documents-None",
-        lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, None),
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, None),
         TypeError,
         "NoneType",
     ),
     Case(
         "lc-embed-documents-a-str",
-        lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, "hello"),
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, "hello"),
         TypeError,
         "list",
     ),
     Case(
         "lc-embed-documents-None-item",
-        lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, ["a", None]),
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, ["a", None]),
         TypeError,
         r"item 1 .*NoneType",
     ),
     Case(
         "lc-embed-documents-int-item",
-        lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, [3]),
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, [3]),
         TypeError,
         r"item 0 .*int",
     ),
     Case(
         "lc-embed-documents-bytes-item",
-        lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, [b"a"]),
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, [b"a"]),
         TypeError,
         r"item 0 .*bytes",
     ),
     Case(
         "lc-embed-documents-dict-item",
-        lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, [{"text": "a"}]),
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, [{"text": "a"}]),
         TypeError,
         r"item 0 .*dict",
     ),
     Case(
         "lc-embed-documents-None-in-a-later-batch",
-        lambda r, m: r.call(lc_embeddings(r, batch_size=2), "embed_documents", m, ["a", "b", "c", None]),
+        lambda r, m: sync_or_async(lc_embeddings(r, batch_size=2), "embed_documents", m, ["a", "b", "c", None]),
         TypeError,
         "NoneType",
     ),
-    Case("lc-embed-query-None", lambda r, m: r.call(lc_embeddings(r), "embed_query", m, None), TypeError, "NoneType"),
-    Case("lc-embed-query-list", lambda r, m: r.call(lc_embeddings(r), "embed_query", m, ["a"]), TypeError, "list"),
+    Case(
+        "lc-embed-query-None",
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_query", m, None),
+        TypeError,
+        "NoneType",
+    ),
+    Case(
+        "lc-embed-query-list", lambda r, m: sync_or_async(lc_embeddings(r), "embed_query", m, ["a"]), TypeError, "list"
+    ),
     Case(
         "lc-embed-model-path-traversal",
-        lambda r, m: r.call(lc_embeddings(r, model="../../v1/pools"), "embed_query", m, "x"),
+        lambda r, m: sync_or_async(lc_embeddings(r, model="../../v1/pools"), "embed_query", m, "x"),
         ValueError,
         "invalid model id",
     ),
     # LangChain SIEReranker
     Case(
         "lc-rerank-query-None",
-        lambda r, m: r.call(lc_reranker(r), "compress_documents", m, docs("a"), None),
+        lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, docs("a"), None),
         TypeError,
         "query must be",
     ),
     Case(
         "lc-rerank-query-int",
-        lambda r, m: r.call(lc_reranker(r), "compress_documents", m, docs("a"), 5),
+        lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, docs("a"), 5),
         TypeError,
         "query must be",
     ),
     Case(
         "lc-rerank-documents-None",
-        lambda r, m: r.call(lc_reranker(r), "compress_documents", m, None, "q"),
+        lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, None, "q"),
         TypeError,
         "documents must be a list",
     ),
     Case(
         "lc-rerank-None-document",
-        lambda r, m: r.call(lc_reranker(r), "compress_documents", m, [*docs("a"), None], "q"),
+        lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, [*docs("a"), None], "q"),
         TypeError,
         "document 1 must be a Document, not NoneType",
     ),
     Case(
         "lc-rerank-str-documents",
-        lambda r, m: r.call(lc_reranker(r), "compress_documents", m, ["a", "b"], "q"),
+        lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, ["a", "b"], "q"),
         TypeError,
         "document 0 must be a Document, not str",
     ),
     # LangChain SIEChatModel
-    Case("lc-invoke-None", lambda r, m: r.call(lc_chat(r), "invoke", m, None), ValueError, "Invalid input type"),
-    Case("lc-invoke-int", lambda r, m: r.call(lc_chat(r), "invoke", m, 7), ValueError, "Invalid input type"),
-    Case("lc-invoke-no-messages", lambda r, m: r.call(lc_chat(r), "invoke", m, []), ValueError, "messages"),
+    Case("lc-invoke-None", lambda r, m: sync_or_async(lc_chat(r), "invoke", m, None), ValueError, "Invalid input type"),
+    Case("lc-invoke-int", lambda r, m: sync_or_async(lc_chat(r), "invoke", m, 7), ValueError, "Invalid input type"),
+    Case("lc-invoke-no-messages", lambda r, m: sync_or_async(lc_chat(r), "invoke", m, []), ValueError, "messages"),
     Case(
         "lc-temperature-nan",
-        lambda r, m: r.call(lc_chat(r, temperature=NAN), "invoke", m, "x"),
+        lambda r, m: sync_or_async(lc_chat(r, temperature=NAN), "invoke", m, "x"),
         ValueError,
         "temperature",
     ),
-    Case("lc-top-p-inf", lambda r, m: r.call(lc_chat(r, top_p=INF), "invoke", m, "x"), ValueError, "top_p"),
+    Case("lc-top-p-inf", lambda r, m: sync_or_async(lc_chat(r, top_p=INF), "invoke", m, "x"), ValueError, "top_p"),
     Case(
         "lc-call-temperature-minus-inf",
-        lambda r, m: r.call(lc_chat(r), "invoke", m, "x", temperature=-INF),
+        lambda r, m: sync_or_async(lc_chat(r), "invoke", m, "x", temperature=-INF),
         ValueError,
         "temperature",
     ),
     Case(
         "lc-model-kwargs-unknown-field",
-        lambda r, m: r.call(lc_chat(r, model_kwargs={"frobnicate": 1}), "invoke", m, "x"),
+        lambda r, m: sync_or_async(lc_chat(r, model_kwargs={"frobnicate": 1}), "invoke", m, "x"),
         ValueError,
         "frobnicate",
     ),
     Case(
         "lc-model-kwargs-logit-bias-nan",
-        lambda r, m: r.call(lc_chat(r, model_kwargs={"logit_bias": {"7": NAN}}), "invoke", m, "x"),
+        lambda r, m: sync_or_async(lc_chat(r, model_kwargs={"logit_bias": {"7": NAN}}), "invoke", m, "x"),
         ValueError,
         "non-finite",
     ),
-    Case("lc-model-blank", lambda r, m: r.call(lc_chat(r, model=" "), "invoke", m, "x"), ValueError, "blank"),
+    Case("lc-model-blank", lambda r, m: sync_or_async(lc_chat(r, model=" "), "invoke", m, "x"), ValueError, "blank"),
     Case(
         "lc-audio-content-block",
-        lambda r, m: r.call(lc_chat(r), "invoke", m, [HumanMessage(content=[{"type": "audio", "data": "AA=="}])]),
+        lambda r, m: sync_or_async(
+            lc_chat(r), "invoke", m, [HumanMessage(content=[{"type": "audio", "data": "AA=="}])]
+        ),
         ValueError,
         "'audio'",
     ),
@@ -881,97 +884,106 @@ ADAPTER_REFUSED = [
         "not JSON-serialisable",
     ),
     # LangChain SIEExtractor
-    Case("lc-extract-None", lambda r, m: r.call(lc_extractor(r), "invoke", m, {"text": None}), ValueError, "text"),
-    Case("lc-extract-int", lambda r, m: r.call(lc_extractor(r), "invoke", m, {"text": 7}), ValueError, "text"),
-    Case("lc-extract-no-text", lambda r, m: r.call(lc_extractor(r), "invoke", m, {"txt": "a"}), ValueError, "text"),
+    Case(
+        "lc-extract-None", lambda r, m: sync_or_async(lc_extractor(r), "invoke", m, {"text": None}), ValueError, "text"
+    ),
+    Case("lc-extract-int", lambda r, m: sync_or_async(lc_extractor(r), "invoke", m, {"text": 7}), ValueError, "text"),
+    Case(
+        "lc-extract-no-text", lambda r, m: sync_or_async(lc_extractor(r), "invoke", m, {"txt": "a"}), ValueError, "text"
+    ),
     Case(
         "lc-extract-empty-label",
-        lambda r, m: r.call(lc_extractor(r, labels=[""]), "invoke", m, "a"),
+        lambda r, m: sync_or_async(lc_extractor(r, labels=[""]), "invoke", m, "a"),
         TypeError,
         "labels",
     ),
     # LlamaIndex SIEEmbeddings
     Case(
         "li-embed-batch-None",
-        lambda r, m: r.call(li_embeddings(r), "get_text_embedding_batch", m, None),
+        lambda r, m: sync_or_async(li_embeddings(r), "get_text_embedding_batch", m, None),
         TypeError,
         "NoneType",
     ),
     Case(
         "li-embed-batch-None-item",
-        lambda r, m: r.call(li_embeddings(r), "get_text_embedding_batch", m, ["a", None]),
+        lambda r, m: sync_or_async(li_embeddings(r), "get_text_embedding_batch", m, ["a", None]),
         TypeError,
         r"item 1 .*NoneType",
     ),
     Case(
         "li-embed-batch-int-item",
-        lambda r, m: r.call(li_embeddings(r), "get_text_embedding_batch", m, [1]),
+        lambda r, m: sync_or_async(li_embeddings(r), "get_text_embedding_batch", m, [1]),
         TypeError,
         r"item 0 .*int",
     ),
     Case(
         "li-embed-batch-bytes-item",
-        lambda r, m: r.call(li_embeddings(r), "get_text_embedding_batch", m, [b"a"]),
+        lambda r, m: sync_or_async(li_embeddings(r), "get_text_embedding_batch", m, [b"a"]),
         TypeError,
         r"item 0 .*bytes",
     ),
     Case(
         "li-embed-batch-list-item",
-        lambda r, m: r.call(li_embeddings(r), "get_text_embedding_batch", m, [["a"]]),
+        lambda r, m: sync_or_async(li_embeddings(r), "get_text_embedding_batch", m, [["a"]]),
         TypeError,
         r"item 0 .*list",
     ),
     Case(
         "li-embed-model-path-traversal",
-        lambda r, m: r.call(li_embeddings(r, model_name="a/../b"), "get_text_embedding_batch", m, ["x"]),
+        lambda r, m: sync_or_async(li_embeddings(r, model_name="a/../b"), "get_text_embedding_batch", m, ["x"]),
         ValueError,
         "invalid model id",
     ),
     # LlamaIndex SIEReranker
     Case(
         "li-rerank-no-query",
-        lambda r, m: r.call(li_reranker(r), "postprocess_nodes", m, nodes("a")),
+        lambda r, m: sync_or_async(li_reranker(r), "postprocess_nodes", m, nodes("a")),
         ValueError,
         "needs a query",
     ),
     Case(
         "li-rerank-nodes-None",
-        lambda r, m: r.call(li_reranker(r), "postprocess_nodes", m, None, query_str="q"),
+        lambda r, m: sync_or_async(li_reranker(r), "postprocess_nodes", m, None, query_str="q"),
         ValueError,
         "nodes",
     ),
     Case(
         "li-rerank-None-node",
-        lambda r, m: r.call(li_reranker(r), "postprocess_nodes", m, [None], query_str="q"),
+        lambda r, m: sync_or_async(li_reranker(r), "postprocess_nodes", m, [None], query_str="q"),
         ValueError,
         "nodes",
     ),
     # LlamaIndex SIEChatModel
-    Case("li-chat-no-messages", lambda r, m: r.call(li_chat(r), "chat", m, []), ValueError, "messages"),
-    Case("li-chat-None", lambda r, m: r.call(li_chat(r), "chat", m, None), ValueError, "messages"),
-    Case("li-chat-None-message", lambda r, m: r.call(li_chat(r), "chat", m, [None]), ValueError, "messages"),
+    Case("li-chat-no-messages", lambda r, m: sync_or_async(li_chat(r), "chat", m, []), ValueError, "messages"),
+    Case("li-chat-None", lambda r, m: sync_or_async(li_chat(r), "chat", m, None), ValueError, "messages"),
+    Case("li-chat-None-message", lambda r, m: sync_or_async(li_chat(r), "chat", m, [None]), ValueError, "messages"),
     Case(
         "li-temperature-nan",
-        lambda r, m: r.call(li_chat(r, temperature=NAN), "chat", m, li_user()),
+        lambda r, m: sync_or_async(li_chat(r, temperature=NAN), "chat", m, li_user()),
         ValueError,
         "temperature",
     ),
-    Case("li-call-top-p-inf", lambda r, m: r.call(li_chat(r), "chat", m, li_user(), top_p=INF), ValueError, "top_p"),
+    Case(
+        "li-call-top-p-inf",
+        lambda r, m: sync_or_async(li_chat(r), "chat", m, li_user(), top_p=INF),
+        ValueError,
+        "top_p",
+    ),
     Case(
         "li-additional-kwargs-unknown-field",
-        lambda r, m: r.call(li_chat(r, additional_kwargs={"frobnicate": 1}), "chat", m, li_user()),
+        lambda r, m: sync_or_async(li_chat(r, additional_kwargs={"frobnicate": 1}), "chat", m, li_user()),
         ValueError,
         "frobnicate",
     ),
     Case(
         "li-additional-kwargs-logit-bias-inf",
-        lambda r, m: r.call(li_chat(r, additional_kwargs={"logit_bias": {"5": INF}}), "chat", m, li_user()),
+        lambda r, m: sync_or_async(li_chat(r, additional_kwargs={"logit_bias": {"5": INF}}), "chat", m, li_user()),
         ValueError,
         "non-finite",
     ),
     Case(
         "li-tool-message-without-call-id",
-        lambda r, m: r.call(li_chat(r), "chat", m, [ChatMessage(role=MessageRole.TOOL, content="42")]),
+        lambda r, m: sync_or_async(li_chat(r), "chat", m, [ChatMessage(role=MessageRole.TOOL, content="42")]),
         ValueError,
         "tool_call_id",
     ),
@@ -1018,77 +1030,81 @@ def holds(predicate: Callable[[Any, list[Any]], bool]) -> Callable[[Any, list[An
 
 ADAPTER_SENT = [
     Case(
-        "lc-embed-empty-string", lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, [""]), check=embedded("")
+        "lc-embed-empty-string",
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, [""]),
+        check=embedded(""),
     ),
     Case(
         "lc-embed-whitespace",
-        lambda r, m: r.call(lc_embeddings(r, batch_size=1), "embed_documents", m, [" ", "\n", "\t "]),
+        lambda r, m: sync_or_async(lc_embeddings(r, batch_size=1), "embed_documents", m, [" ", "\n", "\t "]),
         check=embedded(" ", "\n", "\t "),
     ),
     Case(
         "lc-embed-query-empty",
-        lambda r, m: r.call(lc_embeddings(r), "embed_query", m, ""),
+        lambda r, m: sync_or_async(lc_embeddings(r), "embed_query", m, ""),
         check=holds(lambda v, bodies: v == [0.0, 0.0] and bodies[0]["params"]["options"] == {"is_query": True}),
     ),
     Case(
         "lc-rerank-empty-query-and-document",
-        lambda r, m: r.call(lc_reranker(r), "compress_documents", m, docs("", "b"), ""),
+        lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, docs("", "b"), ""),
         check=holds(
             lambda out, bodies: bodies[0]["query"] == {"text": ""} and sorted(d.metadata["i"] for d in out) == [0, 1]
         ),
     ),
     Case(
         "lc-invoke-empty-string",
-        lambda r, m: r.call(lc_chat(r), "invoke", m, ""),
+        lambda r, m: sync_or_async(lc_chat(r), "invoke", m, ""),
         check=chat_body(lambda body: body["messages"] == [{"role": "user", "content": ""}]),
     ),
     Case(
         "lc-history-invalid-tool-call-replayed",
-        lambda r, m: r.call(
+        lambda r, m: sync_or_async(
             lc_chat(r), "invoke", m, [HumanMessage("w?"), LC_BAD_ARGS, ToolMessage("bad", tool_call_id="c1")]
         ),
         check=chat_body(history_arguments('{"city": "Os')),
     ),
     Case(
         "lc-history-legacy-tool-call-replayed",
-        lambda r, m: r.call(
+        lambda r, m: sync_or_async(
             lc_chat(r), "invoke", m, [HumanMessage("w?"), LC_LEGACY_BAD_ARGS, ToolMessage("bad", tool_call_id="c1")]
         ),
         check=chat_body(history_arguments("{oops")),
     ),
     Case(
         "lc-chat-model-id-odd",
-        lambda r, m: r.call(lc_chat(r, model="../../v1/pools?x=1#f"), "invoke", m, "x"),
+        lambda r, m: sync_or_async(lc_chat(r, model="../../v1/pools?x=1#f"), "invoke", m, "x"),
         check=chat_body(lambda body: body["model"] == "../../v1/pools?x=1#f"),
     ),
     Case(
         "lc-extract-empty-text",
-        lambda r, m: r.call(lc_extractor(r), "invoke", m, {"text": ""}),
+        lambda r, m: sync_or_async(lc_extractor(r), "invoke", m, {"text": ""}),
         check=holds(lambda out, bodies: bodies[0]["items"] == [{"text": ""}] and out["entities"] == []),
     ),
     Case(
         "li-embed-empty-and-whitespace",
-        lambda r, m: r.call(li_embeddings(r, embed_batch_size=2), "get_text_embedding_batch", m, ["", " ", "\u00a0"]),
+        lambda r, m: sync_or_async(
+            li_embeddings(r, embed_batch_size=2), "get_text_embedding_batch", m, ["", " ", "\u00a0"]
+        ),
         check=embedded("", " ", "\u00a0"),
     ),
     Case(
         "li-rerank-empty-query-and-node",
-        lambda r, m: r.call(li_reranker(r), "postprocess_nodes", m, nodes("", "b"), query_str=""),
+        lambda r, m: sync_or_async(li_reranker(r), "postprocess_nodes", m, nodes("", "b"), query_str=""),
         check=holds(lambda out, bodies: bodies[0]["query"] == {"text": ""} and len(out) == 2),
     ),
     Case(
         "li-chat-empty-content",
-        lambda r, m: r.call(li_chat(r), "chat", m, li_user("")),
+        lambda r, m: sync_or_async(li_chat(r), "chat", m, li_user("")),
         check=chat_body(lambda body: body["messages"] == [{"role": "user", "content": ""}]),
     ),
     Case(
         "li-history-tool-arguments-not-json",
-        lambda r, m: r.call(li_chat(r), "chat", m, [*li_user(), LI_BAD_ARGS, LI_TOOL_REPLY]),
+        lambda r, m: sync_or_async(li_chat(r), "chat", m, [*li_user(), LI_BAD_ARGS, LI_TOOL_REPLY]),
         check=chat_body(history_arguments("{oops")),
     ),
     Case(
         "li-history-legacy-tool-arguments-not-json",
-        lambda r, m: r.call(li_chat(r), "chat", m, [*li_user(), LI_LEGACY_BAD_ARGS, LI_TOOL_REPLY]),
+        lambda r, m: sync_or_async(li_chat(r), "chat", m, [*li_user(), LI_LEGACY_BAD_ARGS, LI_TOOL_REPLY]),
         check=chat_body(history_arguments("{oops")),
     ),
     Case(
@@ -1106,10 +1122,12 @@ ADAPTER_SENT = [
 ]
 
 ADAPTER_EMPTY = [
-    Case("lc-embed-documents", lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, [])),
-    Case("lc-compress-documents", lambda r, m: r.call(lc_reranker(r), "compress_documents", m, [], "q")),
-    Case("li-get-text-embedding-batch", lambda r, m: r.call(li_embeddings(r), "get_text_embedding_batch", m, [])),
-    Case("li-postprocess-nodes", lambda r, m: r.call(li_reranker(r), "postprocess_nodes", m, [], query_str="q")),
+    Case("lc-embed-documents", lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, [])),
+    Case("lc-compress-documents", lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, [], "q")),
+    Case(
+        "li-get-text-embedding-batch", lambda r, m: sync_or_async(li_embeddings(r), "get_text_embedding_batch", m, [])
+    ),
+    Case("li-postprocess-nodes", lambda r, m: sync_or_async(li_reranker(r), "postprocess_nodes", m, [], query_str="q")),
 ]
 
 
@@ -1172,14 +1190,14 @@ HUGE_INPUTS = [
     Case("client-extract", _client_call("extract")),
     Case("client-generate", _client_call("generate")),
     Case("client-chat", _client_call("chat")),
-    Case("lc-embed-documents", lambda r, m: r.call(lc_embeddings(r), "embed_documents", m, ["a", HUGE])),
-    Case("lc-embed-query", lambda r, m: r.call(lc_embeddings(r), "embed_query", m, HUGE)),
-    Case("lc-rerank", lambda r, m: r.call(lc_reranker(r), "compress_documents", m, docs(HUGE), "q")),
-    Case("lc-chat", lambda r, m: r.call(lc_chat(r), "invoke", m, HUGE)),
-    Case("lc-extract", lambda r, m: r.call(lc_extractor(r), "invoke", m, HUGE)),
-    Case("li-embed-batch", lambda r, m: r.call(li_embeddings(r), "get_text_embedding_batch", m, [HUGE])),
-    Case("li-rerank", lambda r, m: r.call(li_reranker(r), "postprocess_nodes", m, nodes(HUGE), query_str="q")),
-    Case("li-chat", lambda r, m: r.call(li_chat(r), "chat", m, li_user(HUGE))),
+    Case("lc-embed-documents", lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, ["a", HUGE])),
+    Case("lc-embed-query", lambda r, m: sync_or_async(lc_embeddings(r), "embed_query", m, HUGE)),
+    Case("lc-rerank", lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, docs(HUGE), "q")),
+    Case("lc-chat", lambda r, m: sync_or_async(lc_chat(r), "invoke", m, HUGE)),
+    Case("lc-extract", lambda r, m: sync_or_async(lc_extractor(r), "invoke", m, HUGE)),
+    Case("li-embed-batch", lambda r, m: sync_or_async(li_embeddings(r), "get_text_embedding_batch", m, [HUGE])),
+    Case("li-rerank", lambda r, m: sync_or_async(li_reranker(r), "postprocess_nodes", m, nodes(HUGE), query_str="q")),
+    Case("li-chat", lambda r, m: sync_or_async(li_chat(r), "chat", m, li_user(HUGE))),
 ]
 
 

@@ -50,6 +50,7 @@ from sie_integrations.langchain import SIEReranker as LCReranker
 from sie_integrations.llama_index import SIEChatModel as LIChat
 from sie_integrations.llama_index import SIEEmbeddings as LIEmbeddings
 from sie_integrations.llama_index import SIEReranker as LIReranker
+from tests.unit.conftest import sync_or_async
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared", "fake_sleeps")
 
@@ -135,13 +136,6 @@ class Server:
             "http_client": httpx.Client(transport=httpx.MockTransport(self)),
             "http_async_client": httpx.AsyncClient(transport=httpx.MockTransport(self)),
         }
-
-
-async def call(obj: Any, method: str, mode: str, *args: Any, **kwargs: Any) -> Any:
-    """``obj.method(...)``, or its async twin ``obj.amethod(...)`` awaited."""
-    if mode == "sync":
-        return getattr(obj, method)(*args, **kwargs)
-    return await getattr(obj, "a" + method)(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -300,8 +294,10 @@ ADAPTER_ONLY_ENCODE_BAD = [
 ]
 
 EMBED_VIA = {
-    "lc-embed-documents": lambda s, m: call(lc_embeddings(s), "embed_documents", m, ["a", "b"]),
-    "li-get-text-embedding-batch": lambda s, m: call(li_embeddings(s), "get_text_embedding_batch", m, ["a", "b"]),
+    "lc-embed-documents": lambda s, m: sync_or_async(lc_embeddings(s), "embed_documents", m, ["a", "b"]),
+    "li-get-text-embedding-batch": lambda s, m: sync_or_async(
+        li_embeddings(s), "get_text_embedding_batch", m, ["a", "b"]
+    ),
 }
 
 
@@ -381,10 +377,10 @@ BATCH_BAD = [
 ]
 TEN = [f"t{i}" for i in range(10)]
 BATCHED_VIA = {
-    "lc-embed-documents": lambda s, m: call(
+    "lc-embed-documents": lambda s, m: sync_or_async(
         lc_embeddings(s, batch_size=3, max_concurrency=2), "embed_documents", m, TEN
     ),
-    "li-get-text-embedding-batch": lambda s, m: call(
+    "li-get-text-embedding-batch": lambda s, m: sync_or_async(
         li_embeddings(s, embed_batch_size=3, max_concurrency=2), "get_text_embedding_batch", m, TEN
     ),
 }
@@ -447,12 +443,14 @@ SCORE_BAD = [
 
 def lc_rerank(server: Server, mode: str) -> Awaitable[Any]:
     docs = [Document(page_content=t) for t in ("a", "b", "c")]
-    return call(LCReranker(model="m", top_n=None, **server.kw), "compress_documents", mode, docs, "q")
+    return sync_or_async(LCReranker(model="m", top_n=None, **server.kw), "compress_documents", mode, docs, "q")
 
 
 def li_rerank(server: Server, mode: str) -> Awaitable[Any]:
     nodes = [NodeWithScore(node=TextNode(text=t)) for t in ("a", "b", "c")]
-    return call(LIReranker(model_name="m", top_n=3, **server.kw), "postprocess_nodes", mode, nodes, query_str="q")
+    return sync_or_async(
+        LIReranker(model_name="m", top_n=3, **server.kw), "postprocess_nodes", mode, nodes, query_str="q"
+    )
 
 
 def client_score(server: Server, mode: str) -> Awaitable[Any]:
@@ -548,7 +546,7 @@ def client_extract(server: Server, mode: str) -> Awaitable[Any]:
 def lc_transform(server: Server, mode: str) -> Awaitable[Any]:
     transformer = LCExtractionTransformer(model="m", labels=["person"], **server.kw)
     docs = [Document(page_content="Ada"), Document(page_content="Bob")]
-    return call(transformer, "transform_documents", mode, docs)
+    return sync_or_async(transformer, "transform_documents", mode, docs)
 
 
 EXTRACT_VIA = {"client-extract": client_extract, "lc-transform-documents": lc_transform}
@@ -633,8 +631,8 @@ def li_chat(server: Server) -> LIChat:
 
 CHAT_VIA = {
     "client-chat-completions": client_chat,
-    "lc-invoke": lambda s, m: call(lc_chat(s), "invoke", m, "hi"),
-    "li-chat": lambda s, m: call(li_chat(s), "chat", m, LI_USER),
+    "lc-invoke": lambda s, m: sync_or_async(lc_chat(s), "invoke", m, "hi"),
+    "li-chat": lambda s, m: sync_or_async(li_chat(s), "chat", m, LI_USER),
 }
 
 
@@ -691,7 +689,7 @@ async def test_tool_arguments_not_json_langchain_gives_invalid_tool_calls(
     arguments: str, lc_args: dict[str, Any] | None, li_kwargs: dict[str, Any] | None, mode: str
 ) -> None:
     """The MockTransport's unparseable (or non-object) arguments become ``invalid_tool_calls``, verbatim."""
-    message = await call(lc_chat(Server(_tool_completion(arguments))), "invoke", mode, "weather?")
+    message = await sync_or_async(lc_chat(Server(_tool_completion(arguments))), "invoke", mode, "weather?")
     if lc_args is None:
         assert message.tool_calls == []
         (invalid,) = message.invalid_tool_calls
@@ -715,8 +713,8 @@ async def test_tool_arguments_not_json_llama_index_does_not_raise(
     """The MockTransport's bad arguments stay on the ToolCallBlock; tool selection gives a dict, never raises."""
     llm = li_chat(Server(_tool_completion(arguments)))
     for response in (
-        await call(llm, "chat", mode, LI_USER),
-        await call(llm, "chat_with_tools", mode, [FunctionTool.from_defaults(fn=get_weather)], user_msg="w?"),
+        await sync_or_async(llm, "chat", mode, LI_USER),
+        await sync_or_async(llm, "chat_with_tools", mode, [FunctionTool.from_defaults(fn=get_weather)], user_msg="w?"),
     ):
         (block,) = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
         assert (block.tool_call_id, block.tool_name) == ("call_1", "get_weather")
@@ -794,13 +792,13 @@ class ColdBatchServer:
 
 
 COLD_VIA: dict[str, Callable[[ColdBatchServer, str, bool], Awaitable[Any]]] = {
-    "lc-embed-documents": lambda s, m, wait: call(
+    "lc-embed-documents": lambda s, m, wait: sync_or_async(
         LCEmbeddings(model="m", batch_size=3, max_concurrency=2, wait_for_capacity=wait, **s.kw()),
         "embed_documents",
         m,
         THIRTY,
     ),
-    "li-get-text-embedding-batch": lambda s, m, wait: call(
+    "li-get-text-embedding-batch": lambda s, m, wait: sync_or_async(
         LIEmbeddings(model_name="m", embed_batch_size=3, max_concurrency=2, wait_for_capacity=wait, **s.kw()),
         "get_text_embedding_batch",
         m,
