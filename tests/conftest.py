@@ -72,7 +72,24 @@ def _normalised_body(body: bytes | str | None) -> Any:
         function = tool.get("function") or {}
         if isinstance(function.get("description"), str):
             function["description"] = inspect.cleandoc(function["description"])
+    if isinstance(data, dict) and isinstance(data.get("messages"), list):
+        data["messages"] = _tool_results_sorted(data["messages"])
     return data
+
+
+def _tool_results_sorted(messages: list[Any]) -> list[Any]:
+    """Consecutive tool results in call-id order: agents run parallel tools concurrently, so they finish in any order."""
+    out: list[Any] = []
+    run: list[Any] = []
+    for message in [*messages, None]:
+        if isinstance(message, dict) and message.get("role") == "tool":
+            run.append(message)
+            continue
+        out += sorted(run, key=lambda m: str(m.get("tool_call_id")))
+        run = []
+        if message is not None:
+            out.append(message)
+    return out
 
 
 def _json_body(r1: Any, r2: Any) -> None:

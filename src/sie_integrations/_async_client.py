@@ -343,9 +343,9 @@ class AsyncSIEClient:
         """The models the server serves."""
         return await self._request(p.list_models_call())
 
-    async def get_model(self, name: str) -> ModelInfo:
-        """One model; ``ModelNotFoundError`` when the server does not know it."""
-        return await self._request(p.get_model_call(name))
+    async def get_model(self, name: str, *, timeout: float | None = None) -> ModelInfo:
+        """One model; ``ModelNotFoundError`` when the server does not know it. ``timeout``: seconds per attempt."""
+        return await self._request(p.get_model_call(name, timeout))
 
     async def health(self) -> Health:
         """Readiness: the gateway's ``/health``, or a standalone server's ``/readyz``."""

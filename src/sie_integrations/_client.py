@@ -321,9 +321,9 @@ class SIEClient:
         """The models the server serves."""
         return self._request(p.list_models_call())
 
-    def get_model(self, name: str) -> ModelInfo:
-        """One model; ``ModelNotFoundError`` when the server does not know it."""
-        return self._request(p.get_model_call(name))
+    def get_model(self, name: str, *, timeout: float | None = None) -> ModelInfo:
+        """One model; ``ModelNotFoundError`` when the server does not know it. ``timeout``: seconds per attempt."""
+        return self._request(p.get_model_call(name, timeout))
 
     def health(self) -> Health:
         """Readiness: the gateway's ``/health``, or a standalone server's ``/readyz``."""

@@ -167,7 +167,7 @@ class ClientConfig:
         self, http: httpx.Client | httpx.AsyncClient, call: Call[Any], *, stream: bool = False
     ) -> httpx.Request:
         """The request of one attempt; a stream's reads wait at most ``stream_chunk_timeout`` when it is set."""
-        timeout = self._request_timeout
+        timeout = self._request_timeout if call.timeout is None else httpx.Timeout(call.timeout)
         if stream and self.stream_chunk_timeout is not None:
             base = http.timeout if isinstance(timeout, UseClientDefault) else timeout
             timeout = with_read_timeout(base, self.stream_chunk_timeout)

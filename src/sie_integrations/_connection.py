@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
-from typing import Any
+import warnings
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
@@ -27,6 +30,35 @@ class _Clients:
         return _Clients()
 
 
+def known_arguments(cls: type[BaseModel]) -> set[str]:
+    """The constructor arguments a model takes: field names and their aliases."""
+    names = set(cls.model_fields)
+    names.update(f.alias for f in cls.model_fields.values() if f.alias)
+    return names
+
+
+def unknown_arguments_message(owner: str, unknown: list[str], known: set[str]) -> str:
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return f"{owner} got unknown argument(s) {', '.join(hints)}"
+
+
+def carry_unknown(owner: type[BaseModel], data: dict[str, Any], unknown: list[str], into: str) -> dict[str, Any]:
+    """``data`` with the unknown arguments moved into the field ``into`` (sent with every request), with a warning."""
+    extra = dict(data.get(into) or {})
+    for name in unknown:
+        extra[name] = data.pop(name)
+    warnings.warn(
+        f"{unknown_arguments_message(owner.__name__, unknown, known_arguments(owner))}: "
+        f"moved to {into} and sent with every request",
+        UserWarning,
+        stacklevel=4,
+    )
+    return {**data, into: extra}
+
+
 def _env_key() -> SecretStr | None:
     key = os.environ.get("SIE_API_KEY")
     return SecretStr(key) if key else None
@@ -43,13 +75,36 @@ class SIEConnection(BaseModel):
     gpu: str | None = None
     pool: str | None = None
     wait_for_capacity: bool = True
-    max_retries: int = 3
+    provision_timeout: float = Field(default=900.0, gt=0)
+    """Total seconds one call may spend waiting for capacity (loading, provisioning, back-pressure)."""
+    max_retries: int = Field(default=3, ge=0)
+    stream_chunk_timeout: float | None = Field(default=None, gt=0)
+    """Seconds a stream may go without sending anything before it fails with ``SIETimeoutError``
+    (``None``: the read timeout of ``timeout``)."""
+    headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
+    """Extra headers sent with every request (kept out of dumps and ``repr``: they may hold credentials)."""
+    wire_format: Literal["msgpack", "json"] = "msgpack"
+    """Body format of encode, score and extract answers."""
     http2: bool = False
     """Offer HTTP/2 to an ``https://`` server (``pip install 'sie-integrations[http2]'``)."""
     http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 
     _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_arguments(cls, data: Any) -> Any:
+        """Unknown constructor arguments are never dropped: see ``_unknown_arguments``."""
+        if not isinstance(data, Mapping):
+            return data
+        unknown = sorted(str(k) for k in data if k not in known_arguments(cls))
+        return cls._unknown_arguments(dict(data), unknown) if unknown else data
+
+    @classmethod
+    def _unknown_arguments(cls, data: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
+        """Refuse them; the chat models send them with every request instead."""
+        raise ValueError(unknown_arguments_message(cls.__name__, unknown, known_arguments(cls)))
 
     @model_validator(mode="after")
     def _keep_env_key_at_home(self) -> SIEConnection:
@@ -73,8 +128,12 @@ class SIEConnection(BaseModel):
             "timeout": self.timeout,
             "gpu": self.gpu,
             "pool": self.pool,
+            "stream_chunk_timeout": self.stream_chunk_timeout,
             "wait_for_capacity": self.wait_for_capacity,
+            "provision_timeout": self.provision_timeout,
             "max_retries": self.max_retries,
+            "headers": self.headers,
+            "wire_format": self.wire_format,
             "http2": self.http2,
         }
 
@@ -103,14 +162,3 @@ class SIEConnection(BaseModel):
         if self._clients.async_ is not None:
             await self._clients.async_.aclose()
             self._clients.async_ = None
-
-
-class SIEStreamingConnection(SIEConnection):
-    """The connection fields of the adapters that stream (the chat models), plus ``stream_chunk_timeout``."""
-
-    stream_chunk_timeout: float | None = Field(default=None, gt=0)
-    """Seconds a stream may go without sending anything before it fails with ``SIETimeoutError``
-    (``None``: the read timeout of ``timeout``)."""
-
-    def _connection_args(self) -> dict[str, Any]:
-        return {**super()._connection_args(), "stream_chunk_timeout": self.stream_chunk_timeout}

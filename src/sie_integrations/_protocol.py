@@ -55,6 +55,7 @@ class Call(Generic[T]):
     accept: str = JSON
     idempotent: bool = True
     on_error: Callable[[ErrorInfo], T] | None = None
+    timeout: float | None = None  # seconds per attempt, instead of the client's
 
     @property
     def headers(self) -> dict[str, str]:
@@ -729,11 +730,12 @@ def list_models_call() -> Call[list[ModelInfo]]:
     return Call("GET", "/v1/models", parse)
 
 
-def get_model_call(name: str) -> Call[ModelInfo]:
+def get_model_call(name: str, timeout: float | None = None) -> Call[ModelInfo]:
     return Call(
         "GET",
         f"/v1/models/{model_path(name)}",
         lambda content, ctype: model_info(_decode_object(content, ctype, "model")),
+        timeout=timeout,
     )
 
 

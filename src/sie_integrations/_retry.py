@@ -13,7 +13,8 @@ from ._error_mapping import ErrorInfo, to_error
 from .errors import SIEConnectionError, SIEError, SIETimeoutError
 
 DEFAULT_CAPACITY_DELAY = 5.0
-_BACKPRESSURE = frozenset({"QUEUE_FULL", "BILLING_CAPACITY_UNAVAILABLE"})
+# 503 codes a server sends instead of starting the work: the queue or the accelerator is busy right now.
+_BACKPRESSURE = frozenset({"QUEUE_FULL", "BILLING_CAPACITY_UNAVAILABLE", "RESOURCE_EXHAUSTED"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAYBE_SENT = (httpx.WriteTimeout, httpx.WriteError, httpx.ReadError, httpx.RemoteProtocolError)
 
@@ -29,6 +30,11 @@ class RetryPolicy:
 
 def _jitter(delay: float) -> float:
     return random.uniform(0.75 * delay, delay)
+
+
+def is_backpressure(info: ErrorInfo) -> bool:
+    """A refusal before any work: 429, or a 503 saying the queue or the accelerator is busy."""
+    return info.status == 429 or (info.status == 503 and (info.code or "").upper() in _BACKPRESSURE)
 
 
 class Attempts:
@@ -57,23 +63,23 @@ class Attempts:
             delay = info.retry_after if info.retry_after else DEFAULT_CAPACITY_DELAY
             self.capacity_waits += 1
             return min(delay, remaining)
-        if info.status == 503 and code == "QUEUE_FULL" and self.policy.wait_for_capacity:
-            # Pre-dispatch pressure that clears in seconds: waited out like capacity, spread so a burst of
-            # batches refused together does not come back together.
-            delay = (info.retry_after or 1.0) * random.uniform(1.0, 1.5)
+        if is_backpressure(info) and self.policy.wait_for_capacity:
+            # Refused before any work (the server answered with an error status, not a result or a stream):
+            # safe to send again, generations included. Waited out within the budget, spread upwards so
+            # calls refused together do not come back together.
+            base = info.retry_after or min(2.0**self.capacity_waits, 30.0)
+            delay = base * random.uniform(1.0, 1.5)
             if delay >= remaining:
                 return None
             self.capacity_waits += 1
             return delay
         retryable = (
-            info.status == 429
-            or (info.status == 503 and code in _BACKPRESSURE)
+            is_backpressure(info)
             or (
                 info.status == 503
                 and code in ("QUEUE_UNAVAILABLE", "TRANSPORT_FAILURE")
                 and info.retry_after is not None
             )
-            or (self.idempotent and info.status == 503 and code == "RESOURCE_EXHAUSTED")
             or (self.idempotent and self.policy.wait_for_capacity and info.status == 504)
         )
         if not retryable or self.retries >= self.policy.max_retries:
@@ -89,8 +95,8 @@ class Attempts:
         error = to_error(info)
         waited = self.policy.provision_timeout - self.remaining
         capacity = info.status == 202 or (error.code or "").upper() in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING")
-        if self.capacity_waits and (error.code or "").upper() == "QUEUE_FULL":
-            error.message = f"{error.message} (queue still full after waiting {waited:.0f}s)"
+        if self.capacity_waits and is_backpressure(info):
+            error.message = f"{error.message} (still refused after waiting {waited:.0f}s)"
         elif self.capacity_waits and capacity:
             error.message = (
                 f"{error.message} (still not ready after waiting {waited:.0f}s; "

@@ -350,7 +350,7 @@ ANSWER = '{"city": "Paris", "temp_c": 21}'
 )
 def test_structured_output_json_schema(schema: Any) -> None:
     server = Server(completion({"content": ANSWER}))
-    result = server.model().with_structured_output(schema, strict=True).invoke("weather?")
+    result = server.model().with_structured_output(schema, method="json_schema", strict=True).invoke("weather?")
     fmt = server.requests[0]["response_format"]
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["strict"] is True
@@ -398,7 +398,7 @@ def test_structured_output_json_mode_and_parsing_error() -> None:
 def test_errors_are_also_langchain_model_errors(status: int, body: dict[str, Any], core_error: str) -> None:
     server = Server(httpx.Response(status, json=body, headers={"retry-after": "0.01"}))
     with pytest.raises(getattr(lc_exceptions, core_error)) as info:
-        server.model(max_retries=0).invoke("x")
+        server.model(max_retries=0, wait_for_capacity=False).invoke("x")
     assert info.value.status_code == status  # type: ignore[attr-defined]
     assert info.value.code == body["error"]["code"]  # type: ignore[attr-defined]
     if status == 429:

@@ -216,3 +216,69 @@ def test_agents_cancelled_mid_loop_leave_no_request_open(sie_url: str) -> None:
 
     asyncio.run(scenario())
     assert _open_fds() <= fds_before + 2, "connections leaked"
+
+
+def test_50_concurrent_streams_wait_out_a_busy_upstream(sie_url: str, sleeps: list[float]) -> None:
+    """tiny-chat-rendered's upstream admits 8 at once; the other 42 get 503 RESOURCE_EXHAUSTED first.
+
+    That 503 comes before any stream opens (nothing was generated), so each is waited out and sent again.
+    """
+    fds_before = _open_fds()
+
+    async def one(client: AsyncSIEClient, i: int) -> str:
+        request = {
+            "model": "tiny-chat-rendered",
+            "messages": [{"role": "user", "content": f"Hi {i}"}],
+            "max_tokens": 16,
+        }
+        chunks = [c async for c in client.stream_chat_completions(request)]
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    async def run() -> list[str]:
+        async with AsyncSIEClient(sie_url) as client:
+            return await asyncio.gather(*(one(client, i) for i in range(50)))
+
+    assert asyncio.run(run()) == ["Hello from tiny-chat!"] * 50
+    assert sleeps, "the upstream never refused: the test did not exercise the wait"
+    assert _open_fds() <= fds_before + 2, "connections leaked"
+
+
+def test_24_concurrent_langchain_tool_loops_on_a_busy_upstream(sie_url: str, sleeps: list[float]) -> None:
+    """24 two-turn tool loops at once on tiny-agent-rendered (8 admitted at a time): every loop ends right."""
+    from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+    from langchain_core.tools import tool
+
+    from sie_integrations.langchain import SIEChatModel
+
+    calls: list[str] = []
+
+    @tool
+    def get_weather(location: str) -> str:
+        """Get the weather at a location."""
+        calls.append(location)
+        return f"It is sunny in {location}."
+
+    fds_before = _open_fds()
+    llm = SIEChatModel(model="tiny-agent-rendered", base_url=sie_url, max_tokens=64)
+    bound = llm.bind_tools([get_weather])
+
+    async def loop(i: int) -> str:
+        messages: list[BaseMessage] = [HumanMessage(f"What is the weather in Paris? ({i})")]
+        ai = await bound.ainvoke(messages)
+        messages.append(ai)
+        for call in ai.tool_calls:
+            messages.append(await get_weather.ainvoke(call))
+        assert isinstance(messages[-1], ToolMessage)
+        final = await bound.ainvoke(messages)
+        assert final.tool_calls == []
+        return str(final.content)
+
+    async def run() -> list[str]:
+        answers = await asyncio.gather(*(loop(i) for i in range(24)))
+        await llm.aclose()
+        return answers
+
+    assert asyncio.run(run()) == ["It is sunny in Paris today."] * 24
+    assert calls == ["Paris"] * 24
+    assert sleeps, "the upstream never refused: the test did not exercise the wait"
+    assert _open_fds() <= fds_before + 2, "connections leaked"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
@@ -146,15 +147,39 @@ class Weather(BaseModel):
     temp_c: int
 
 
-def test_structured_predict_falls_back_where_the_server_refuses(sie_url: str) -> None:
-    """The CPU peer refuses response_format and forced tool_choice; the parsed-text strategy remains."""
-    llm = SIEChatModel(model="tiny-json", base_url=sie_url, max_tokens=32)
+@pytest.mark.parametrize("model", ["tiny-json", "tiny-json-rendered"])
+def test_structured_predict_on_a_server_that_cannot_constrain(sie_url: str, model: str) -> None:
+    """capabilities.grammar is [] on the CPU peer: no response_format; the tool call never comes; the schema in
+    the prompt works, and is remembered."""
+    llm = SIEChatModel(model=model, base_url=sie_url, max_tokens=32)
     prompt = PromptTemplate("Give the weather in {city} as JSON.")
-    assert llm.structured_predict(Weather, prompt, city="Paris") == Weather(city="Paris", temp_c=21)
-    assert asyncio.run(llm.astructured_predict(Weather, prompt, city="Paris")) == Weather(city="Paris", temp_c=21)
+    paris = Weather(city="Paris", temp_c=21)
+    assert llm.structured_predict(Weather, prompt, city="Paris") == paris
+    assert llm.structured_output_method == "json_prompt"
+    assert asyncio.run(llm.astructured_predict(Weather, prompt, city="Paris")) == paris
+    assert list(llm.stream_structured_predict(Weather, prompt, city="Paris"))[-1] == paris
+
+    async def astream() -> list[Any]:
+        return [x async for x in await llm.astream_structured_predict(Weather, prompt, city="Paris")]
+
+    assert asyncio.run(astream())[-1] == paris
     structured = llm.as_structured_llm(Weather)
     reply = structured.chat([ChatMessage(role="user", content="Weather in Paris as JSON")])
-    assert reply.raw == Weather(city="Paris", temp_c=21)
+    assert reply.raw == paris
+    streamed = list(structured.stream_chat([ChatMessage(role="user", content="Weather in Paris as JSON")]))
+    assert streamed[-1].raw == paris
+
+
+def test_a_structured_reply_that_does_not_validate_raises_with_the_text(sie_url: str) -> None:
+    from llama_index.core.output_parsers.base import OutputParserException
+
+    class Joke(BaseModel):
+        setup: str
+        punchline: str
+
+    llm = SIEChatModel(model="tiny-json", base_url=sie_url, max_tokens=32)
+    with pytest.raises(OutputParserException, match='"temp_c": 21'):
+        llm.structured_predict(Joke, PromptTemplate("A joke about {topic}."), topic="cats")
 
 
 def test_extractor_into_a_property_graph_and_as_a_tool(sie_url: str) -> None:

@@ -41,6 +41,7 @@ from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel, Field
 
 from sie_integrations import RequestError, ServerError, SIEConnectionError, SIEStreamError
+from sie_integrations._capabilities import ChatCapabilities
 from sie_integrations.llama_index import (
     SIEChatModel,
     SIEEmbeddings,
@@ -163,7 +164,7 @@ def test_metadata_falls_back_to_default_when_the_model_request_fails(caplog: pyt
     llm = server.model()
     with caplog.at_level(logging.WARNING, logger="sie_integrations"):
         assert llm.metadata.context_window == 3900
-    assert "context window of m unknown" in caplog.text
+    assert "capabilities of m unknown" in caplog.text
     # The fallback is remembered: chat calls (which describe the model to callbacks) do not ask again.
     llm.chat(user())
     llm.chat(user())
@@ -748,6 +749,273 @@ async def test_structured_predict_raises_other_errors(
     server.responses = [completion({"content": ANSWER})]
     assert llm.structured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
     assert "response_format" in server.chats[-1]  # nothing was remembered as refused
+
+
+# --- SIEChatModel: request fields and unknown arguments ----------------------------------
+
+REQUEST_FIELDS: dict[str, Any] = {
+    "frequency_penalty": 0.25,
+    "presence_penalty": -0.5,
+    "logit_bias": {"42": -100.0},
+    "logprobs": True,
+    "top_logprobs": 2,
+    "user": "u-1",
+    "safety_identifier": "s-1",
+    "include_reasoning": True,
+    "parallel_tool_calls": False,
+}
+
+
+def test_request_fields_are_sent_only_when_set() -> None:
+    ok = completion({"content": "ok"})
+    server = Server(ok, ok, sse(delta(content="ok"), finish("stop")), ok)
+    server.model().chat(user())
+    assert not set(REQUEST_FIELDS) & set(server.chats[0])
+    llm = server.model(**REQUEST_FIELDS)
+    llm.chat(user())
+    assert {k: server.chats[1][k] for k in REQUEST_FIELDS} == REQUEST_FIELDS
+    list(llm.stream_chat(user()))
+    assert {k: server.chats[2][k] for k in REQUEST_FIELDS} == REQUEST_FIELDS
+    llm.chat(user(), user="per-call")
+    assert server.chats[3]["user"] == "per-call"
+
+
+def test_parallel_tool_calls_of_the_call_wins_over_the_field() -> None:
+    server = Server(completion({"content": "ok"}))
+    llm = server.model(parallel_tool_calls=True)
+    llm.chat_with_tools([WEATHER_TOOL], user_msg="x")  # allow_parallel_tool_calls defaults to False
+    assert server.chats[-1]["parallel_tool_calls"] is False
+    server.model(parallel_tool_calls=False).chat_with_tools(
+        [WEATHER_TOOL], user_msg="x", allow_parallel_tool_calls=True
+    )
+    assert server.chats[-1]["parallel_tool_calls"] is True
+    llm.chat(user())  # no tools: the field as it is
+    assert server.chats[-1]["parallel_tool_calls"] is True
+
+
+def test_unknown_constructor_arguments_go_to_additional_kwargs_with_a_warning() -> None:
+    server = Server(completion({"content": "ok"}))
+    with pytest.warns(UserWarning, match=r"'frequency_penaltyy' \(did you mean 'frequency_penalty'\?\).*every request"):
+        llm = server.model(frequency_penaltyy=0.5)
+    assert llm.additional_kwargs == {"frequency_penaltyy": 0.5}
+    assert llm.frequency_penalty is None
+    # The client validates every request: a misspelt field is refused loudly before anything is sent.
+    with pytest.raises(ValueError, match="frequency_penaltyy"):
+        llm.chat(user())
+    assert server.chats == []
+
+
+def test_unknown_constructor_arguments_are_sent_with_every_request() -> None:
+    server = Server(completion({"content": "ok"}), sse(delta(content="ok"), finish("stop")))
+    with pytest.warns(UserWarning, match="'chat_template_kwargs', 'routing_key'") as caught:
+        llm = server.model(
+            routing_key="tenant-7", chat_template_kwargs={"enable_thinking": False}, additional_kwargs={"n": 1}
+        )
+    assert len(caught) == 1
+    assert llm.additional_kwargs == {
+        "n": 1,
+        "routing_key": "tenant-7",
+        "chat_template_kwargs": {"enable_thinking": False},
+    }
+    llm.chat(user())
+    list(llm.stream_chat(user()))
+    for sent in server.chats:
+        assert (sent["routing_key"], sent["chat_template_kwargs"], sent["n"]) == (
+            "tenant-7",
+            {"enable_thinking": False},
+            1,
+        )
+
+
+def test_known_arguments_do_not_warn(recwarn: pytest.WarningsRecorder) -> None:
+    SIEChatModel(model="m", base_url=BASE_URL, system_prompt="be brief", callback_manager=CallbackManager([]))
+    SIEChatModel.from_dict(SIEChatModel(model="m", base_url=BASE_URL, **REQUEST_FIELDS).to_dict())
+    assert [w for w in recwarn if issubclass(w.category, UserWarning)] == []
+
+
+# --- SIEChatModel: logprobs --------------------------------------------------------------
+
+WIRE_LOGPROBS = {
+    "content": [
+        {
+            "token": "It",
+            "logprob": -0.1,
+            "bytes": [73, 116],
+            "top_logprobs": [
+                {"token": "It", "logprob": -0.1, "bytes": [73, 116]},
+                {"token": "!", "logprob": -2.5},
+            ],
+        },
+        {"token": " is", "logprob": -0.2, "top_logprobs": []},
+        {"id": 265, "logprob": 0.0},  # MLX without top_logprobs: the token id, no token text
+    ]
+}
+
+
+def test_token_logprobs_mapping() -> None:
+    from llama_index.core.base.llms.types import LogProb
+
+    from sie_integrations.llama_index._messages import token_logprobs
+
+    assert token_logprobs(WIRE_LOGPROBS) == [
+        [LogProb(token="It", logprob=-0.1, bytes=[73, 116]), LogProb(token="!", logprob=-2.5, bytes=[])],
+        [LogProb(token=" is", logprob=-0.2, bytes=[])],
+        [LogProb(token="", logprob=0.0, bytes=[])],
+    ]
+    assert token_logprobs(None) is None
+    assert token_logprobs({"content": None}) is None
+    assert token_logprobs({"content": []}) is None
+    hostile = {
+        "content": [
+            "not an entry",
+            {"token": "x"},  # no logprob
+            {"token": "y", "logprob": True},
+            {"token": 5, "logprob": -1, "bytes": "ab", "top_logprobs": [{"token": "z"}, 3]},
+        ]
+    }
+    assert token_logprobs(hostile) == [[LogProb(token="", logprob=-1.0, bytes=[])]]
+
+
+def with_logprobs(response: httpx.Response, logprobs: Any) -> httpx.Response:
+    body = response.json()
+    body["choices"][0]["logprobs"] = logprobs
+    return httpx.Response(200, json=body)
+
+
+async def test_chat_fills_response_logprobs() -> None:
+    def answer() -> httpx.Response:
+        return with_logprobs(completion({"content": "It is"}), WIRE_LOGPROBS)
+
+    server = Server(answer(), answer())
+    llm = server.model(logprobs=True, top_logprobs=2)
+    for response in (llm.chat(user()), await llm.achat(user())):
+        assert response.logprobs is not None
+        assert [[p.token for p in alternatives] for alternatives in response.logprobs] == [["It", "!"], [" is"], [""]]
+    assert server.chats[0]["logprobs"] is True and server.chats[0]["top_logprobs"] == 2
+    assert Server(completion({"content": "ok"})).model().chat(user()).logprobs is None
+
+
+def test_streamed_logprobs_accumulate_when_chunks_carry_them() -> None:
+    first, second, third = WIRE_LOGPROBS["content"]
+    chunk_a, chunk_b = delta(content="It"), delta(content=" is")
+    chunk_a["choices"][0]["logprobs"] = {"content": [first]}
+    chunk_b["choices"][0]["logprobs"] = {"content": [second, third]}
+    responses = list(Server(sse(chunk_a, chunk_b, finish("stop"))).model().stream_chat(user()))
+    assert [len(r.logprobs or []) for r in responses] == [1, 3, 3]
+    plain = list(Server(sse(delta(content="x"), finish("stop"))).model().stream_chat(user()))
+    assert all(r.logprobs is None for r in plain)
+
+
+# --- SIEChatModel: tool calls in additional_kwargs ---------------------------------------
+
+
+def wire_calls(response: ChatResponse) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = response.message.additional_kwargs.get("tool_calls", [])
+    return calls
+
+
+def test_tool_calls_also_in_additional_kwargs() -> None:
+    calls = [
+        {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+        {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"tz": '}},
+    ]
+    server = Server(completion({"content": "Checking.", "tool_calls": calls}, finish="tool_calls"))
+    response = server.model().chat(user())
+    assert wire_calls(response) == calls  # arguments kept as the wire string, even when malformed
+    assert tool_calls(response) == [("a", "get_weather", {"city": "Oslo"}), ("b", "get_weather", '{"tz": ')]
+    plain = Server(completion({"content": "no tools"})).model().chat(user())
+    assert "tool_calls" not in plain.message.additional_kwargs
+
+
+def test_a_call_without_id_gets_the_same_id_in_both_places() -> None:
+    calls = [{"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]
+    response = Server(completion({"content": None, "tool_calls": calls}, finish="tool_calls")).model().chat(user())
+    [(block_id, _, _)] = tool_calls(response)
+    assert block_id and [c["id"] for c in wire_calls(response)] == [block_id]
+
+
+@pytest.mark.parametrize(("events", "expected"), STREAMED_CALLS)
+def test_every_streamed_response_carries_its_calls_in_additional_kwargs(
+    events: list[dict[str, Any]], expected: list[tuple[str | None, str, dict[str, Any]]]
+) -> None:
+    from sie_integrations.llama_index._messages import tool_kwargs
+
+    responses = list(Server(sse(*events, finish("tool_calls"))).model().stream_chat(user()))
+    for response in responses:
+        calls = wire_calls(response)
+        assert all(c["type"] == "function" for c in calls)
+        as_blocks = [(c["id"], c["function"]["name"], tool_kwargs(c["function"]["arguments"])) for c in calls]
+        assert as_blocks == tool_calls(response)
+    final = wire_calls(responses[-1])
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in final] == [
+        (name, kwargs) for _, name, kwargs in expected
+    ]
+
+
+def test_parallel_calls_trimmed_in_both_places_when_not_allowed() -> None:
+    calls = [
+        {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+        {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
+    ]
+    server = Server(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))
+    single = server.model().chat_with_tools([WEATHER_TOOL], user_msg="x")
+    assert [c["id"] for c in wire_calls(single)] == ["a"]
+    both = server.model().chat_with_tools([WEATHER_TOOL], user_msg="x", allow_parallel_tool_calls=True)
+    assert [c["id"] for c in wire_calls(both)] == ["a", "b"]
+
+
+def test_a_response_sent_back_carries_each_call_once() -> None:
+    calls: list[dict[str, Any]] = [
+        {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+        {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
+    ]
+    server = Server(
+        completion({"content": "Checking.", "tool_calls": calls}, finish="tool_calls"),
+        sse(
+            delta(content="Checking."),
+            *[
+                call_delta(i, id=c["id"], name="get_weather", args=c["function"]["arguments"])
+                for i, c in enumerate(calls)
+            ],
+            finish("tool_calls"),
+        ),
+        completion({"content": "done"}),
+    )
+    llm = server.model()
+    chatted = llm.chat(user())
+    streamed = list(llm.stream_chat(user()))[-1]
+    for response in (chatted, streamed):
+        history = [
+            *user(),
+            response.message,
+            *(
+                ChatMessage(role=MessageRole.TOOL, content="sunny", additional_kwargs={"tool_call_id": c["id"]})
+                for c in calls
+            ),
+        ]
+        llm.chat(history)
+        sent = server.chats[-1]["messages"][1]
+        assert sent == {"role": "assistant", "content": "Checking.", "tool_calls": calls}
+
+
+def test_llama_index_helpers_see_the_tool_calls() -> None:
+    """chat engines and streaming structured output read ``additional_kwargs["tool_calls"]``, not the blocks."""
+    from llama_index.core.chat_engine.types import is_function
+
+    server = Server(
+        sse(
+            call_delta(0, id="a", name="Weather", args='{"city": "Pa'),
+            call_delta(0, args='ris", "temp_c": 21}'),
+            finish("tool_calls"),
+        )
+    )
+    llm = server.model()
+    llm._caps.value = ChatCapabilities(known=True, tools=True)  # a tool-calling model that cannot constrain
+    assert is_function(list(llm.stream_chat(user()))[-1].message)
+    outputs = list(llm.stream_structured_predict(Weather, PROMPT, city="Paris"))
+    assert outputs[-1] == Weather(city="Paris", temp_c=21)
+    assert outputs[0].city == "Pa"  # type: ignore[union-attr]  # partial objects while the arguments stream
+    assert server.chats[-1]["tools"][0]["function"]["name"] == "Weather"
 
 
 # --- SIEEmbeddings -----------------------------------------------------------------------

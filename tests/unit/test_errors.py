@@ -458,10 +458,10 @@ async def test_msgpack_error_body_through_the_client(sie: Any) -> None:
 
 
 async def test_rate_limit_without_retries_is_rate_limit_error(sie: Any) -> None:
-    """A MockTransport answers 429 with Retry-After and max_retries=0: RateLimitError with retry_after."""
+    """A MockTransport answers 429 with Retry-After, no waiting and max_retries=0: RateLimitError with retry_after."""
     sie.server.reply(429, {"error": {"message": "slow down", "code": "RATE_LIMIT"}}, headers={"Retry-After": "3"})
     with pytest.raises(RateLimitError) as caught:
-        await sie.call(sie.client(max_retries=0).encode("BAAI/bge-m3", ["hello"]))
+        await sie.call(sie.client(max_retries=0, wait_for_capacity=False).encode("BAAI/bge-m3", ["hello"]))
     assert caught.value.status_code == 429
     assert caught.value.retry_after == 3.0
     assert sie.server.count == 1

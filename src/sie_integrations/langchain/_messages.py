@@ -23,11 +23,12 @@ from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, p
 
 from .._chunks import ChunkReader
 from .._tool_calls import ToolCallFragment
-from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage
+from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage, Choice
 
 PROVIDER = "sie"
-# Tool-call chunks start at index 1: the text block takes index 0 in output_version="v1".
-TOOL_INDEX_OFFSET = 1
+# Tool-call chunks start at index 2: in output_version="v1" a reasoning block takes index 0 and the text
+# block the next one, so a tool call never merges into either.
+TOOL_INDEX_OFFSET = 2
 _DROPPED_BLOCKS = frozenset({"tool_use", "thinking", "reasoning", "reasoning_content", "redacted_thinking"})
 
 
@@ -150,22 +151,33 @@ def parse_tool_calls(raw_calls: Sequence[Mapping[str, Any]]) -> tuple[list[ToolC
 
 def ai_message(completion: ChatCompletion) -> AIMessage:
     """The first choice of a completion as an ``AIMessage``."""
+    return ai_messages(completion)[0]
+
+
+def ai_messages(completion: ChatCompletion) -> list[AIMessage]:
+    """Every choice of a completion (``n`` > 1 gives several), in order, as ``AIMessage``s."""
     if not completion.choices:
         raise ValueError("the server returned a chat completion without choices")
-    choice = completion.choices[0]
+    return [_choice_message(completion, choice) for choice in sorted(completion.choices, key=lambda c: c.index)]
+
+
+def _choice_message(completion: ChatCompletion, choice: Choice) -> AIMessage:
     message = choice.message
     raw_calls = [c.model_dump(exclude_none=True) for c in message.tool_calls or []]
     calls, invalid = parse_tool_calls(raw_calls)
     extra: dict[str, Any] = {}
     if message.reasoning_content:
         extra["reasoning_content"] = message.reasoning_content
+    metadata = final_metadata(completion.model, choice.finish_reason, completion.id, completion)
+    if choice.logprobs is not None:
+        metadata["logprobs"] = choice.logprobs
     return AIMessage(
         content=message.content or "",
         tool_calls=calls,
         invalid_tool_calls=invalid,
         additional_kwargs=extra,
-        usage_metadata=usage_metadata(completion.usage),
-        response_metadata=final_metadata(completion.model, choice.finish_reason, completion.id, completion),
+        usage_metadata=usage_metadata(completion.usage) if choice.index == 0 else None,
+        response_metadata=metadata,
         id=completion.id or None,
     )
 

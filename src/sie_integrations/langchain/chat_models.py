@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
@@ -17,11 +18,15 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
+from typing_extensions import Self
 
-from .._connection import SIEStreamingConnection
+from .._capabilities import CapabilityCache, ChatCapabilities
+from .._connection import SIEConnection, carry_unknown
 from ._errors import langchain_errors
-from ._messages import ChunkMapper, ai_message, messages_to_wire
+from ._messages import ChunkMapper, ai_messages, messages_to_wire
+from ._profile import LazyProfile, profile_from
+from ._structured import StructuredMemory, StructuredOutput
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
@@ -42,7 +47,7 @@ def _tool_choice(tool_choice: dict[str, Any] | str | bool | None, tools: list[di
     raise ValueError(f"unsupported tool_choice {tool_choice!r}")
 
 
-class SIEChatModel(SIEStreamingConnection, BaseChatModel):
+class SIEChatModel(SIEConnection, BaseChatModel):
     """A chat model served by SIE, with tool calling, streaming and structured output.
 
     Example:
@@ -62,12 +67,55 @@ class SIEChatModel(SIEStreamingConnection, BaseChatModel):
     top_k: int | None = None
     repetition_penalty: float | None = None
     seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    """Token id (as a string) to a bias added to its logit."""
+    logprobs: bool | None = None
+    """Return token log probabilities, in ``response_metadata["logprobs"]``."""
+    top_logprobs: int | None = None
+    """How many alternatives per token to return with ``logprobs``."""
+    n: int | None = Field(default=None, ge=1)
+    """Completions per call: ``generate`` returns ``n`` generations (not with streaming)."""
+    user: str | None = None
+    safety_identifier: str | None = None
+    include_reasoning: bool | None = None
+    """Ask for the model's reasoning; it comes back as ``additional_kwargs["reasoning_content"]``."""
+    parallel_tool_calls: bool | None = None
     streaming: bool = False
     stream_usage: bool = True
     routing_key: str | None = None
     prompt_cache_key: str | None = None
     lora_adapter: str | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other request fields, sent with every request (unknown constructor arguments land here, with a warning)."""
+
+    _caps: CapabilityCache = PrivateAttr(default_factory=CapabilityCache)
+    _structured: StructuredMemory = PrivateAttr(default_factory=StructuredMemory)
+
+    @classmethod
+    def _unknown_arguments(cls, data: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
+        """Moved to ``model_kwargs`` and sent with every request, as ``ChatOpenAI`` does."""
+        return carry_unknown(cls, data, unknown, "model_kwargs")
+
+    # --- capabilities and profile ---------------------------------------------------------
+
+    def capabilities(self) -> ChatCapabilities:
+        """What the server says the model can do (``GET /v1/models/{id}``), asked once per instance."""
+        return self._caps.get(self.client, self.model)
+
+    async def acapabilities(self) -> ChatCapabilities:
+        """``capabilities()`` without blocking the event loop."""
+        return await self._caps.aget(self.async_client, self.model)
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """A profile filled from the server's capabilities on first read (construction sends nothing)."""
+        return cast(ModelProfile, LazyProfile(lambda: profile_from(self.capabilities())))
+
+    @model_validator(mode="after")
+    def _check_profile_keys(self) -> Self:
+        """Replaces the base check: reading the profile here would ask the server at construction."""
+        return self
 
     @property
     def _llm_type(self) -> str:
@@ -94,6 +142,16 @@ class SIEChatModel(SIEStreamingConnection, BaseChatModel):
             "top_k": self.top_k,
             "repetition_penalty": self.repetition_penalty,
             "seed": self.seed,
+            "frequency_penalty": self.frequency_penalty,
+            "presence_penalty": self.presence_penalty,
+            "logit_bias": self.logit_bias,
+            "logprobs": self.logprobs,
+            "top_logprobs": self.top_logprobs,
+            "n": self.n,
+            "user": self.user,
+            "safety_identifier": self.safety_identifier,
+            "include_reasoning": self.include_reasoning,
+            "parallel_tool_calls": self.parallel_tool_calls,
             "routing_key": self.routing_key,
             "prompt_cache_key": self.prompt_cache_key,
             "lora_adapter": self.lora_adapter,
@@ -136,6 +194,8 @@ class SIEChatModel(SIEStreamingConnection, BaseChatModel):
         stop = stop or self.stop
         if stop:
             request["stop"] = stop
+        if stream and (request.get("n") or 1) > 1:
+            raise ValueError("n must be 1 when streaming")
         if stream and stream_usage and "stream_options" not in request:
             request["stream_options"] = {"include_usage": True}
         return request
@@ -150,7 +210,7 @@ class SIEChatModel(SIEStreamingConnection, BaseChatModel):
         request = self._request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = self.client.chat_completions(request)
-        return ChatResult(generations=[ChatGeneration(message=ai_message(completion))])
+        return ChatResult(generations=[ChatGeneration(message=m) for m in ai_messages(completion)])
 
     async def _agenerate(
         self,
@@ -162,7 +222,7 @@ class SIEChatModel(SIEStreamingConnection, BaseChatModel):
         request = self._request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = await self.async_client.chat_completions(request)
-        return ChatResult(generations=[ChatGeneration(message=ai_message(completion))])
+        return ChatResult(generations=[ChatGeneration(message=m) for m in ai_messages(completion)])
 
     def _stream(
         self,
@@ -227,18 +287,26 @@ class SIEChatModel(SIEStreamingConnection, BaseChatModel):
         self,
         schema: dict[str, Any] | type | None = None,
         *,
-        method: StructuredMethod = "json_schema",
+        method: StructuredMethod | None = None,
         include_raw: bool = False,
         strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, Any]:
         """Answers parsed into ``schema`` (a pydantic model, TypedDict or JSON schema).
 
-        ``json_schema`` constrains decoding with ``response_format``; ``function_calling`` forces a tool
-        call; ``json_mode`` asks for any JSON object (describe the shape in the prompt).
+        By default (``method=None``) the best method the server allows: ``response_format`` json_schema
+        where it constrains decoding, else a tool call (forced where it can force one, else
+        ``tool_choice="auto"``), else the schema in the prompt with validation; a method the server refuses
+        is skipped and remembered, and ``raw.response_metadata["structured_output_method"]`` says which
+        one answered. An explicit ``method`` is used as is: ``json_schema`` constrains decoding,
+        ``function_calling`` forces a tool call, ``json_mode`` asks for any JSON object.
         """
         if kwargs:
             raise ValueError(f"unexpected arguments: {sorted(kwargs)}")
+        if method is None:
+            if schema is None:
+                raise ValueError("with_structured_output needs a schema (or method='json_mode')")
+            return StructuredOutput(self, schema, include_raw=include_raw, strict=strict)
         if schema is None and method != "json_mode":
             raise ValueError(f"method={method!r} needs a schema")
         pydantic_schema = isinstance(schema, type) and is_basemodel_subclass(schema)

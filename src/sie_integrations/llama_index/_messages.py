@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from io import IOBase
 from typing import Any
 
@@ -12,6 +12,7 @@ from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
     ImageBlock,
+    LogProb,
     MessageRole,
     TextBlock,
     ThinkingBlock,
@@ -139,6 +140,45 @@ def usage_counts(usage: ChatUsage | None) -> dict[str, int]:
     }
 
 
+def _logprob(entry: Any) -> LogProb | None:
+    """One ``{"token", "logprob", "bytes"?}`` entry; None when it has no numeric logprob."""
+    if not isinstance(entry, Mapping):
+        return None
+    value = entry.get("logprob")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    token = entry.get("token")
+    raw_bytes = entry.get("bytes")
+    if not isinstance(raw_bytes, list) or not all(isinstance(b, int) and not isinstance(b, bool) for b in raw_bytes):
+        raw_bytes = []
+    return LogProb(token=token if isinstance(token, str) else "", logprob=float(value), bytes=raw_bytes)
+
+
+def token_logprobs(logprobs: Any) -> list[list[LogProb]] | None:
+    """A choice's ``logprobs`` per token: its ``top_logprobs``, or the token alone when it has none.
+
+    None when there are none. Unlike llama-index-llms-openai, a token without alternatives is kept, so the
+    list lines up with the generated tokens; malformed entries are skipped.
+    """
+    content = logprobs.get("content") if isinstance(logprobs, Mapping) else None
+    if not isinstance(content, list):
+        return None
+    result: list[list[LogProb]] = []
+    for entry in content:
+        token = _logprob(entry)
+        if token is None:
+            continue
+        top = entry.get("top_logprobs")
+        alternatives = [p for p in map(_logprob, top if isinstance(top, list) else []) if p is not None]
+        result.append(alternatives or [token])
+    return result or None
+
+
+def wire_tool_calls(calls: Sequence[tuple[str, str | None, str]]) -> list[dict[str, Any]]:
+    """Tool calls as OpenAI-style dicts, for the LlamaIndex helpers that read ``additional_kwargs["tool_calls"]``."""
+    return [{"id": i, "type": "function", "function": {"name": n or "", "arguments": a}} for i, n, a in calls]
+
+
 def _message(text: str, reasoning: str, calls: Sequence[tuple[str, str | None, str]]) -> ChatMessage:
     blocks: list[Any] = []
     if reasoning:
@@ -146,7 +186,8 @@ def _message(text: str, reasoning: str, calls: Sequence[tuple[str, str | None, s
     if text:
         blocks.append(TextBlock(text=text))
     blocks += [ToolCallBlock(tool_call_id=i, tool_name=n or "", tool_kwargs=tool_kwargs(a)) for i, n, a in calls]
-    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+    extra = {"tool_calls": wire_tool_calls(calls)} if calls else {}
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
 def _raw(model: str, completion_id: str, finish_reason: str | None, usage: ChatUsage | None) -> dict[str, Any]:
@@ -169,6 +210,7 @@ def chat_response(completion: ChatCompletion) -> ChatResponse:
         message=message,
         raw=_raw(completion.model, completion.id, choice.finish_reason, completion.usage),
         additional_kwargs=usage_counts(completion.usage),
+        logprobs=token_logprobs(choice.logprobs),
     )
 
 
@@ -180,6 +222,7 @@ class StreamAccumulator:
         self.text = ""
         self.reasoning = ""
         self._calls: list[list[Any]] = []  # [id, name, arguments] per call
+        self.logprobs: list[list[LogProb]] = []
 
     def _response(self, delta: str, thinking_delta: str = "") -> ChatResponse:
         reader = self._reader
@@ -191,9 +234,12 @@ class StreamAccumulator:
             delta=delta,
             raw=_raw(reader.model, reader.id or "", reader.finish_reason, reader.usage),
             additional_kwargs=extra,
+            logprobs=list(self.logprobs) or None,
         )
 
     def feed(self, chunk: ChatCompletionChunk) -> ChatResponse | None:
+        choice = next((c for c in chunk.choices if c.index == 0), None)
+        self.logprobs += token_logprobs(choice.logprobs if choice is not None else None) or []
         delta = self._reader.feed(chunk)
         if delta is None:
             return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.generic_utils import (
@@ -30,23 +30,20 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import BasePromptTemplate
-from llama_index.core.types import PydanticProgramMode
 from pydantic import Field, PrivateAttr
 
-from .._connection import SIEStreamingConnection
+from .._capabilities import CapabilityCache, ChatCapabilities
+from .._connection import carry_unknown
 from .._tool_calls import parse_partial_json
-from ..errors import RequestError, SIEError
+from ..errors import SIEError
 from ._base import LlamaIndexConnection
 from ._messages import StreamAccumulator, chat_response, messages_to_wire
+from ._structured import NoToolCall, StructuredJob, StructuredMemory
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 logger = logging.getLogger("sie_integrations")
-
-# Structured output strategies, most constrained first; a 400 refusal moves to the next one.
-STRUCTURED_MODES = ("json_schema", "function", "text")
-_REFUSABLE = {"json_schema": "response_format", "function": "tool_choice"}
 
 
 def _parse_partial(arguments: str) -> dict[str, Any]:
@@ -65,7 +62,7 @@ def _tool_choice(tool_choice: str | dict[str, Any] | None, tool_required: bool) 
     return "required" if tool_required else None
 
 
-class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCallingLLM):
+class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
     """A chat model served by SIE, for query engines, chat engines and agents.
 
     Tool calling (``FunctionAgent``, ``chat_with_tools``), streaming with usage for token counting,
@@ -80,12 +77,36 @@ class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCalling
     repetition_penalty: float | None = None
     seed: int | None = None
     stop: list[str] | None = None
+    frequency_penalty: float | None = None
+    """Penalty on tokens by how often they already appear (-2 to 2)."""
+    presence_penalty: float | None = None
+    """Penalty on tokens that already appear at all (-2 to 2)."""
+    logit_bias: dict[str, float] | None = None
+    """Token id (as a string) to a bias added to its logit."""
+    logprobs: bool | None = None
+    """Return token log probabilities, in ``ChatResponse.logprobs``."""
+    top_logprobs: int | None = None
+    """How many alternatives per token to return with ``logprobs``."""
+    user: str | None = None
+    """An id of the end user, for the server's logs."""
+    safety_identifier: str | None = None
+    """A stable id of the end user, for abuse detection."""
+    include_reasoning: bool | None = None
+    """Ask for the model's reasoning; it comes back as a ``ThinkingBlock``."""
+    parallel_tool_calls: bool | None = None
+    """Allow several tool calls in one turn; ``chat_with_tools`` sets it per call from ``allow_parallel_tool_calls``."""
     context_window: int | None = Field(default=None, description="Tokens; by default asked from the server")
     stream_usage: bool = True
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other request fields, sent with every request (unknown constructor arguments land here, with a warning)."""
 
-    _model_limit: int | None = PrivateAttr(default=None)
-    _refused: set[str] = PrivateAttr(default_factory=set)
+    _caps: CapabilityCache = PrivateAttr(default_factory=CapabilityCache)
+    _structured: StructuredMemory = PrivateAttr(default_factory=StructuredMemory)
+
+    @classmethod
+    def _unknown_arguments(cls, data: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
+        """Moved to ``additional_kwargs`` and sent with every request, with a warning naming them."""
+        return carry_unknown(cls, data, unknown, "additional_kwargs")
 
     @classmethod
     def class_name(cls) -> str:
@@ -102,18 +123,16 @@ class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCalling
         )
 
     def _server_context_window(self) -> int:
-        """Asked once: every chat call reads ``metadata`` (``to_payload``), so a failure is remembered too."""
-        if self._model_limit is None:
-            try:
-                info = self.client.get_model(self.model_name)
-            except SIEError as exc:
-                logger.warning(
-                    "context window of %s unknown (%s); using %d", self.model_name, exc, DEFAULT_CONTEXT_WINDOW
-                )
-                self._model_limit = DEFAULT_CONTEXT_WINDOW
-            else:
-                self._model_limit = info.max_sequence_length or DEFAULT_CONTEXT_WINDOW
-        return self._model_limit
+        """From the server's ``max_sequence_length``, asked once (a failure is remembered too)."""
+        return self.capabilities().max_input_tokens or DEFAULT_CONTEXT_WINDOW
+
+    def capabilities(self) -> ChatCapabilities:
+        """What the server says the model can do (``GET /v1/models/{id}``), asked once per instance."""
+        return self._caps.get(self.client, self.model_name)
+
+    async def acapabilities(self) -> ChatCapabilities:
+        """``capabilities()`` without blocking the event loop."""
+        return await self._caps.aget(self.async_client, self.model_name)
 
     # --- requests -------------------------------------------------------------------------
 
@@ -126,6 +145,15 @@ class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCalling
             "repetition_penalty": self.repetition_penalty,
             "seed": self.seed,
             "stop": self.stop,
+            "frequency_penalty": self.frequency_penalty,
+            "presence_penalty": self.presence_penalty,
+            "logit_bias": self.logit_bias,
+            "logprobs": self.logprobs,
+            "top_logprobs": self.top_logprobs,
+            "user": self.user,
+            "safety_identifier": self.safety_identifier,
+            "include_reasoning": self.include_reasoning,
+            "parallel_tool_calls": self.parallel_tool_calls,
         }
         request: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
         request.update(self.additional_kwargs)
@@ -233,6 +261,9 @@ class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCalling
             calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
             for extra in calls[1:]:
                 response.message.blocks.remove(extra)
+            wire_calls = response.message.additional_kwargs.get("tool_calls")
+            if isinstance(wire_calls, list):
+                response.message.additional_kwargs["tool_calls"] = wire_calls[:1]
         return response
 
     def get_tool_calls_from_response(
@@ -255,31 +286,15 @@ class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCalling
 
     # --- structured output ----------------------------------------------------------------
 
-    def _modes(self) -> list[str]:
-        return [m for m in STRUCTURED_MODES if m not in self._refused]
+    @property
+    def structured_output_method(self) -> str | None:
+        """The method that answered the last structured prediction: json_schema, function_calling or json_prompt."""
+        return self._structured.last
 
-    def _refusal(self, mode: str, error: RequestError) -> bool:
-        """Whether the server refused the feature a mode needs (a 400 before generating); remembered."""
-        field = _REFUSABLE.get(mode)
-        if field is None or error.status_code != 400 or error.param != field:
-            return False
-        logger.info("%s refused %s (%s); falling back", self.model_name, field, error.message)
-        self._refused.add(mode)
-        return True
-
-    def _schema_request(self, output_cls: type[BaseModel]) -> dict[str, Any]:
-        return {
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": output_cls.__name__, "schema": output_cls.model_json_schema(), "strict": True},
-            }
-        }
-
-    def _program(self, output_cls: type[BaseModel], prompt: BasePromptTemplate, mode: str) -> Any:
-        from llama_index.core.program.utils import get_program_for_llm
-
-        program_mode = PydanticProgramMode.FUNCTION if mode == "function" else PydanticProgramMode.LLM
-        return get_program_for_llm(output_cls, prompt, self, pydantic_program_mode=program_mode)
+    def _job(
+        self, output_cls: type[BaseModel], prompt: BasePromptTemplate, llm_kwargs: dict[str, Any] | None, args: Any
+    ) -> StructuredJob:
+        return StructuredJob(self._structured, output_cls, prompt, llm_kwargs, args, self)
 
     def structured_predict(
         self,
@@ -288,18 +303,19 @@ class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCalling
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Any:
-        """``output_cls`` from ``response_format`` json_schema; else function calling; else parsed text."""
-        for mode in self._modes():
+        """``output_cls`` by the best method the server allows: ``response_format`` json_schema where it
+        constrains decoding, else a tool call, else the schema in the prompt; refusals are remembered."""
+        job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
+        caps = self.capabilities()
+        for method in job.plan(caps):
             try:
-                if mode == "json_schema":
-                    messages = prompt.format_messages(llm=self, **prompt_args)
-                    response = self.chat(messages, **self._schema_request(output_cls), **(llm_kwargs or {}))
-                    return output_cls.model_validate_json(response.message.content or "")
-                return self._program(output_cls, prompt, mode)(llm_kwargs=llm_kwargs, **prompt_args)
-            except RequestError as error:
-                if not self._refusal(mode, error):
+                return job.finish(method, self.chat(job.messages(method), **job.request(method, caps)))
+            except SIEError as error:
+                if not job.refused(method, error):
                     raise
-        raise RuntimeError("no structured output strategy left")  # the text mode is never refused
+            except NoToolCall:
+                continue
+        raise RuntimeError("no structured output method left")  # json_prompt is never refused
 
     async def astructured_predict(
         self,
@@ -308,14 +324,68 @@ class SIEChatModel(LlamaIndexConnection, SIEStreamingConnection, FunctionCalling
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Any:
-        for mode in self._modes():
+        job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
+        caps = await self.acapabilities()
+        for method in job.plan(caps):
             try:
-                if mode == "json_schema":
-                    messages = prompt.format_messages(llm=self, **prompt_args)
-                    response = await self.achat(messages, **self._schema_request(output_cls), **(llm_kwargs or {}))
-                    return output_cls.model_validate_json(response.message.content or "")
-                return await self._program(output_cls, prompt, mode).acall(llm_kwargs=llm_kwargs, **prompt_args)
-            except RequestError as error:
-                if not self._refusal(mode, error):
+                return job.finish(method, await self.achat(job.messages(method), **job.request(method, caps)))
+            except SIEError as error:
+                if not job.refused(method, error):
                     raise
-        raise RuntimeError("no structured output strategy left")
+            except NoToolCall:
+                continue
+        raise RuntimeError("no structured output method left")
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Any, None, None]:
+        """Partial copies of ``output_cls`` while the answer streams, then the validated object."""
+        job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
+        caps = self.capabilities()
+        for method in job.plan(caps):
+            attempt = job.attempt(method)
+            try:
+                for response in self.stream_chat(job.messages(method), **job.request(method, caps)):
+                    yield from attempt.feed(response)
+            except SIEError as error:
+                if attempt.response is None and job.refused(method, error):
+                    continue
+                raise
+            try:
+                yield attempt.finish()
+            except NoToolCall:
+                continue
+            return
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Any, None]:
+        job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
+        caps = await self.acapabilities()
+
+        async def gen() -> AsyncGenerator[Any, None]:
+            for method in job.plan(caps):
+                attempt = job.attempt(method)
+                try:
+                    async for response in await self.astream_chat(job.messages(method), **job.request(method, caps)):
+                        for partial in attempt.feed(response):
+                            yield partial
+                except SIEError as error:
+                    if attempt.response is None and job.refused(method, error):
+                        continue
+                    raise
+                try:
+                    yield attempt.finish()
+                except NoToolCall:
+                    continue
+                return
+
+        return gen()

@@ -1,0 +1,76 @@
+"""Structured output on any server: which method to use, when a method was refused, schema prompts, JSON in text."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from typing import Any, Literal
+
+from ._capabilities import ChatCapabilities
+from .errors import SIEError
+
+Method = Literal["json_schema", "function_calling", "json_prompt"]
+METHODS: tuple[Method, ...] = ("json_schema", "function_calling", "json_prompt")
+_REFUSED_FIELD = {"json_schema": "response_format", "function_calling": "tool_choice"}
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def plan(caps: ChatCapabilities, refused: Collection[str], preferred: str | None = None) -> list[Method]:
+    """The methods to try, best first: constrained JSON, then tool calling, then the schema in the prompt.
+
+    Methods the capabilities rule out or the server refused are left out; ``preferred`` (the one that
+    worked last) goes first.
+    """
+    methods: list[Method] = []
+    if caps.constrained_json:
+        methods.append("json_schema")
+    if caps.tools:
+        methods.append("function_calling")
+    methods.append("json_prompt")
+    methods = [m for m in methods if m not in refused or m == "json_prompt"]
+    if preferred in methods:
+        methods.remove(preferred)
+        methods.insert(0, preferred)
+    return methods
+
+
+def is_refusal(method: Method, error: SIEError) -> bool:
+    """Whether the server refused what ``method`` needs before generating anything.
+
+    A 400 ``unsupported_field`` (or one naming ``response_format`` / ``tool_choice``), or the 502 a
+    rendering server sends when its upstream refuses.
+    """
+    field = _REFUSED_FIELD.get(method)
+    if field is None:
+        return False
+    status = getattr(error, "status_code", None)
+    code = (error.code or "").lower()
+    if status == 400:
+        return error.param == field or (code == "unsupported_field" and error.param in (None, field))
+    return status == 502 and code == "upstream_error"
+
+
+def schema_instruction(schema: dict[str, Any]) -> str:
+    """The system instruction of ``json_prompt``: answer with one JSON object matching the schema."""
+    return (
+        "Answer with a single JSON object that matches this JSON Schema, and nothing else "
+        "(no prose, no code fence):\n" + json.dumps(schema, ensure_ascii=False)
+    )
+
+
+def json_from_text(text: str) -> Any:
+    """The JSON value in a model's answer: the whole text, a fenced block, or the outermost ``{...}``."""
+    candidates = [text.strip()]
+    fenced = _FENCE.match(text)
+    if fenced:
+        candidates.append(fenced.group(1))
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
+    raise ValueError(f"the answer holds no JSON object: {text[:200]!r}")

@@ -1,0 +1,89 @@
+"""LangChain's model profile from SIE's capabilities, read from the server on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+from langchain_core.language_models.model_profile import ModelProfile
+
+from .._capabilities import ChatCapabilities
+
+
+def profile_from(caps: ChatCapabilities) -> ModelProfile:
+    """The profile of a model: ``structured_output`` only where the server constrains decoding."""
+    profile: dict[str, Any] = {
+        "text_inputs": True,
+        "text_outputs": True,
+        "tool_calling": caps.tools,
+        "tool_choice": caps.known and caps.forced_tools,
+        "tool_call_streaming": caps.tools and caps.streaming,
+        "structured_output": caps.known and caps.constrained_json,
+    }
+    if caps.max_input_tokens:
+        profile["max_input_tokens"] = caps.max_input_tokens
+    return cast(ModelProfile, profile)
+
+
+class LazyProfile(dict):  # type: ignore[type-arg]
+    """A profile dict that asks the server on first read, so building a chat model sends nothing."""
+
+    def __init__(self, load: Callable[[], ModelProfile]) -> None:
+        super().__init__()
+        self._load: Callable[[], ModelProfile] | None = load
+
+    def _fill(self) -> None:
+        if self._load is not None:
+            load, self._load = self._load, None
+            self.update(load())
+
+    def __getitem__(self, key: Any) -> Any:
+        self._fill()
+        return super().__getitem__(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._fill()
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        self._fill()
+        return super().__iter__()
+
+    def __bool__(self) -> bool:
+        return True  # never empty once read; answered without asking (LangChain tests every field's truth)
+
+    def __len__(self) -> int:
+        self._fill()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        self._fill()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._fill()
+        return super().values()
+
+    def items(self) -> Any:
+        self._fill()
+        return super().items()
+
+    def __eq__(self, other: object) -> bool:
+        self._fill()
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return "{...: asked from the server on first read}" if self._load is not None else super().__repr__()
+
+    def __reduce__(self) -> tuple[type[dict[Any, Any]], tuple[dict[Any, Any]]]:
+        self._fill()
+        return (dict, (dict(self),))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LazyProfile:
+        return self

@@ -1,0 +1,277 @@
+"""``with_structured_output`` on any server: the best method the model's capabilities allow, with fallbacks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
+from langchain_core.exceptions import OutputParserException
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessageChunk, BaseMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import patch_config
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+
+from .._capabilities import ChatCapabilities
+from .._structured import Method, is_refusal, json_from_text, plan, schema_instruction
+from .._tool_calls import parse_partial_json
+from ..errors import SIEError
+
+if TYPE_CHECKING:
+    from .chat_models import SIEChatModel
+
+
+@dataclass
+class StructuredMemory:
+    """What one chat model learnt about structured output: refused methods, and the one that worked last."""
+
+    refused: set[str] = field(default_factory=set)
+    preferred: str | None = None
+
+
+class _NoToolCall(Exception):
+    """The model answered without calling the schema tool: try the next method."""
+
+
+class StructuredOutput(Runnable[LanguageModelInput, Any]):
+    """Answers parsed into a schema by the best method that works; the method is in ``raw.response_metadata``."""
+
+    def __init__(self, llm: SIEChatModel, schema: dict[str, Any] | type, *, include_raw: bool, strict: bool | None):
+        self.llm = llm
+        self.schema = schema
+        self.include_raw = include_raw
+        self.strict = strict
+        self.json_schema = convert_to_json_schema(schema)
+        self.tool = convert_to_openai_tool(schema, strict=strict)
+        self.name: str = self.tool["function"]["name"]
+        self.pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+
+    # --- per method: the bound model, its input and the parse ----------------------------------
+
+    def _trace(self, method: Method) -> dict[str, Any]:
+        return {"kwargs": {"method": method, "strict": self.strict}, "schema": self.schema}
+
+    def _bound(self, method: Method, caps: ChatCapabilities) -> Runnable[LanguageModelInput, BaseMessage]:
+        trace = self._trace(method)
+        if method == "json_schema":
+            json_schema: dict[str, Any] = {"name": self.name, "schema": self.json_schema}
+            if self.tool["function"].get("description"):
+                json_schema["description"] = self.tool["function"]["description"]
+            if self.strict is not None:
+                json_schema["strict"] = self.strict
+            return self.llm.bind(
+                response_format={"type": "json_schema", "json_schema": json_schema}, ls_structured_output_format=trace
+            )
+        if method == "function_calling":
+            choice = self.name if caps.forced_tools else "auto"
+            return self.llm.bind_tools(
+                [self.tool], tool_choice=choice, parallel_tool_calls=False, ls_structured_output_format=trace
+            )
+        return self.llm.bind(ls_structured_output_format=trace)
+
+    def _messages(self, input: LanguageModelInput, method: Method) -> list[BaseMessage]:
+        messages = self.llm._convert_input(input).to_messages()
+        if method != "json_prompt":
+            return messages
+        instruction = schema_instruction(self.json_schema)
+        if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
+            return [SystemMessage(f"{messages[0].content}\n\n{instruction}"), *messages[1:]]
+        return [SystemMessage(instruction), *messages]
+
+    def _validate(self, value: Any) -> Any:
+        if self.pydantic:
+            return self.schema.model_validate(value)  # type: ignore[union-attr]
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+        return value
+
+    def _value(self, method: Method, message: BaseMessage) -> Any:
+        """The raw JSON value of an answer; raises ``_NoToolCall`` or ``ValueError``."""
+        if method == "function_calling":
+            calls = [c for c in getattr(message, "tool_calls", []) if c["name"] == self.name]
+            if not calls:
+                raise _NoToolCall
+            return calls[0]["args"]
+        return json_from_text(message.text)
+
+    def _parse(self, method: Method, message: BaseMessage) -> Any:
+        try:
+            return self._validate(self._value(method, message))
+        except _NoToolCall:
+            raise
+        except Exception as exc:
+            raise OutputParserException(
+                f"the answer does not match {self.name} ({method}): {exc}", llm_output=message.text
+            ) from exc
+
+    def _partial(self, method: Method, message: AIMessageChunk) -> Any:
+        """A partial result of a stream so far, or None."""
+        if method == "function_calling":
+            text = next((c.get("args") or "" for c in message.tool_call_chunks if c.get("name") == self.name), "")
+        else:
+            text = message.text
+        value = parse_partial_json(text)
+        if not isinstance(value, dict) or not value:
+            return None
+        try:
+            return self._validate(value)
+        except Exception:  # not yet valid: wait for more
+            return None
+
+    def _result(self, method: Method, raw: BaseMessage, parsed: Any, error: Exception | None) -> Any:
+        self.llm._structured.preferred = method
+        raw.response_metadata["structured_output_method"] = method
+        if self.include_raw:
+            return {"raw": raw, "parsed": parsed, "parsing_error": error}
+        if error is not None:
+            raise error
+        return parsed
+
+    def _parsed_result(self, method: Method, raw: BaseMessage) -> Any:
+        try:
+            parsed = self._parse(method, raw)
+        except OutputParserException as exc:
+            return self._result(method, raw, None, exc)
+        return self._result(method, raw, parsed, None)
+
+    def _plan(self, caps: ChatCapabilities) -> list[Method]:
+        memory = self.llm._structured
+        return plan(caps, memory.refused, memory.preferred)
+
+    def _refused(self, method: Method, error: SIEError) -> bool:
+        if not is_refusal(method, error):
+            return False
+        self.llm._structured.refused.add(method)
+        return True
+
+    # --- Runnable ------------------------------------------------------------------------------
+
+    def invoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        return self._call_with_config(self._invoke, input, config, **kwargs)
+
+    async def ainvoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        return await self._acall_with_config(self._ainvoke, input, config, **kwargs)
+
+    def _invoke(
+        self, input: LanguageModelInput, run_manager: CallbackManagerForChainRun, config: RunnableConfig
+    ) -> Any:
+        child = patch_config(config, callbacks=run_manager.get_child())
+        caps = self.llm.capabilities()
+        for method in self._plan(caps):
+            try:
+                raw = self._bound(method, caps).invoke(self._messages(input, method), child)
+                return self._parsed_result(method, raw)
+            except SIEError as error:
+                if not self._refused(method, error):
+                    raise
+            except _NoToolCall:
+                continue
+        raise OutputParserException(f"no structured output method worked for {self.name}")
+
+    async def _ainvoke(
+        self, input: LanguageModelInput, run_manager: AsyncCallbackManagerForChainRun, config: RunnableConfig
+    ) -> Any:
+        child = patch_config(config, callbacks=run_manager.get_child())
+        caps = await self.llm.acapabilities()
+        for method in self._plan(caps):
+            try:
+                raw = await self._bound(method, caps).ainvoke(self._messages(input, method), child)
+                return self._parsed_result(method, raw)
+            except SIEError as error:
+                if not self._refused(method, error):
+                    raise
+            except _NoToolCall:
+                continue
+        raise OutputParserException(f"no structured output method worked for {self.name}")
+
+    def stream(self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
+        yield from self._transform_stream_with_config(iter([input]), self._stream, config, **kwargs)
+
+    async def astream(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        async def one() -> AsyncIterator[LanguageModelInput]:
+            yield input
+
+        async for item in self._atransform_stream_with_config(one(), self._astream, config, **kwargs):
+            yield item
+
+    def _stream(
+        self, inputs: Iterator[LanguageModelInput], run_manager: CallbackManagerForChainRun, config: RunnableConfig
+    ) -> Iterator[Any]:
+        input = next(inputs)
+        child = patch_config(config, callbacks=run_manager.get_child())
+        caps = self.llm.capabilities()
+        for method in self._plan(caps):
+            attempt = _Attempt(self, method)
+            try:
+                for chunk in self._bound(method, caps).stream(self._messages(input, method), child):
+                    yield from attempt.feed(chunk)
+            except SIEError as error:
+                if attempt.total is None and self._refused(method, error):
+                    continue
+                raise
+            try:
+                yield from attempt.finish()
+            except _NoToolCall:
+                continue
+            return
+        raise OutputParserException(f"no structured output method worked for {self.name}")
+
+    async def _astream(
+        self,
+        inputs: AsyncIterator[LanguageModelInput],
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> AsyncIterator[Any]:
+        input = await inputs.__anext__()
+        child = patch_config(config, callbacks=run_manager.get_child())
+        caps = await self.llm.acapabilities()
+        for method in self._plan(caps):
+            attempt = _Attempt(self, method)
+            try:
+                async for chunk in self._bound(method, caps).astream(self._messages(input, method), child):
+                    for partial in attempt.feed(chunk):
+                        yield partial
+            except SIEError as error:
+                if attempt.total is None and self._refused(method, error):
+                    continue
+                raise
+            try:
+                for final in attempt.finish():
+                    yield final
+            except _NoToolCall:
+                continue
+            return
+        raise OutputParserException(f"no structured output method worked for {self.name}")
+
+
+class _Attempt:
+    """One method's streamed answer: partial results as chunks arrive, then the parsed whole."""
+
+    def __init__(self, owner: StructuredOutput, method: Method) -> None:
+        self.owner = owner
+        self.method = method
+        self.total: AIMessageChunk | None = None
+        self.last: Any = None
+
+    def feed(self, chunk: Any) -> list[Any]:
+        """What to yield for this chunk: a new partial result, or nothing."""
+        self.total = chunk if self.total is None else self.total + chunk
+        if self.owner.include_raw or self.total is None:
+            return []
+        partial = self.owner._partial(self.method, self.total)
+        if partial is None or partial == self.last:
+            return []
+        self.last = partial
+        return [partial]
+
+    def finish(self) -> list[Any]:
+        """The final result, unless the last partial already was it; raises ``_NoToolCall``."""
+        if self.total is None:
+            raise _NoToolCall
+        final = self.owner._parsed_result(self.method, self.total)
+        return [] if final == self.last else [final]

@@ -1,0 +1,309 @@
+"""SIEChatModel's agent features on canned wire data (an httpx.MockTransport): structured output planning,
+profile, n, logprobs, unknown arguments, and v1 blocks after reasoning (which the CPU peer strips)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.exceptions import OutputParserException
+from langchain_core.messages import AIMessageChunk, HumanMessage
+from pydantic import BaseModel
+
+from sie_integrations import RequestError
+from sie_integrations._capabilities import UNKNOWN, ChatCapabilities
+from sie_integrations._structured import is_refusal, json_from_text, plan
+from sie_integrations.langchain import SIEChatModel, SIEEmbeddings
+from tests.chat_wire import completion, delta, finish, sse
+
+
+class Weather(BaseModel):
+    city: str
+    temp_c: int
+
+
+def model_info(grammar: list[str] | None, tools: bool = True) -> httpx.Response:
+    caps = None if grammar is None else {"streaming": True, "grammar": grammar, "tools": tools}
+    return httpx.Response(200, json={"name": "m", "max_sequence_length": 8192, "capabilities": caps})
+
+
+class Server:
+    """A MockTransport handler: ``GET /v1/models/m`` answers ``info``; chat requests get the next canned answer."""
+
+    def __init__(self, info: httpx.Response, *answers: httpx.Response) -> None:
+        self.info = info
+        self.answers = list(answers)
+        self.chats: list[dict[str, Any]] = []
+        self.lookups = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            self.lookups += 1
+            return self.info
+        self.chats.append(json.loads(request.content))
+        return self.answers.pop(0)
+
+    def model(self, **kwargs: Any) -> SIEChatModel:
+        return SIEChatModel(
+            model="m",
+            base_url="https://sie.test",
+            http_client=httpx.Client(transport=httpx.MockTransport(self)),
+            http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self)),
+            **kwargs,
+        )
+
+
+def refused(param: str) -> httpx.Response:
+    body = {"error": {"message": f"field {param!r} is not supported", "code": "unsupported_field", "param": param}}
+    return httpx.Response(400, json=body)
+
+
+UPSTREAM_502 = httpx.Response(
+    502, json={"error": {"message": "upstream generation request failed", "code": "upstream_error"}}
+)
+WEATHER = '{"city": "Paris", "temp_c": 21}'
+TOOL_CALL = {"id": "c1", "type": "function", "function": {"name": "Weather", "arguments": WEATHER}}
+
+
+# --- pure planning -----------------------------------------------------------------------
+
+
+def test_plan_follows_the_capabilities_and_what_was_learnt() -> None:
+    cpu = ChatCapabilities(known=True, tools=True, grammar=frozenset())
+    gpu = ChatCapabilities(known=True, tools=True, grammar=frozenset({"json_schema", "regex"}))
+    assert plan(gpu, set()) == ["json_schema", "function_calling", "json_prompt"]
+    assert plan(cpu, set()) == ["function_calling", "json_prompt"]
+    assert plan(ChatCapabilities(known=True, tools=False), set()) == ["json_prompt"]
+    assert plan(UNKNOWN, set()) == ["json_schema", "function_calling", "json_prompt"]
+    assert plan(UNKNOWN, {"json_schema"}) == ["function_calling", "json_prompt"]
+    assert plan(cpu, set(), preferred="json_prompt") == ["json_prompt", "function_calling"]
+    assert plan(cpu, {"json_prompt"}) == ["function_calling", "json_prompt"]  # the prompt is never ruled out
+
+
+def test_refusals_are_400_naming_the_field_or_the_rendered_502() -> None:
+    def error(status: int, code: str, param: str | None) -> RequestError:
+        return RequestError("no", status_code=status, code=code, param=param)
+
+    assert is_refusal("json_schema", error(400, "unsupported_field", "response_format"))
+    assert is_refusal("function_calling", error(400, "unsupported_field", "tool_choice"))
+    assert not is_refusal("function_calling", error(400, "unsupported_field", "response_format"))
+    assert not is_refusal("json_schema", error(400, "INVALID_INPUT", "messages"))
+    assert is_refusal("json_schema", error(502, "upstream_error", None))
+    assert not is_refusal("json_prompt", error(502, "upstream_error", None))
+
+
+def test_json_is_found_in_plain_fenced_and_wrapped_answers() -> None:
+    assert json_from_text(WEATHER) == {"city": "Paris", "temp_c": 21}
+    assert json_from_text(f"```json\n{WEATHER}\n```") == {"city": "Paris", "temp_c": 21}
+    assert json_from_text(f"Sure! {WEATHER} Anything else?") == {"city": "Paris", "temp_c": 21}
+    with pytest.raises(ValueError, match="no JSON object"):
+        json_from_text("It is sunny.")
+
+
+# --- structured output through the model --------------------------------------------------
+
+
+def test_constraining_server_gets_response_format_once() -> None:
+    server = Server(model_info(["json_schema"]), completion({"content": WEATHER}))
+    result = server.model().with_structured_output(Weather, include_raw=True).invoke("Weather?")
+    assert result["parsed"] == Weather(city="Paris", temp_c=21)
+    assert result["raw"].response_metadata["structured_output_method"] == "json_schema"
+    assert server.chats[0]["response_format"]["json_schema"]["name"] == "Weather"
+    assert len(server.chats) == 1
+
+
+def test_refused_response_format_falls_back_to_a_forced_tool_call_and_is_remembered() -> None:
+    """Capabilities unknown: json_schema is tried, refused (400), then a forced tool call answers."""
+    server = Server(
+        model_info(None),
+        refused("response_format"),
+        completion({"content": None, "tool_calls": [TOOL_CALL]}, finish="tool_calls"),
+        completion({"content": None, "tool_calls": [TOOL_CALL]}, finish="tool_calls"),
+    )
+    llm = server.model()
+    structured = llm.with_structured_output(Weather)
+    assert structured.invoke("Weather?") == Weather(city="Paris", temp_c=21)
+    assert "response_format" in server.chats[0]
+    assert server.chats[1]["tool_choice"] == {"type": "function", "function": {"name": "Weather"}}
+    assert structured.invoke("Weather?") == Weather(city="Paris", temp_c=21)
+    assert len(server.chats) == 3  # the refusal is not repeated
+    assert server.lookups == 1  # capabilities asked once per instance
+
+
+def test_rendered_502_on_response_format_falls_back_too() -> None:
+    server = Server(model_info(None), UPSTREAM_502, completion({"content": None, "tool_calls": [TOOL_CALL]}))
+    assert server.model().with_structured_output(Weather).invoke("Weather?") == Weather(city="Paris", temp_c=21)
+
+
+def test_no_grammar_uses_auto_tool_choice_then_the_schema_in_the_prompt() -> None:
+    server = Server(model_info([]), completion({"content": "It is sunny."}), completion({"content": WEATHER}))
+    result = server.model().with_structured_output(Weather, include_raw=True).invoke("Weather?")
+    assert result["parsed"] == Weather(city="Paris", temp_c=21)
+    assert result["raw"].response_metadata["structured_output_method"] == "json_prompt"
+    assert server.chats[0]["tool_choice"] == "auto" and "response_format" not in server.chats[0]
+    system = server.chats[1]["messages"][0]
+    assert system["role"] == "system" and '"temp_c"' in system["content"]
+
+
+async def test_async_and_streamed_structured_output_yield_the_validated_object() -> None:
+    server = Server(
+        model_info([]),
+        completion({"content": None, "tool_calls": [TOOL_CALL]}, finish="tool_calls"),
+        sse(delta(role="assistant", content='{"city": "Pa'), delta(content='ris", "temp_c": 21}'), finish("stop")),
+    )
+    llm = server.model()
+    assert await llm.with_structured_output(Weather).ainvoke("Weather?") == Weather(city="Paris", temp_c=21)
+    llm._structured.preferred = "json_prompt"
+    streamed = [x async for x in llm.with_structured_output(Weather).astream("Weather?")]
+    assert streamed == [Weather(city="Paris", temp_c=21)]
+
+
+def test_a_reply_that_does_not_validate_raises_or_is_reported_with_include_raw() -> None:
+    server = Server(model_info([], tools=False), completion({"content": "no idea"}), completion({"content": "no idea"}))
+    llm = server.model()
+    with pytest.raises(OutputParserException) as caught:
+        llm.with_structured_output(Weather).invoke("Weather?")
+    assert caught.value.llm_output == "no idea"
+    result = llm.with_structured_output(Weather, include_raw=True).invoke("Weather?")
+    assert result["parsed"] is None and isinstance(result["parsing_error"], OutputParserException)
+
+
+# --- profile -----------------------------------------------------------------------------
+
+
+def test_profile_is_read_from_the_server_on_first_use_only() -> None:
+    server = Server(model_info(["json_schema"]))
+    llm = server.model()
+    assert server.lookups == 0  # building the model sends nothing
+    assert "asked from the server" in repr(llm.profile)
+    assert llm.profile is not None and llm.profile["structured_output"] is True
+    assert llm.profile["tool_choice"] is True and llm.profile["max_input_tokens"] == 8192
+    assert dict(llm.profile)["tool_calling"] is True
+    assert server.lookups == 1
+
+
+def test_profile_without_capabilities_claims_no_structured_output() -> None:
+    llm = Server(model_info(None)).model()
+    assert llm.profile is not None and llm.profile["structured_output"] is False
+
+
+# --- request surface ---------------------------------------------------------------------
+
+
+def test_first_class_fields_are_sent() -> None:
+    server = Server(model_info([]), completion({"content": "hi"}))
+    fields = {
+        "frequency_penalty": 0.5,
+        "presence_penalty": 0.25,
+        "logit_bias": {"42": -1.0},
+        "logprobs": True,
+        "top_logprobs": 2,
+        "user": "u-1",
+        "safety_identifier": "s-1",
+        "include_reasoning": True,
+        "parallel_tool_calls": False,
+    }
+    server.model(**fields).invoke("Hi")
+    assert {k: server.chats[0][k] for k in fields} == fields
+
+
+def test_n_gives_n_generations_and_refuses_streaming() -> None:
+    body = {
+        "id": "x",
+        "model": "m",
+        "choices": [
+            {"index": 1, "message": {"role": "assistant", "content": "two"}, "finish_reason": "stop"},
+            {"index": 0, "message": {"role": "assistant", "content": "one"}, "finish_reason": "stop"},
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
+    server = Server(model_info([]), httpx.Response(200, json=body))
+    llm = server.model(n=2)
+    result = llm.generate([[HumanMessage("Hi")]])
+    assert [g.text for g in result.generations[0]] == ["one", "two"]
+    assert server.chats[0]["n"] == 2
+    with pytest.raises(ValueError, match="n must be 1 when streaming"):
+        list(llm.stream("Hi"))
+
+
+def test_logprobs_land_in_response_metadata() -> None:
+    logprobs = {"content": [{"token": "hi", "logprob": -0.1, "top_logprobs": [{"token": "hi", "logprob": -0.1}]}]}
+    body = {
+        "id": "x",
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "logprobs": logprobs}],
+    }
+    message = Server(model_info([]), httpx.Response(200, json=body)).model(logprobs=True).invoke("Hi")
+    assert message.response_metadata["logprobs"] == logprobs
+
+
+def test_unknown_chat_arguments_move_to_model_kwargs_and_are_sent() -> None:
+    server = Server(model_info([]), completion({"content": "hi"}))
+    with pytest.warns(UserWarning, match="'min_tokens'.*moved to model_kwargs"):
+        llm = server.model(min_tokens=3)
+    assert llm.model_kwargs == {"min_tokens": 3}
+    llm.invoke("Hi")
+    assert server.chats[0]["min_tokens"] == 3
+    with pytest.warns(UserWarning, match="frequency_penaltyy"):
+        misspelt = server.model(frequency_penaltyy=0.5)
+    with pytest.raises(ValueError, match="frequency_penaltyy"):  # carried into the request, which refuses it
+        misspelt.invoke("Hi")
+
+
+def test_unknown_embedding_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"'batch_sise' \(did you mean 'batch_size'\?\)"):
+        SIEEmbeddings(model="m", batch_sise=8)
+
+
+def test_every_client_option_reaches_the_client() -> None:
+    llm = SIEChatModel(
+        model="m",
+        base_url="https://sie.test",
+        provision_timeout=12,
+        headers={"X-Team": "a"},
+        wire_format="json",
+        stream_chunk_timeout=3,
+    )
+    config = llm.client._config
+    assert config.policy.provision_timeout == 12
+    assert config.headers["X-Team"] == "a"
+    assert config.wire_format == "json"
+    assert config.stream_chunk_timeout == 3
+    assert "X-Team" not in repr(llm) and "headers" not in llm.model_dump()
+
+
+# --- v1 blocks after reasoning -----------------------------------------------------------
+
+
+def test_v1_keeps_reasoning_text_and_two_tool_calls_apart() -> None:
+    def call(index: int, id: str, city: str) -> dict[str, Any]:
+        entry = {"index": index, "id": id, "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+        return delta(tool_calls=[entry])
+
+    def args(index: int, city: str) -> dict[str, Any]:
+        return delta(tool_calls=[{"index": index, "function": {"arguments": json.dumps({"location": city})}}])
+
+    stream = sse(
+        delta(role="assistant", reasoning_content="Two cities, "),
+        delta(reasoning_content="two calls."),
+        delta(content="Let me check "),
+        delta(content="both cities."),
+        call(0, "call_a", "Paris"),
+        args(0, "Paris"),
+        call(1, "call_b", "Oslo"),
+        args(1, "Oslo"),
+        finish("tool_calls"),
+    )
+    server = Server(model_info([]), stream)
+    chunks = list(server.model(output_version="v1").stream("Weather in Paris and Oslo?"))
+    total: AIMessageChunk = chunks[0]  # type: ignore[assignment]
+    for chunk in chunks[1:]:
+        total = total + chunk  # type: ignore[assignment]
+    blocks = [b for b in total.content if isinstance(b, dict)]
+    kinds = [b["type"] for b in blocks if b["type"] != "reasoning"]
+    assert kinds == ["text", "tool_call", "tool_call"], blocks
+    assert next(b for b in blocks if b["type"] == "text")["text"] == "Let me check both cities."
+    assert [b["args"] for b in blocks if b["type"] == "tool_call"] == [{"location": "Paris"}, {"location": "Oslo"}]
+    assert total.additional_kwargs["reasoning_content"] == "Two cities, two calls."
