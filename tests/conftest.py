@@ -78,7 +78,7 @@ def _normalised_body(body: bytes | str | None) -> Any:
 
 
 def _tool_results_sorted(messages: list[Any]) -> list[Any]:
-    """Consecutive tool results in call-id order: agents run parallel tools concurrently, so they finish in any order."""
+    """Consecutive tool results in call-id order: agents run parallel tools at once, so they finish in any order."""
     out: list[Any] = []
     run: list[Any] = []
     for message in [*messages, None]:
