@@ -17,6 +17,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from sie_integrations.langchain import SIEChatModel
+from tests.conftest import LIVE_API_KEY
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
 
@@ -50,7 +51,7 @@ def _with_results(question: str, ai: AIMessage) -> list[BaseMessage]:
 
 @pytest.mark.parametrize("model", AGENT)
 def test_streamed_answer_is_the_sum_of_many_deltas(sie_url: str, model: str) -> None:
-    llm = SIEChatModel(model=model, base_url=sie_url, max_tokens=64)
+    llm = SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=64)
     chunks = list(llm.stream("What is the weather in Paris?"))
     texts = [c.text for c in chunks if c.text]
     assert len(texts) >= 2, f"one delta only: {texts}"
@@ -60,7 +61,7 @@ def test_streamed_answer_is_the_sum_of_many_deltas(sie_url: str, model: str) -> 
 
 @pytest.mark.parametrize("model", AGENT)
 async def test_async_tool_turn_then_streamed_answer(sie_url: str, model: str) -> None:
-    llm = SIEChatModel(model=model, base_url=sie_url, max_tokens=64).bind_tools([get_weather])
+    llm = SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=64).bind_tools([get_weather])
     ai = await llm.ainvoke("What is the weather in Paris?")
     assert [(c["name"], c["args"]) for c in ai.tool_calls] == [("get_weather", {"location": "Paris"})]
     history = _with_results("What is the weather in Paris?", ai)
@@ -75,7 +76,7 @@ async def test_async_tool_turn_then_streamed_answer(sie_url: str, model: str) ->
 @pytest.mark.parametrize("model", THINK)
 @pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke", "astream"])
 def test_two_parallel_tool_calls_keep_the_text_before_them(sie_url: str, model: str, mode: str) -> None:
-    llm = SIEChatModel(model=model, base_url=sie_url, max_tokens=128).bind_tools([get_weather])
+    llm = SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=128).bind_tools([get_weather])
     question = "What is the weather in Paris and Oslo?"
 
     async def astream() -> AIMessageChunk:
@@ -105,7 +106,7 @@ def test_two_parallel_tool_calls_keep_the_text_before_them(sie_url: str, model: 
 
 @pytest.mark.parametrize("model", THINK)
 def test_v1_output_keeps_the_text_and_both_tool_calls_apart(sie_url: str, model: str) -> None:
-    llm = SIEChatModel(model=model, base_url=sie_url, max_tokens=128, output_version="v1")
+    llm = SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=128, output_version="v1")
     bound = llm.bind_tools([get_weather])
     for ai in (bound.invoke("Weather in Paris and Oslo?"), _merge(list(bound.stream("Weather in Paris and Oslo?")))):
         blocks = [b for b in ai.content if isinstance(b, dict)]
@@ -116,7 +117,7 @@ def test_v1_output_keeps_the_text_and_both_tool_calls_apart(sie_url: str, model:
 
 @pytest.mark.parametrize("model", [*AGENT, *THINK])
 def test_a_manual_tool_loop_ends_by_itself(sie_url: str, model: str) -> None:
-    llm = SIEChatModel(model=model, base_url=sie_url, max_tokens=128).bind_tools([get_weather])
+    llm = SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=128).bind_tools([get_weather])
     messages: list[BaseMessage] = [HumanMessage("What is the weather in Paris and Oslo?")]
     for _ in range(5):
         ai = llm.invoke(messages)
@@ -133,7 +134,9 @@ def test_a_manual_tool_loop_ends_by_itself(sie_url: str, model: str) -> None:
 def test_create_agent_runs_until_the_answer(sie_url: str, model: str) -> None:
     from langchain.agents import create_agent
 
-    agent = create_agent(SIEChatModel(model=model, base_url=sie_url, max_tokens=128), tools=[get_weather])
+    agent = create_agent(
+        SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=128), tools=[get_weather]
+    )
     result = agent.invoke({"messages": [HumanMessage("What is the weather in Paris and Oslo?")]})
     messages = result["messages"]
     assert messages[-1].text == (SUNNY if model in AGENT else BOTH)
@@ -147,7 +150,9 @@ def test_create_agent_runs_until_the_answer(sie_url: str, model: str) -> None:
 def test_langgraph_react_agent_streams_the_answer_tokens(sie_url: str, model: str) -> None:
     from langgraph.prebuilt import create_react_agent
 
-    agent = create_react_agent(SIEChatModel(model=model, base_url=sie_url, max_tokens=64), tools=[get_weather])
+    agent = create_react_agent(
+        SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=64), tools=[get_weather]
+    )
     tokens: list[str] = []
     for message, metadata in agent.stream(
         {"messages": [HumanMessage("What is the weather in Paris?")]}, stream_mode="messages"
@@ -161,7 +166,7 @@ def test_langgraph_react_agent_streams_the_answer_tokens(sie_url: str, model: st
 @pytest.mark.parametrize("model", ["tiny-json", "tiny-json-rendered"])
 def test_structured_output_on_a_server_that_cannot_constrain(sie_url: str, model: str) -> None:
     """grammar is [] on the CPU peer: no response_format; tool calling gets no call; the schema in the prompt works."""
-    llm = SIEChatModel(model=model, base_url=sie_url, max_tokens=64)
+    llm = SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=64)
     assert llm.capabilities().grammar == frozenset()
     result = llm.with_structured_output(Weather, include_raw=True).invoke("Weather in Paris?")
     assert result["parsed"] == Weather(city="Paris", temp_c=21)
@@ -182,7 +187,7 @@ def test_structured_output_on_a_server_that_cannot_constrain(sie_url: str, model
 def test_structured_output_method_given_is_honoured_as_is(sie_url: str) -> None:
     from sie_integrations import RequestError
 
-    llm = SIEChatModel(model="tiny-json", base_url=sie_url, max_tokens=64)
+    llm = SIEChatModel(model="tiny-json", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=64)
     with pytest.raises(RequestError) as refused:
         llm.with_structured_output(Weather, method="json_schema").invoke("Weather?")
     assert refused.value.param == "response_format"
@@ -195,7 +200,7 @@ def test_a_reply_that_does_not_validate_raises_with_the_raw_text(sie_url: str) -
         setup: str
         punchline: str
 
-    llm = SIEChatModel(model="tiny-json", base_url=sie_url, max_tokens=64)
+    llm = SIEChatModel(model="tiny-json", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=64)
     with pytest.raises(OutputParserException) as caught:
         llm.with_structured_output(Joke).invoke("A joke?")
     assert caught.value.llm_output == '{"city": "Paris", "temp_c": 21}'
@@ -205,7 +210,7 @@ def test_a_reply_that_does_not_validate_raises_with_the_raw_text(sie_url: str) -
 def test_profile_comes_from_the_server(sie_url: str, model: str) -> None:
     from langchain.agents.factory import _supports_provider_strategy
 
-    llm = SIEChatModel(model=model, base_url=sie_url)
+    llm = SIEChatModel(model=model, base_url=sie_url, api_key=LIVE_API_KEY)
     assert llm.profile is not None
     assert llm.profile["tool_calling"] is True
     assert llm.profile["structured_output"] is False  # the CPU peer cannot constrain decoding
@@ -215,7 +220,9 @@ def test_profile_comes_from_the_server(sie_url: str, model: str) -> None:
 
 
 def test_logprobs_come_back_in_response_metadata(sie_url: str) -> None:
-    llm = SIEChatModel(model="tiny-agent", base_url=sie_url, max_tokens=16, logprobs=True, top_logprobs=2)
+    llm = SIEChatModel(
+        model="tiny-agent", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=16, logprobs=True, top_logprobs=2
+    )
     message = llm.invoke("Hi")
     tokens = message.response_metadata["logprobs"]["content"]
     assert "".join(t["token"] for t in tokens).startswith(SUNNY)  # then the end-of-turn token
@@ -226,9 +233,13 @@ def test_unknown_arguments_are_sent_not_dropped(sie_url: str) -> None:
     from sie_integrations import RequestError
 
     with pytest.warns(UserWarning, match="moved to model_kwargs"):
-        llm = SIEChatModel(model="tiny-agent-rendered", base_url=sie_url, max_tokens=16, chat_template_kwargs={})
+        llm = SIEChatModel(
+            model="tiny-agent-rendered", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=16, chat_template_kwargs={}
+        )
     assert llm.invoke("Hi").text == SUNNY  # sent with the request, and accepted
-    refused = SIEChatModel(model="tiny-agent", base_url=sie_url, max_tokens=16, frequency_penalty=0.5)
+    refused = SIEChatModel(
+        model="tiny-agent", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=16, frequency_penalty=0.5
+    )
     with pytest.raises(RequestError) as caught:  # a first-class field the MLX path refuses: sent, not dropped
         refused.invoke("Hi")
     assert caught.value.param == "frequency_penalty"
