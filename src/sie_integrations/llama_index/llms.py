@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +41,6 @@ from ._structured import NoToolCall, StructuredJob, StructuredMemory
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
-
-logger = logging.getLogger("sie_integrations")
 
 
 def _parse_partial(arguments: str) -> dict[str, Any]:
