@@ -37,3 +37,17 @@ def finish(reason: str, usage: dict[str, Any] | None = None) -> dict[str, Any]:
     if usage:
         event["usage"] = usage
     return event
+
+
+# The chat models' own request fields, with values that differ from their defaults.
+REQUEST_FIELDS: dict[str, Any] = {
+    "frequency_penalty": 0.25,
+    "presence_penalty": -0.5,
+    "logit_bias": {"42": -100.0},
+    "logprobs": True,
+    "top_logprobs": 2,
+    "user": "u-1",
+    "safety_identifier": "s-1",
+    "include_reasoning": True,
+    "parallel_tool_calls": False,
+}

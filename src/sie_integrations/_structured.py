@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._capabilities import ChatCapabilities
@@ -33,6 +34,28 @@ def plan(caps: ChatCapabilities, refused: Collection[str], preferred: str | None
         methods.remove(preferred)
         methods.insert(0, preferred)
     return methods
+
+
+class NoToolCall(Exception):
+    """The model answered without calling the schema tool: try the next method."""
+
+
+@dataclass
+class StructuredMemory:
+    """What one chat model learnt about structured output: the methods refused, and the one that answered last."""
+
+    refused: set[str] = field(default_factory=set)
+    last: str | None = None
+
+    def plan(self, caps: ChatCapabilities) -> list[Method]:
+        return plan(caps, self.refused, self.last)
+
+    def refusal(self, method: Method, error: SIEError) -> bool:
+        """Whether ``error`` is the server refusing ``method``; remembered, so the method is not tried again."""
+        if not is_refusal(method, error):
+            return False
+        self.refused.add(method)
+        return True
 
 
 def is_refusal(method: Method, error: SIEError) -> bool:

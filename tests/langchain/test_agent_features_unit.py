@@ -16,7 +16,7 @@ from sie_integrations import RequestError
 from sie_integrations._capabilities import UNKNOWN, ChatCapabilities
 from sie_integrations._structured import is_refusal, json_from_text, plan
 from sie_integrations.langchain import SIEChatModel, SIEEmbeddings
-from tests.chat_wire import completion, delta, finish, sse
+from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, sse
 
 
 class Weather(BaseModel):
@@ -155,7 +155,7 @@ async def test_async_and_streamed_structured_output_yield_the_validated_object()
     )
     llm = server.model()
     assert await llm.with_structured_output(Weather).ainvoke("Weather?") == Weather(city="Paris", temp_c=21)
-    llm._structured.preferred = "json_prompt"
+    llm._structured.last = "json_prompt"
     streamed = [x async for x in llm.with_structured_output(Weather).astream("Weather?")]
     assert streamed == [Weather(city="Paris", temp_c=21)]
 
@@ -194,19 +194,8 @@ def test_profile_without_capabilities_claims_no_structured_output() -> None:
 
 def test_first_class_fields_are_sent() -> None:
     server = Server(model_info([]), completion({"content": "hi"}))
-    fields = {
-        "frequency_penalty": 0.5,
-        "presence_penalty": 0.25,
-        "logit_bias": {"42": -1.0},
-        "logprobs": True,
-        "top_logprobs": 2,
-        "user": "u-1",
-        "safety_identifier": "s-1",
-        "include_reasoning": True,
-        "parallel_tool_calls": False,
-    }
-    server.model(**fields).invoke("Hi")
-    assert {k: server.chats[0][k] for k in fields} == fields
+    server.model(**REQUEST_FIELDS).invoke("Hi")
+    assert {k: server.chats[0][k] for k in REQUEST_FIELDS} == REQUEST_FIELDS
 
 
 def test_n_gives_n_generations_and_refuses_streaming() -> None:

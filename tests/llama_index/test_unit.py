@@ -49,7 +49,7 @@ from sie_integrations.llama_index import (
     SIEReranker,
     SIESparseEmbeddings,
 )
-from tests.chat_wire import completion, delta, finish, sse
+from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, sse
 
 BASE_URL = "https://sie.test"
 KEY = "sk-llama-unit-secret-9876"
@@ -752,18 +752,6 @@ async def test_structured_predict_raises_other_errors(
 
 
 # --- SIEChatModel: request fields and unknown arguments ----------------------------------
-
-REQUEST_FIELDS: dict[str, Any] = {
-    "frequency_penalty": 0.25,
-    "presence_penalty": -0.5,
-    "logit_bias": {"42": -100.0},
-    "logprobs": True,
-    "top_logprobs": 2,
-    "user": "u-1",
-    "safety_identifier": "s-1",
-    "include_reasoning": True,
-    "parallel_tool_calls": False,
-}
 
 
 def test_request_fields_are_sent_only_when_set() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
@@ -16,24 +15,12 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from .._capabilities import ChatCapabilities
-from .._structured import Method, is_refusal, json_from_text, plan, schema_instruction
+from .._structured import Method, NoToolCall, json_from_text, schema_instruction
 from .._tool_calls import parse_partial_json
 from ..errors import SIEError
 
 if TYPE_CHECKING:
     from .chat_models import SIEChatModel
-
-
-@dataclass
-class StructuredMemory:
-    """What one chat model learnt about structured output: refused methods, and the one that worked last."""
-
-    refused: set[str] = field(default_factory=set)
-    preferred: str | None = None
-
-
-class _NoToolCall(Exception):
-    """The model answered without calling the schema tool: try the next method."""
 
 
 class StructuredOutput(Runnable[LanguageModelInput, Any]):
@@ -89,18 +76,18 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         return value
 
     def _value(self, method: Method, message: BaseMessage) -> Any:
-        """The raw JSON value of an answer; raises ``_NoToolCall`` or ``ValueError``."""
+        """The raw JSON value of an answer; raises ``NoToolCall`` or ``ValueError``."""
         if method == "function_calling":
             calls = [c for c in getattr(message, "tool_calls", []) if c["name"] == self.name]
             if not calls:
-                raise _NoToolCall
+                raise NoToolCall
             return calls[0]["args"]
         return json_from_text(message.text)
 
     def _parse(self, method: Method, message: BaseMessage) -> Any:
         try:
             return self._validate(self._value(method, message))
-        except _NoToolCall:
+        except NoToolCall:
             raise
         except Exception as exc:
             raise OutputParserException(
@@ -122,7 +109,7 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
             return None
 
     def _result(self, method: Method, raw: BaseMessage, parsed: Any, error: Exception | None) -> Any:
-        self.llm._structured.preferred = method
+        self.llm._structured.last = method
         raw.response_metadata["structured_output_method"] = method
         if self.include_raw:
             return {"raw": raw, "parsed": parsed, "parsing_error": error}
@@ -137,16 +124,6 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
             return self._result(method, raw, None, exc)
         return self._result(method, raw, parsed, None)
 
-    def _plan(self, caps: ChatCapabilities) -> list[Method]:
-        memory = self.llm._structured
-        return plan(caps, memory.refused, memory.preferred)
-
-    def _refused(self, method: Method, error: SIEError) -> bool:
-        if not is_refusal(method, error):
-            return False
-        self.llm._structured.refused.add(method)
-        return True
-
     # --- Runnable ------------------------------------------------------------------------------
 
     def invoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -160,14 +137,14 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
     ) -> Any:
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = self.llm.capabilities()
-        for method in self._plan(caps):
+        for method in self.llm._structured.plan(caps):
             try:
                 raw = self._bound(method, caps).invoke(self._messages(input, method), child)
                 return self._parsed_result(method, raw)
             except SIEError as error:
-                if not self._refused(method, error):
+                if not self.llm._structured.refusal(method, error):
                     raise
-            except _NoToolCall:
+            except NoToolCall:
                 continue
         raise OutputParserException(f"no structured output method worked for {self.name}")
 
@@ -176,14 +153,14 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
     ) -> Any:
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = await self.llm.acapabilities()
-        for method in self._plan(caps):
+        for method in self.llm._structured.plan(caps):
             try:
                 raw = await self._bound(method, caps).ainvoke(self._messages(input, method), child)
                 return self._parsed_result(method, raw)
             except SIEError as error:
-                if not self._refused(method, error):
+                if not self.llm._structured.refusal(method, error):
                     raise
-            except _NoToolCall:
+            except NoToolCall:
                 continue
         raise OutputParserException(f"no structured output method worked for {self.name}")
 
@@ -205,18 +182,18 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         input = next(inputs)
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = self.llm.capabilities()
-        for method in self._plan(caps):
+        for method in self.llm._structured.plan(caps):
             attempt = _Attempt(self, method)
             try:
                 for chunk in self._bound(method, caps).stream(self._messages(input, method), child):
                     yield from attempt.feed(chunk)
             except SIEError as error:
-                if attempt.total is None and self._refused(method, error):
+                if attempt.total is None and self.llm._structured.refusal(method, error):
                     continue
                 raise
             try:
                 yield from attempt.finish()
-            except _NoToolCall:
+            except NoToolCall:
                 continue
             return
         raise OutputParserException(f"no structured output method worked for {self.name}")
@@ -230,20 +207,20 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         input = await inputs.__anext__()
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = await self.llm.acapabilities()
-        for method in self._plan(caps):
+        for method in self.llm._structured.plan(caps):
             attempt = _Attempt(self, method)
             try:
                 async for chunk in self._bound(method, caps).astream(self._messages(input, method), child):
                     for partial in attempt.feed(chunk):
                         yield partial
             except SIEError as error:
-                if attempt.total is None and self._refused(method, error):
+                if attempt.total is None and self.llm._structured.refusal(method, error):
                     continue
                 raise
             try:
                 for final in attempt.finish():
                     yield final
-            except _NoToolCall:
+            except NoToolCall:
                 continue
             return
         raise OutputParserException(f"no structured output method worked for {self.name}")
@@ -270,8 +247,8 @@ class _Attempt:
         return [partial]
 
     def finish(self) -> list[Any]:
-        """The final result, unless the last partial already was it; raises ``_NoToolCall``."""
+        """The final result, unless the last partial already was it; raises ``NoToolCall``."""
         if self.total is None:
-            raise _NoToolCall
+            raise NoToolCall
         final = self.owner._parsed_result(self.method, self.total)
         return [] if final == self.last else [final]

@@ -22,11 +22,13 @@ from pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self
 
 from .._capabilities import CapabilityCache, ChatCapabilities
+from .._chat_fields import REQUEST_FIELDS, set_fields
 from .._connection import SIEConnection, carry_unknown
+from .._structured import StructuredMemory
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_messages, messages_to_wire
 from ._profile import LazyProfile, profile_from
-from ._structured import StructuredMemory, StructuredOutput
+from ._structured import StructuredOutput
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
@@ -135,28 +137,8 @@ class SIEChatModel(SIEConnection, BaseChatModel):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        params = {
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "repetition_penalty": self.repetition_penalty,
-            "seed": self.seed,
-            "frequency_penalty": self.frequency_penalty,
-            "presence_penalty": self.presence_penalty,
-            "logit_bias": self.logit_bias,
-            "logprobs": self.logprobs,
-            "top_logprobs": self.top_logprobs,
-            "n": self.n,
-            "user": self.user,
-            "safety_identifier": self.safety_identifier,
-            "include_reasoning": self.include_reasoning,
-            "parallel_tool_calls": self.parallel_tool_calls,
-            "routing_key": self.routing_key,
-            "prompt_cache_key": self.prompt_cache_key,
-            "lora_adapter": self.lora_adapter,
-        }
-        return {**{k: v for k, v in params.items() if v is not None}, **self.model_kwargs}
+        params = set_fields(self, (*REQUEST_FIELDS, "n", "routing_key", "prompt_cache_key", "lora_adapter"))
+        return {**params, **self.model_kwargs}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole, ToolCallBlock
@@ -13,21 +12,8 @@ from llama_index.core.prompts import BasePromptTemplate
 from pydantic import BaseModel
 
 from .._capabilities import ChatCapabilities
-from .._structured import Method, is_refusal, json_from_text, plan, schema_instruction
+from .._structured import Method, NoToolCall, StructuredMemory, json_from_text, schema_instruction
 from .._tool_calls import parse_partial_json
-from ..errors import SIEError
-
-
-@dataclass
-class StructuredMemory:
-    """What one chat model learnt: the methods the server refused, and the one that answered last."""
-
-    refused: set[str] = field(default_factory=set)
-    last: str | None = None
-
-
-class NoToolCall(Exception):
-    """The model answered without calling the schema tool: try the next method."""
 
 
 class StructuredJob:
@@ -52,16 +38,6 @@ class StructuredJob:
 
     def attempt(self, method: Method) -> StreamAttempt:
         return StreamAttempt(self, method)
-
-    def plan(self, caps: ChatCapabilities) -> list[Method]:
-        return plan(caps, self.memory.refused, self.memory.last)
-
-    def refused(self, method: Method, error: SIEError) -> bool:
-        """Whether the server refused what ``method`` needs; remembered."""
-        if not is_refusal(method, error):
-            return False
-        self.memory.refused.add(method)
-        return True
 
     def messages(self, method: Method) -> list[ChatMessage]:
         if method != "json_prompt":

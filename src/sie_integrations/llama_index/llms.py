@@ -32,12 +32,14 @@ from llama_index.core.prompts import BasePromptTemplate
 from pydantic import Field, PrivateAttr
 
 from .._capabilities import CapabilityCache, ChatCapabilities
+from .._chat_fields import REQUEST_FIELDS, set_fields
 from .._connection import carry_unknown
+from .._structured import NoToolCall, StructuredMemory
 from .._tool_calls import parse_partial_json
 from ..errors import SIEError
 from ._base import LlamaIndexConnection
 from ._messages import StreamAccumulator, chat_response, messages_to_wire
-from ._structured import NoToolCall, StructuredJob, StructuredMemory
+from ._structured import StructuredJob
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -134,25 +136,7 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
     # --- requests -------------------------------------------------------------------------
 
     def _request(self, messages: Sequence[ChatMessage], stream: bool, **kwargs: Any) -> dict[str, Any]:
-        params = {
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "repetition_penalty": self.repetition_penalty,
-            "seed": self.seed,
-            "stop": self.stop,
-            "frequency_penalty": self.frequency_penalty,
-            "presence_penalty": self.presence_penalty,
-            "logit_bias": self.logit_bias,
-            "logprobs": self.logprobs,
-            "top_logprobs": self.top_logprobs,
-            "user": self.user,
-            "safety_identifier": self.safety_identifier,
-            "include_reasoning": self.include_reasoning,
-            "parallel_tool_calls": self.parallel_tool_calls,
-        }
-        request: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
+        request = set_fields(self, (*REQUEST_FIELDS, "stop"))
         request.update(self.additional_kwargs)
         request.update(kwargs)
         request["model"] = self.model_name
@@ -304,11 +288,11 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         constrains decoding, else a tool call, else the schema in the prompt; refusals are remembered."""
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
-        for method in job.plan(caps):
+        for method in self._structured.plan(caps):
             try:
                 return job.finish(method, self.chat(job.messages(method), **job.request(method, caps)))
             except SIEError as error:
-                if not job.refused(method, error):
+                if not self._structured.refusal(method, error):
                     raise
             except NoToolCall:
                 continue
@@ -323,11 +307,11 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
     ) -> Any:
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = await self.acapabilities()
-        for method in job.plan(caps):
+        for method in self._structured.plan(caps):
             try:
                 return job.finish(method, await self.achat(job.messages(method), **job.request(method, caps)))
             except SIEError as error:
-                if not job.refused(method, error):
+                if not self._structured.refusal(method, error):
                     raise
             except NoToolCall:
                 continue
@@ -343,13 +327,13 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         """Partial copies of ``output_cls`` while the answer streams, then the validated object."""
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
-        for method in job.plan(caps):
+        for method in self._structured.plan(caps):
             attempt = job.attempt(method)
             try:
                 for response in self.stream_chat(job.messages(method), **job.request(method, caps)):
                     yield from attempt.feed(response)
             except SIEError as error:
-                if attempt.response is None and job.refused(method, error):
+                if attempt.response is None and self._structured.refusal(method, error):
                     continue
                 raise
             try:
@@ -369,14 +353,14 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         caps = await self.acapabilities()
 
         async def gen() -> AsyncGenerator[Any, None]:
-            for method in job.plan(caps):
+            for method in self._structured.plan(caps):
                 attempt = job.attempt(method)
                 try:
                     async for response in await self.astream_chat(job.messages(method), **job.request(method, caps)):
                         for partial in attempt.feed(response):
                             yield partial
                 except SIEError as error:
-                    if attempt.response is None and job.refused(method, error):
+                    if attempt.response is None and self._structured.refusal(method, error):
                         continue
                     raise
                 try:
