@@ -18,10 +18,11 @@ import msgpack
 import numpy as np
 import pytest
 
-from sie_integrations._cli_embed_input import EmbedError, parse_inputs
-from sie_integrations._cli_embed_output import RunKey, key_mismatch
-from sie_integrations._cli_progress import ProgressBar, format_duration, render_bar
-from sie_integrations._cli_report import (
+from sie_integrations.cli import main
+from sie_integrations.cli.embed_input import EmbedError, parse_inputs
+from sie_integrations.cli.embed_output import RunKey, key_mismatch
+from sie_integrations.cli.progress import ProgressBar, format_duration, render_bar
+from sie_integrations.cli.report import (
     KeyState,
     Outcome,
     abilities,
@@ -33,7 +34,6 @@ from sie_integrations._cli_report import (
     pick_version,
     render_text,
 )
-from sie_integrations.cli import main
 from sie_integrations.types import Health, ModelInfo
 
 BASE = "https://sie.test"

@@ -4,9 +4,9 @@ The top-level package is framework-free: ``SIEClient`` / ``AsyncSIEClient`` talk
 The adapters live in ``sie_integrations.langchain`` and ``sie_integrations.llama_index``.
 """
 
-from ._async_client import AsyncSIEClient
-from ._client import SIEClient
-from ._exchange import AsyncStream, Stream
+from ._http.async_client import AsyncSIEClient
+from ._http.client import SIEClient
+from ._http.exchange import AsyncStream, Stream
 from ._version import __version__
 from .chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from .errors import (

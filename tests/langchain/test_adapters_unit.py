@@ -54,7 +54,7 @@ def _json_body(request: httpx.Request) -> dict[str, object]:
 @pytest.fixture(autouse=True)
 def _json_wire(monkeypatch: pytest.MonkeyPatch) -> None:
     """Send JSON so the MockTransport can read bodies; msgpack is covered by the client's own tests."""
-    from sie_integrations import _connection
+    from sie_integrations._adapters import connection as _connection
 
     original = _connection.SIEConnection._connection_args
 

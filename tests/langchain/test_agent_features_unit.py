@@ -13,8 +13,8 @@ from langchain_core.messages import AIMessageChunk, HumanMessage
 from pydantic import BaseModel
 
 from sie_integrations import RequestError
-from sie_integrations._capabilities import UNKNOWN, ChatCapabilities
-from sie_integrations._structured import is_refusal, json_from_text, plan
+from sie_integrations._adapters.capabilities import UNKNOWN, ChatCapabilities
+from sie_integrations._adapters.structured import is_refusal, json_from_text, plan
 from sie_integrations.langchain import SIEChatModel, SIEEmbeddings
 from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, sse
 

@@ -41,7 +41,7 @@ from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel, Field
 
 from sie_integrations import RequestError, ServerError, SIEConnectionError, SIEStreamError
-from sie_integrations._capabilities import ChatCapabilities
+from sie_integrations._adapters.capabilities import ChatCapabilities
 from sie_integrations.llama_index import (
     SIEChatModel,
     SIEEmbeddings,

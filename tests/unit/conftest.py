@@ -16,8 +16,10 @@ import httpx
 import msgpack
 import pytest
 
-from sie_integrations import AsyncSIEClient, AsyncStream, SIEClient, Stream, _async_client, _client
-from sie_integrations._retry import Attempts
+from sie_integrations import AsyncSIEClient, AsyncStream, SIEClient, Stream
+from sie_integrations._core.retry import Attempts
+from sie_integrations._http import async_client as _async_client
+from sie_integrations._http import client as _client
 
 BASE_URL = "http://sie.test"
 CHAT_MODEL = "Qwen/Qwen3-4B-Instruct-2507"

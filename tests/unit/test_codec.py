@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sie_integrations._codec import WireFormatError, decode_body, unpack_msgpack
+from sie_integrations._core.codec import WireFormatError, decode_body, unpack_msgpack
 
 WHITELIST = [o + c for o in "<>" for c in ("f2", "f4", "f8", "i2", "i4", "i8", "u2", "u4", "u8")] + [
     "|b1",

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sie_integrations import AsyncSIEClient, SIEClient
-from sie_integrations._batching import aembed_matrix, aembed_rows, embed_matrix, embed_rows
-from sie_integrations._codec import WireFormatError, stack_vector_maps
-from sie_integrations._protocol import encode_dense_call, parse_encode
+from sie_integrations._adapters.batching import aembed_matrix, aembed_rows, embed_matrix, embed_rows
+from sie_integrations._core.codec import WireFormatError, stack_vector_maps
+from sie_integrations._core.protocol import encode_dense_call, parse_encode
 from sie_integrations.errors import RequestError
 
 MSGPACK = "application/msgpack"

@@ -28,7 +28,7 @@ from sie_integrations import (
     SIEError,
     SIEStreamError,
 )
-from sie_integrations._error_mapping import error_class, error_info, parse_retry_after, to_error
+from sie_integrations._core.error_mapping import error_class, error_info, parse_retry_after, to_error
 
 JSON = {"content-type": "application/json"}
 

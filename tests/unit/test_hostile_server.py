@@ -38,8 +38,8 @@ from sie_integrations import (
     SIEStreamError,
     SIETimeoutError,
     Stream,
-    _sse,
 )
+from sie_integrations._core import sse as _sse
 from sie_integrations.langchain import SIEChatModel as LangChainChat
 from sie_integrations.llama_index import SIEChatModel as LlamaIndexChat
 from tests.hostile_server import (

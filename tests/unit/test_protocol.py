@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sie_integrations._codec import JSON, MSGPACK
-from sie_integrations._protocol import (
+from sie_integrations._core.codec import JSON, MSGPACK
+from sie_integrations._core.protocol import (
     chat_call,
     chat_request,
     encode_call,

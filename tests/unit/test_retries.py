@@ -23,8 +23,8 @@ from sie_integrations import (
     SIEConnectionError,
     SIETimeoutError,
 )
-from sie_integrations._error_mapping import ErrorInfo
-from sie_integrations._retry import DEFAULT_CAPACITY_DELAY, Attempts, RetryPolicy
+from sie_integrations._core.error_mapping import ErrorInfo
+from sie_integrations._core.retry import DEFAULT_CAPACITY_DELAY, Attempts, RetryPolicy
 from tests.unit.conftest import assert_succeeded
 
 ALL_OPS = ["encode", "score", "extract", "generate", "chat", "stream_chat", "stream_generate"]

@@ -21,8 +21,8 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
-from .._chunks import ChunkReader
-from .._tool_calls import ToolCallFragment
+from .._core.chunks import ChunkReader
+from .._core.tool_calls import ToolCallFragment
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage, Choice
 
 PROVIDER = "sie"

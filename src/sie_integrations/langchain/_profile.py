@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from langchain_core.language_models.model_profile import ModelProfile
 
-from .._capabilities import ChatCapabilities
+from .._adapters.capabilities import ChatCapabilities
 
 
 def profile_from(caps: ChatCapabilities) -> ModelProfile:

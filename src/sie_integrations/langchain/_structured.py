@@ -14,9 +14,9 @@ from langchain_core.runnables.config import patch_config
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from .._capabilities import ChatCapabilities
-from .._structured import Method, NoToolCall, json_from_text, schema_instruction
-from .._tool_calls import parse_partial_json
+from .._adapters.capabilities import ChatCapabilities
+from .._adapters.structured import Method, NoToolCall, json_from_text, schema_instruction
+from .._core.tool_calls import parse_partial_json
 from ..errors import SIEError
 
 if TYPE_CHECKING:

@@ -21,10 +21,10 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self
 
-from .._capabilities import CapabilityCache, ChatCapabilities
-from .._chat_fields import REQUEST_FIELDS, set_fields
-from .._connection import SIEConnection, carry_unknown
-from .._structured import StructuredMemory
+from .._adapters.capabilities import CapabilityCache, ChatCapabilities
+from .._adapters.chat_fields import REQUEST_FIELDS, set_fields
+from .._adapters.connection import SIEConnection, carry_unknown
+from .._adapters.structured import StructuredMemory
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_messages, messages_to_wire
 from ._profile import LazyProfile, profile_from

@@ -10,8 +10,16 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
-from .._batching import Progress, aembed_matrix, aembed_rows, aencode_batched, embed_matrix, embed_rows, encode_batched
-from .._connection import SIEConnection
+from .._adapters.batching import (
+    Progress,
+    aembed_matrix,
+    aembed_rows,
+    aencode_batched,
+    embed_matrix,
+    embed_rows,
+    encode_batched,
+)
+from .._adapters.connection import SIEConnection
 from ..types import EncodeResult
 
 

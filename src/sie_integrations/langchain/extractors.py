@@ -10,7 +10,7 @@ from langchain_core.documents import BaseDocumentTransformer, Document
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from .._connection import SIEConnection
+from .._adapters.connection import SIEConnection
 from ..types import ExtractResult
 
 

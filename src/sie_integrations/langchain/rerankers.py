@@ -9,7 +9,7 @@ from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import Field
 
-from .._connection import SIEConnection
+from .._adapters.connection import SIEConnection
 from ..types import ScoreEntry
 
 MAX_ITEMS_PER_REQUEST = 1000

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import model_validator
 
-from .._connection import SIEConnection
+from .._adapters.connection import SIEConnection
 
 
 class LlamaIndexConnection(SIEConnection):

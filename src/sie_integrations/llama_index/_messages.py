@@ -19,8 +19,8 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
-from .._chunks import ChunkReader
-from .._tool_calls import new_call_id
+from .._core.chunks import ChunkReader
+from .._core.tool_calls import new_call_id
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage
 
 _ROLES = {

@@ -11,9 +11,9 @@ from llama_index.core.program.utils import create_flexible_model
 from llama_index.core.prompts import BasePromptTemplate
 from pydantic import BaseModel
 
-from .._capabilities import ChatCapabilities
-from .._structured import Method, NoToolCall, StructuredMemory, json_from_text, schema_instruction
-from .._tool_calls import parse_partial_json
+from .._adapters.capabilities import ChatCapabilities
+from .._adapters.structured import Method, NoToolCall, StructuredMemory, json_from_text, schema_instruction
+from .._core.tool_calls import parse_partial_json
 
 
 class StructuredJob:

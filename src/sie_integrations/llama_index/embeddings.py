@@ -8,7 +8,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from .._batching import aembed_matrix, aencode_batched, embed_matrix, encode_batched
+from .._adapters.batching import aembed_matrix, aencode_batched, embed_matrix, encode_batched
 from ..types import EncodeResult
 from ._base import LlamaIndexConnection, LoopGates
 

@@ -31,11 +31,11 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import BasePromptTemplate
 from pydantic import Field, PrivateAttr
 
-from .._capabilities import CapabilityCache, ChatCapabilities
-from .._chat_fields import REQUEST_FIELDS, set_fields
-from .._connection import carry_unknown
-from .._structured import NoToolCall, StructuredMemory
-from .._tool_calls import parse_partial_json
+from .._adapters.capabilities import CapabilityCache, ChatCapabilities
+from .._adapters.chat_fields import REQUEST_FIELDS, set_fields
+from .._adapters.connection import carry_unknown
+from .._adapters.structured import NoToolCall, StructuredMemory
+from .._core.tool_calls import parse_partial_json
 from ..errors import SIEError
 from ._base import LlamaIndexConnection
 from ._messages import StreamAccumulator, chat_response, messages_to_wire

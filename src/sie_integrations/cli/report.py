@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._cli_common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, start_hint
-from .types import Health, ModelInfo
+from ..types import Health, ModelInfo
+from .common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, start_hint
 
 Status = Literal["ok", "fail", "skip", "unsupported"]
 ENDPOINTS = ("encode", "score", "extract", "generate", "chat")

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ._codec import WireFormatError, decode_body
-from .errors import (
+from ..errors import (
     InputTooLongError,
     LoraLoadingError,
     ModelLoadFailedError,
@@ -23,6 +22,7 @@ from .errors import (
     SIEError,
     SIEStreamError,
 )
+from .codec import WireFormatError, decode_body
 
 _EXTRA_KEYS = ("error_class", "permanent", "attempts", "key_region", "deployment_region", "type")
 _MAX_MESSAGE = 2000

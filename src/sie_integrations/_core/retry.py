@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from ._error_mapping import ErrorInfo, to_error
-from .errors import SIEConnectionError, SIEError, SIETimeoutError
+from ..errors import SIEConnectionError, SIEError, SIETimeoutError
+from .error_mapping import ErrorInfo, to_error
 
 DEFAULT_CAPACITY_DELAY = 5.0
 # 503 codes a server sends instead of starting the work: the queue or the accelerator is busy right now.

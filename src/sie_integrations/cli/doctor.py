@@ -10,8 +10,11 @@ from typing import TextIO, TypeVar
 
 import httpx
 
-from ._cli_common import Connection
-from ._cli_report import (
+from .._http.client import SIEClient
+from ..errors import SIEConnectionError, SIEError
+from ..types import ModelInfo
+from .common import Connection
+from .report import (
     CHAT_ATTEMPTS,
     ENDPOINTS,
     KeyState,
@@ -23,9 +26,6 @@ from ._cli_report import (
     render_text,
     report_json,
 )
-from ._client import SIEClient
-from .errors import SIEConnectionError, SIEError
-from .types import ModelInfo
 
 T = TypeVar("T")
 DEFAULT_DOCTOR_TIMEOUT = 10.0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ._async_client import AsyncSIEClient
-from ._client import SIEClient
-from .errors import SIEError
-from .types import ModelInfo
+from .._http.async_client import AsyncSIEClient
+from .._http.client import SIEClient
+from ..errors import SIEError
+from ..types import ModelInfo
 
 logger = logging.getLogger("sie_integrations")
 

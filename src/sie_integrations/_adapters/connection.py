@@ -11,9 +11,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from ._async_client import AsyncSIEClient
-from ._client import SIEClient
-from ._config import same_origin
+from .._http.async_client import AsyncSIEClient
+from .._http.client import SIEClient
+from .._http.config import same_origin
 
 
 class _Clients:

@@ -14,12 +14,12 @@ from typing import BinaryIO, TextIO
 import httpx
 import numpy as np
 
-from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line
-from ._cli_embed_input import EmbedError, read_inputs
-from ._cli_embed_output import Rows, RunKey, Sink, open_sink
-from ._cli_progress import ProgressBar
-from ._client import SIEClient
-from .errors import SIEError
+from .._http.client import SIEClient
+from ..errors import SIEError
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line
+from .embed_input import EmbedError, read_inputs
+from .embed_output import Rows, RunKey, Sink, open_sink
+from .progress import ProgressBar
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._async_client import AsyncSIEClient
-from ._client import SIEClient
-from ._protocol import check_items
-from .errors import RequestError
-from .types import EncodeResult, ItemLike
+from .._core.protocol import check_items
+from .._http.async_client import AsyncSIEClient
+from .._http.client import SIEClient
+from ..errors import RequestError
+from ..types import EncodeResult, ItemLike
 
 Progress = Callable[[int], None]
 Matrix = np.ndarray[Any, Any]

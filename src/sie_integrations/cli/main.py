@@ -9,11 +9,11 @@ from collections.abc import Sequence
 
 import httpx
 
-from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Connection
-from ._cli_doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command
-from ._cli_embed import EmbedOptions, embed_command
-from ._config import resolve_base_url
-from ._version import __version__
+from .._http.config import resolve_base_url
+from .._version import __version__
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Connection
+from .doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command
+from .embed import EmbedOptions, embed_command
 
 EXIT_CODES = """exit codes: 0 ok, 1 a check or request failed, 2 bad arguments, 3 server unreachable (doctor),
 130 interrupted (embed: rerun the same command to continue)"""
@@ -134,7 +134,3 @@ def main(argv: Sequence[str] | None = None, *, http_client: httpx.Client | None 
     except BrokenPipeError:  # e.g. `sie-integrations doctor | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  # keeps the interpreter's final flush quiet
         return EXIT_FAILED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

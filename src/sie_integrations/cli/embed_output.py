@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ._cli_embed_input import EmbedError
+from .embed_input import EmbedError
 
 SIDECAR_VERSION = 1
 Rows = npt.NDArray[np.float32]

@@ -8,8 +8,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._capabilities import ChatCapabilities
-from .errors import SIEError
+from ..errors import SIEError
+from .capabilities import ChatCapabilities
 
 Method = Literal["json_schema", "function_calling", "json_prompt"]
 METHODS: tuple[Method, ...] = ("json_schema", "function_calling", "json_prompt")

@@ -7,12 +7,12 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from ._codec import WireFormatError, loads_json
-from ._error_mapping import stream_error
-from ._protocol import parse_generate_chunk
-from .chat import ChatCompletionChunk
-from .errors import RequestError, SIEConnectionError, SIEStreamError
-from .types import GenerateChunk
+from ..chat import ChatCompletionChunk
+from ..errors import RequestError, SIEConnectionError, SIEStreamError
+from ..types import GenerateChunk
+from .codec import WireFormatError, loads_json
+from .error_mapping import stream_error
+from .protocol import parse_generate_chunk
 
 C = TypeVar("C")
 DONE = "[DONE]"

@@ -13,11 +13,9 @@ from urllib.parse import quote
 import numpy as np
 from pydantic import ValidationError
 
-from ._codec import JSON, MSGPACK, WireFormatError, decode_body, dumps_json, pack_msgpack, stack_vector_maps
-from ._error_mapping import ErrorInfo, error_class, to_error
-from .chat import ChatCompletion, ChatCompletionRequest
-from .errors import PoolError, RequestError, SIEError
-from .types import (
+from ..chat import ChatCompletion, ChatCompletionRequest
+from ..errors import PoolError, RequestError, SIEError
+from ..types import (
     Classification,
     DetectedObject,
     EncodeResult,
@@ -35,6 +33,8 @@ from .types import (
     SparseVector,
     Usage,
 )
+from .codec import JSON, MSGPACK, WireFormatError, decode_body, dumps_json, pack_msgpack, stack_vector_maps
+from .error_mapping import ErrorInfo, error_class, to_error
 
 T = TypeVar("T")
 WireFormat = Literal["msgpack", "json"]

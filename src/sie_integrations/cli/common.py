@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._client import SIEClient
-from ._config import resolve_api_key, resolve_base_url
-from .errors import ModelNotFoundError, SIEConnectionError, SIEError, SIETimeoutError
+from .._http.client import SIEClient
+from .._http.config import resolve_api_key, resolve_base_url
+from ..errors import ModelNotFoundError, SIEConnectionError, SIEError, SIETimeoutError
 
 EXIT_OK = 0
 EXIT_FAILED = 1

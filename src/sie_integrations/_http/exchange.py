@@ -9,10 +9,10 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from ._error_mapping import error_info
-from ._protocol import Call
-from ._retry import Attempts, connection_error
-from .errors import SIEConnectionError, SIETimeoutError
+from .._core.error_mapping import error_info
+from .._core.protocol import Call
+from .._core.retry import Attempts, connection_error
+from ..errors import SIEConnectionError, SIETimeoutError
 
 T = TypeVar("T")
 

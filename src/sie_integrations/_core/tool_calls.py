@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chat import ToolCallDelta
+from ..chat import ToolCallDelta
 
 
 @dataclass(frozen=True)

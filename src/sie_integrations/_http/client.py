@@ -1,10 +1,9 @@
-"""The asynchronous SIE client."""
+"""The synchronous SIE client."""
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -12,13 +11,11 @@ import httpx
 import numpy as np
 from pydantic import SecretStr
 
-from . import _protocol as p
-from ._config import ClientConfig, TimeoutLike, logger
-from ._exchange import AsyncStream, Retry, settle, stream_broken, stream_opened, stream_retry_delay
-from ._retry import Attempts, connection_error
-from ._sse import ChatStream, GenerateStream, SSEDecoder
-from .chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
-from .types import (
+from .._core import protocol as p
+from .._core.retry import Attempts, connection_error
+from .._core.sse import ChatStream, GenerateStream, SSEDecoder
+from ..chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from ..types import (
     EncodeResult,
     ExtractResult,
     GenerateChunk,
@@ -29,13 +26,15 @@ from .types import (
     PoolInfo,
     ScoreEntry,
 )
+from .config import ClientConfig, TimeoutLike, logger
+from .exchange import Retry, Stream, settle, stream_broken, stream_opened, stream_retry_delay
 
 T = TypeVar("T")
 C = TypeVar("C")
 
 
-class AsyncSIEClient:
-    """An asynchronous client for an SIE server or gateway.
+class SIEClient:
+    """A synchronous client for an SIE server or gateway.
 
     Args:
         base_url: Server URL; defaults to ``SIE_BASE_URL``, else ``http://localhost:8080``.
@@ -52,9 +51,7 @@ class AsyncSIEClient:
         wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
         http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);
             plain ``http://`` stays HTTP/1.1.
-        http_client: An ``httpx.AsyncClient`` to use instead of owned ones (not closed by ``aclose()``).
-
-    Owned connection pools are made per event loop, so the client works across ``asyncio.run`` calls.
+        http_client: An ``httpx.Client`` to use instead of an owned one (not closed by ``close()``).
     """
 
     def __init__(
@@ -72,7 +69,7 @@ class AsyncSIEClient:
         headers: Mapping[str, str] | None = None,
         wire_format: Literal["msgpack", "json"] = "msgpack",
         http2: bool = False,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx.Client | None = None,
     ) -> None:
         self._config = ClientConfig(
             base_url,
@@ -88,10 +85,8 @@ class AsyncSIEClient:
             wire_format=wire_format,
             http2=http2,
         )
-        self._injected = http_client
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(**self._config.client_kwargs())
 
     @property
     def base_url(self) -> str:
@@ -103,50 +98,34 @@ class AsyncSIEClient:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._injected is not None:
-            return self._injected
-        loop = asyncio.get_running_loop()
-        http = self._pools.get(loop)
-        if http is None or http.is_closed:
-            http = self._pools[loop] = httpx.AsyncClient(**self._config.client_kwargs())
-        return http
+    def close(self) -> None:
+        """Close the connection pool (an injected ``http_client`` is left open)."""
+        if self._owns_http:
+            self._http.close()
 
-    async def aclose(self) -> None:
-        """Close this event loop's connection pool and drop the others (an injected client stays open)."""
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        pools, self._pools = dict(self._pools), weakref.WeakKeyDictionary()
-        current = pools.get(loop) if loop is not None else None
-        if current is not None:
-            await current.aclose()
-
-    async def __aenter__(self) -> AsyncSIEClient:
+    def __enter__(self) -> SIEClient:
         return self
 
-    async def __aexit__(
+    def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.aclose()
+        self.close()
 
     # --- I/O ------------------------------------------------------------------------------
 
-    async def _sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
-    async def _request(self, call: p.Call[T]) -> T:
+    def _request(self, call: p.Call[T]) -> T:
         attempts = Attempts(self._config.policy, idempotent=call.idempotent)
         while True:
-            http = self._http()
-            request = self._config.request(http, call)
+            request = self._config.request(self._http, call)
             try:
-                response = await http.send(request, follow_redirects=False)
+                response = self._http.send(request, follow_redirects=False)
             except httpx.TransportError as exc:
                 delay = attempts.transport_delay(exc, str(request.url))
                 logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
-                await self._sleep(delay)
+                self._sleep(delay)
                 continue
             outcome = settle(call, attempts, response.status_code, response.headers, response.content)
             if not isinstance(outcome, Retry):
@@ -154,35 +133,34 @@ class AsyncSIEClient:
             logger.info(
                 "retrying %s %s in %.2fs after HTTP %s", call.method, call.path, outcome.delay, response.status_code
             )
-            await self._sleep(outcome.delay)
+            self._sleep(outcome.delay)
 
-    async def _open_stream(self, call: p.Call[Any]) -> httpx.Response:
+    def _open_stream(self, call: p.Call[Any]) -> httpx.Response:
         attempts = Attempts(self._config.policy, idempotent=call.idempotent)
         while True:
-            http = self._http()
-            request = self._config.request(http, call, stream=True)
+            request = self._config.request(self._http, call, stream=True)
             try:
-                response = await http.send(request, stream=True, follow_redirects=False)
+                response = self._http.send(request, stream=True, follow_redirects=False)
             except httpx.ReadTimeout as exc:  # no answer within the (stream) read timeout: never re-sent
                 raise stream_broken(exc, str(request.url), self._config.stream_chunk_timeout) from exc
             except httpx.TransportError as exc:
-                await self._sleep(attempts.transport_delay(exc, str(request.url)))
+                self._sleep(attempts.transport_delay(exc, str(request.url)))
                 continue
             if stream_opened(response.status_code):
                 return response
             try:
-                content = await response.aread()
+                content = response.read()
             except httpx.TransportError as exc:
                 raise connection_error(exc, str(request.url)) from exc
             finally:
-                await response.aclose()
-            await self._sleep(stream_retry_delay(attempts, response.status_code, response.headers, content))
+                response.close()
+            self._sleep(stream_retry_delay(attempts, response.status_code, response.headers, content))
 
-    async def _events(self, call: p.Call[Any], state: ChatStream | GenerateStream) -> AsyncIterator[Any]:
-        response = await self._open_stream(call)
+    def _events(self, call: p.Call[Any], state: ChatStream | GenerateStream) -> Iterator[Any]:
+        response = self._open_stream(call)
         decoder = SSEDecoder()
         try:
-            async for raw in response.aiter_bytes():
+            for raw in response.iter_bytes():
                 for data in decoder.feed(raw):
                     chunk = state.on_event(data)
                     if chunk is not None:
@@ -198,11 +176,11 @@ class AsyncSIEClient:
         except httpx.TransportError as exc:
             raise stream_broken(exc, str(response.request.url), self._config.stream_chunk_timeout) from exc
         finally:
-            await response.aclose()
+            response.close()
 
     # --- native endpoints -----------------------------------------------------------------
 
-    async def encode(
+    def encode(
         self,
         model: str,
         items: Sequence[ItemLike],
@@ -226,9 +204,9 @@ class AsyncSIEClient:
             options=options,
             wire=self._config.wire_format,
         )
-        return await self._request(call)
+        return self._request(call)
 
-    async def encode_dense(
+    def encode_dense(
         self,
         model: str,
         items: Sequence[ItemLike],
@@ -250,9 +228,9 @@ class AsyncSIEClient:
             options=options,
             wire=self._config.wire_format,
         )
-        return await self._request(call)
+        return self._request(call)
 
-    async def score(
+    def score(
         self,
         model: str,
         query: ItemLike,
@@ -267,9 +245,9 @@ class AsyncSIEClient:
         call = p.score_call(
             model, query, items, instruction=instruction, options=options, wire=self._config.wire_format
         )
-        return await self._request(call)
+        return self._request(call)
 
-    async def extract(
+    def extract(
         self,
         model: str,
         items: Sequence[ItemLike],
@@ -291,9 +269,9 @@ class AsyncSIEClient:
             options=options,
             wire=self._config.wire_format,
         )
-        return await self._request(call)
+        return self._request(call)
 
-    async def generate(
+    def generate(
         self,
         model: str,
         prompt: str,
@@ -307,7 +285,7 @@ class AsyncSIEClient:
         call = p.generate_call(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=False
         )
-        return await self._request(call)
+        return self._request(call)
 
     def stream_generate(
         self,
@@ -318,50 +296,50 @@ class AsyncSIEClient:
         temperature: float | None = None,
         top_p: float | None = None,
         stop: Sequence[str] | None = None,
-    ) -> AsyncStream[GenerateChunk]:
+    ) -> Stream[GenerateChunk]:
         """Stream ``/v1/generate``; the last chunk has ``done=True`` and the usage."""
         call = p.generate_call(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=True
         )
-        return AsyncStream(self._events(call, GenerateStream()))
+        return Stream(self._events(call, GenerateStream()))
 
     # --- chat -----------------------------------------------------------------------------
 
-    async def chat_completions(self, request: ChatCompletionRequest | Mapping[str, Any]) -> ChatCompletion:
+    def chat_completions(self, request: ChatCompletionRequest | Mapping[str, Any]) -> ChatCompletion:
         """Send a chat completion request (validated first; unknown fields are refused)."""
-        return await self._request(p.chat_call(request, stream=False))
+        return self._request(p.chat_call(request, stream=False))
 
     def stream_chat_completions(
         self, request: ChatCompletionRequest | Mapping[str, Any]
-    ) -> AsyncStream[ChatCompletionChunk]:
+    ) -> Stream[ChatCompletionChunk]:
         """Stream a chat completion; ends after ``[DONE]``, raises if the stream breaks off."""
-        return AsyncStream(self._events(p.chat_call(request, stream=True), ChatStream()))
+        return Stream(self._events(p.chat_call(request, stream=True), ChatStream()))
 
     # --- models, health, pools ------------------------------------------------------------
 
-    async def list_models(self) -> list[ModelInfo]:
+    def list_models(self) -> list[ModelInfo]:
         """The models the server serves."""
-        return await self._request(p.list_models_call())
+        return self._request(p.list_models_call())
 
-    async def get_model(self, name: str, *, timeout: float | None = None) -> ModelInfo:
+    def get_model(self, name: str, *, timeout: float | None = None) -> ModelInfo:
         """One model; ``ModelNotFoundError`` when the server does not know it. ``timeout``: seconds per attempt."""
-        return await self._request(p.get_model_call(name, timeout))
+        return self._request(p.get_model_call(name, timeout))
 
-    async def health(self) -> Health:
+    def health(self) -> Health:
         """Readiness: the gateway's ``/health``, or a standalone server's ``/readyz``."""
-        gateway = await self._request(p.gateway_health_call())
-        return gateway if gateway is not None else await self._request(p.server_health_call())
+        gateway = self._request(p.gateway_health_call())
+        return gateway if gateway is not None else self._request(p.server_health_call())
 
-    async def create_pool(
+    def create_pool(
         self, name: str, gpus: Mapping[str, int] | None = None, gpu_caps: Mapping[str, int] | None = None
     ) -> PoolInfo:
         """Create (or renew) a pool on a gateway."""
-        return await self._request(p.create_pool_call(name, gpus, gpu_caps))
+        return self._request(p.create_pool_call(name, gpus, gpu_caps))
 
-    async def get_pool(self, name: str) -> PoolInfo | None:
+    def get_pool(self, name: str) -> PoolInfo | None:
         """A pool, or None when the gateway has no such pool."""
-        return await self._request(p.get_pool_call(name))
+        return self._request(p.get_pool_call(name))
 
-    async def delete_pool(self, name: str) -> bool:
+    def delete_pool(self, name: str) -> bool:
         """Delete a pool; False when it did not exist."""
-        return await self._request(p.delete_pool_call(name))
+        return self._request(p.delete_pool_call(name))

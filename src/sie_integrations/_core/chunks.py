@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._tool_calls import ToolCallFragment, ToolCallMerger
-from .chat import ChatCompletionChunk, ChatUsage
+from ..chat import ChatCompletionChunk, ChatUsage
+from .tool_calls import ToolCallFragment, ToolCallMerger
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from httpx import USE_CLIENT_DEFAULT
 from httpx._client import UseClientDefault
 from pydantic import SecretStr
 
-from ._protocol import Call
-from ._retry import RetryPolicy
-from ._version import __version__
+from .._core.protocol import Call
+from .._core.retry import RetryPolicy
+from .._version import __version__
 
 logger = logging.getLogger("sie_integrations")
 

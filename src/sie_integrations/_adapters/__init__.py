@@ -1,0 +1,1 @@
+"""The adapter core: what the LangChain and LlamaIndex adapters share, free of either framework."""

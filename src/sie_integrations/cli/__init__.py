@@ -1,0 +1,5 @@
+"""The ``sie-integrations`` command."""
+
+from .main import main
+
+__all__ = ["main"]
