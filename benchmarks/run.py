@@ -278,7 +278,7 @@ def build_encode_body(n: int, dims: int) -> bytes:
 
 def decode_suite(n_full: int, n_list: int, dims: int, reps: int) -> dict:
     from sie_integrations._adapters.batching import _Matrix
-    from sie_integrations._core.protocol import parse_encode, parse_encode_dense
+    from sie_integrations._core.encode import parse_encode, parse_encode_dense
 
     ctype = "application/msgpack"
 

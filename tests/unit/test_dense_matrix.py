@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sie_integrations import AsyncSIEClient, SIEClient
 from sie_integrations._adapters.batching import aembed_matrix, aembed_rows, embed_matrix, embed_rows
 from sie_integrations._core.codec import WireFormatError, stack_vector_maps
-from sie_integrations._core.protocol import encode_dense_call, parse_encode
+from sie_integrations._core.encode import encode_dense_call, parse_encode
 from sie_integrations.errors import RequestError
 
 MSGPACK = "application/msgpack"

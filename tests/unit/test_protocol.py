@@ -18,22 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from sie_integrations._core.call import generate_path, model_path
+from sie_integrations._core.chat_completions import chat_call, chat_request, parse_chat
 from sie_integrations._core.codec import JSON, MSGPACK
-from sie_integrations._core.protocol import (
-    chat_call,
-    chat_request,
-    encode_call,
-    extract_call,
-    generate_call,
-    generate_path,
-    model_path,
-    parse_chat,
-    parse_encode,
-    parse_extract,
-    parse_generate,
-    parse_score,
-    score_call,
-)
+from sie_integrations._core.encode import encode_call, parse_encode
+from sie_integrations._core.extract import extract_call, parse_extract
+from sie_integrations._core.generate import generate_call, parse_generate
+from sie_integrations._core.score import parse_score, score_call
 from sie_integrations.chat import ChatCompletionRequest, ToolCall
 from sie_integrations.errors import InputTooLongError, RequestError, SIEError
 from sie_integrations.types import (

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .._core.protocol import check_items
+from .._core.items import check_items
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
 from ..errors import RequestError

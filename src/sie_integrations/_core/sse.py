@@ -12,7 +12,7 @@ from ..errors import RequestError, SIEConnectionError, SIEStreamError
 from ..types import GenerateChunk
 from .codec import WireFormatError, loads_json
 from .error_mapping import stream_error
-from .protocol import parse_generate_chunk
+from .generate import parse_generate_chunk
 
 C = TypeVar("C")
 DONE = "[DONE]"

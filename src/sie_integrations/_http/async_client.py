@@ -12,8 +12,16 @@ import httpx
 import numpy as np
 from pydantic import SecretStr
 
-from .._core import protocol as p
+from .._core.call import Call
+from .._core.chat_completions import chat_call
+from .._core.encode import encode_call, encode_dense_call
+from .._core.extract import extract_call
+from .._core.generate import generate_call
+from .._core.items import no_items
+from .._core.models import gateway_health_call, get_model_call, list_models_call, server_health_call
+from .._core.pools import create_pool_call, delete_pool_call, get_pool_call
 from .._core.retry import Attempts, connection_error
+from .._core.score import score_call
 from .._core.sse import ChatStream, GenerateStream, SSEDecoder
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from ..types import (
@@ -136,7 +144,7 @@ class AsyncSIEClient:
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
-    async def _request(self, call: p.Call[T]) -> T:
+    async def _request(self, call: Call[T]) -> T:
         attempts = Attempts(self._config.policy, idempotent=call.idempotent)
         while True:
             http = self._http()
@@ -156,7 +164,7 @@ class AsyncSIEClient:
             )
             await self._sleep(outcome.delay)
 
-    async def _open_stream(self, call: p.Call[Any]) -> httpx.Response:
+    async def _open_stream(self, call: Call[Any]) -> httpx.Response:
         attempts = Attempts(self._config.policy, idempotent=call.idempotent)
         while True:
             http = self._http()
@@ -178,7 +186,7 @@ class AsyncSIEClient:
                 await response.aclose()
             await self._sleep(stream_retry_delay(attempts, response.status_code, response.headers, content))
 
-    async def _events(self, call: p.Call[Any], state: ChatStream | GenerateStream) -> AsyncIterator[Any]:
+    async def _events(self, call: Call[Any], state: ChatStream | GenerateStream) -> AsyncIterator[Any]:
         response = await self._open_stream(call)
         decoder = SSEDecoder()
         try:
@@ -214,9 +222,9 @@ class AsyncSIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> list[EncodeResult]:
         """Encode items into dense, sparse and/or multivector embeddings, in input order."""
-        if p.no_items(items):
+        if no_items(items):
             return []
-        call = p.encode_call(
+        call = encode_call(
             model,
             items,
             output_types=output_types,
@@ -239,9 +247,9 @@ class AsyncSIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> np.ndarray[Any, Any]:
         """Dense embeddings as one ``(len(items), dims)`` numpy matrix, in input order (read-only)."""
-        if p.no_items(items):
+        if no_items(items):
             return np.empty((0, 0), dtype=np.float32)
-        call = p.encode_dense_call(
+        call = encode_dense_call(
             model,
             items,
             is_query=is_query,
@@ -262,11 +270,9 @@ class AsyncSIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> list[ScoreEntry]:
         """Score items against a query; best first, each entry naming its input position."""
-        if p.no_items(items):
+        if no_items(items):
             return []
-        call = p.score_call(
-            model, query, items, instruction=instruction, options=options, wire=self._config.wire_format
-        )
+        call = score_call(model, query, items, instruction=instruction, options=options, wire=self._config.wire_format)
         return await self._request(call)
 
     async def extract(
@@ -280,9 +286,9 @@ class AsyncSIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> list[ExtractResult]:
         """Extract entities, relations, classifications and objects from each item, in input order."""
-        if p.no_items(items):
+        if no_items(items):
             return []
-        call = p.extract_call(
+        call = extract_call(
             model,
             items,
             labels=labels,
@@ -304,7 +310,7 @@ class AsyncSIEClient:
         stop: Sequence[str] | None = None,
     ) -> GenerateResult:
         """Continue a raw prompt (no chat template) with ``/v1/generate``."""
-        call = p.generate_call(
+        call = generate_call(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=False
         )
         return await self._request(call)
@@ -320,7 +326,7 @@ class AsyncSIEClient:
         stop: Sequence[str] | None = None,
     ) -> AsyncStream[GenerateChunk]:
         """Stream ``/v1/generate``; the last chunk has ``done=True`` and the usage."""
-        call = p.generate_call(
+        call = generate_call(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=True
         )
         return AsyncStream(self._events(call, GenerateStream()))
@@ -329,39 +335,39 @@ class AsyncSIEClient:
 
     async def chat_completions(self, request: ChatCompletionRequest | Mapping[str, Any]) -> ChatCompletion:
         """Send a chat completion request (validated first; unknown fields are refused)."""
-        return await self._request(p.chat_call(request, stream=False))
+        return await self._request(chat_call(request, stream=False))
 
     def stream_chat_completions(
         self, request: ChatCompletionRequest | Mapping[str, Any]
     ) -> AsyncStream[ChatCompletionChunk]:
         """Stream a chat completion; ends after ``[DONE]``, raises if the stream breaks off."""
-        return AsyncStream(self._events(p.chat_call(request, stream=True), ChatStream()))
+        return AsyncStream(self._events(chat_call(request, stream=True), ChatStream()))
 
     # --- models, health, pools ------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the server serves."""
-        return await self._request(p.list_models_call())
+        return await self._request(list_models_call())
 
     async def get_model(self, name: str, *, timeout: float | None = None) -> ModelInfo:
         """One model; ``ModelNotFoundError`` when the server does not know it. ``timeout``: seconds per attempt."""
-        return await self._request(p.get_model_call(name, timeout))
+        return await self._request(get_model_call(name, timeout))
 
     async def health(self) -> Health:
         """Readiness: the gateway's ``/health``, or a standalone server's ``/readyz``."""
-        gateway = await self._request(p.gateway_health_call())
-        return gateway if gateway is not None else await self._request(p.server_health_call())
+        gateway = await self._request(gateway_health_call())
+        return gateway if gateway is not None else await self._request(server_health_call())
 
     async def create_pool(
         self, name: str, gpus: Mapping[str, int] | None = None, gpu_caps: Mapping[str, int] | None = None
     ) -> PoolInfo:
         """Create (or renew) a pool on a gateway."""
-        return await self._request(p.create_pool_call(name, gpus, gpu_caps))
+        return await self._request(create_pool_call(name, gpus, gpu_caps))
 
     async def get_pool(self, name: str) -> PoolInfo | None:
         """A pool, or None when the gateway has no such pool."""
-        return await self._request(p.get_pool_call(name))
+        return await self._request(get_pool_call(name))
 
     async def delete_pool(self, name: str) -> bool:
         """Delete a pool; False when it did not exist."""
-        return await self._request(p.delete_pool_call(name))
+        return await self._request(delete_pool_call(name))

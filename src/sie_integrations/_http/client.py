@@ -11,8 +11,16 @@ import httpx
 import numpy as np
 from pydantic import SecretStr
 
-from .._core import protocol as p
+from .._core.call import Call
+from .._core.chat_completions import chat_call
+from .._core.encode import encode_call, encode_dense_call
+from .._core.extract import extract_call
+from .._core.generate import generate_call
+from .._core.items import no_items
+from .._core.models import gateway_health_call, get_model_call, list_models_call, server_health_call
+from .._core.pools import create_pool_call, delete_pool_call, get_pool_call
 from .._core.retry import Attempts, connection_error
+from .._core.score import score_call
 from .._core.sse import ChatStream, GenerateStream, SSEDecoder
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from ..types import (
@@ -116,7 +124,7 @@ class SIEClient:
     def _sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
-    def _request(self, call: p.Call[T]) -> T:
+    def _request(self, call: Call[T]) -> T:
         attempts = Attempts(self._config.policy, idempotent=call.idempotent)
         while True:
             request = self._config.request(self._http, call)
@@ -135,7 +143,7 @@ class SIEClient:
             )
             self._sleep(outcome.delay)
 
-    def _open_stream(self, call: p.Call[Any]) -> httpx.Response:
+    def _open_stream(self, call: Call[Any]) -> httpx.Response:
         attempts = Attempts(self._config.policy, idempotent=call.idempotent)
         while True:
             request = self._config.request(self._http, call, stream=True)
@@ -156,7 +164,7 @@ class SIEClient:
                 response.close()
             self._sleep(stream_retry_delay(attempts, response.status_code, response.headers, content))
 
-    def _events(self, call: p.Call[Any], state: ChatStream | GenerateStream) -> Iterator[Any]:
+    def _events(self, call: Call[Any], state: ChatStream | GenerateStream) -> Iterator[Any]:
         response = self._open_stream(call)
         decoder = SSEDecoder()
         try:
@@ -192,9 +200,9 @@ class SIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> list[EncodeResult]:
         """Encode items into dense, sparse and/or multivector embeddings, in input order."""
-        if p.no_items(items):
+        if no_items(items):
             return []
-        call = p.encode_call(
+        call = encode_call(
             model,
             items,
             output_types=output_types,
@@ -217,9 +225,9 @@ class SIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> np.ndarray[Any, Any]:
         """Dense embeddings as one ``(len(items), dims)`` numpy matrix, in input order (read-only)."""
-        if p.no_items(items):
+        if no_items(items):
             return np.empty((0, 0), dtype=np.float32)
-        call = p.encode_dense_call(
+        call = encode_dense_call(
             model,
             items,
             is_query=is_query,
@@ -240,11 +248,9 @@ class SIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> list[ScoreEntry]:
         """Score items against a query; best first, each entry naming its input position."""
-        if p.no_items(items):
+        if no_items(items):
             return []
-        call = p.score_call(
-            model, query, items, instruction=instruction, options=options, wire=self._config.wire_format
-        )
+        call = score_call(model, query, items, instruction=instruction, options=options, wire=self._config.wire_format)
         return self._request(call)
 
     def extract(
@@ -258,9 +264,9 @@ class SIEClient:
         options: Mapping[str, Any] | None = None,
     ) -> list[ExtractResult]:
         """Extract entities, relations, classifications and objects from each item, in input order."""
-        if p.no_items(items):
+        if no_items(items):
             return []
-        call = p.extract_call(
+        call = extract_call(
             model,
             items,
             labels=labels,
@@ -282,7 +288,7 @@ class SIEClient:
         stop: Sequence[str] | None = None,
     ) -> GenerateResult:
         """Continue a raw prompt (no chat template) with ``/v1/generate``."""
-        call = p.generate_call(
+        call = generate_call(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=False
         )
         return self._request(call)
@@ -298,7 +304,7 @@ class SIEClient:
         stop: Sequence[str] | None = None,
     ) -> Stream[GenerateChunk]:
         """Stream ``/v1/generate``; the last chunk has ``done=True`` and the usage."""
-        call = p.generate_call(
+        call = generate_call(
             model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=True
         )
         return Stream(self._events(call, GenerateStream()))
@@ -307,39 +313,39 @@ class SIEClient:
 
     def chat_completions(self, request: ChatCompletionRequest | Mapping[str, Any]) -> ChatCompletion:
         """Send a chat completion request (validated first; unknown fields are refused)."""
-        return self._request(p.chat_call(request, stream=False))
+        return self._request(chat_call(request, stream=False))
 
     def stream_chat_completions(
         self, request: ChatCompletionRequest | Mapping[str, Any]
     ) -> Stream[ChatCompletionChunk]:
         """Stream a chat completion; ends after ``[DONE]``, raises if the stream breaks off."""
-        return Stream(self._events(p.chat_call(request, stream=True), ChatStream()))
+        return Stream(self._events(chat_call(request, stream=True), ChatStream()))
 
     # --- models, health, pools ------------------------------------------------------------
 
     def list_models(self) -> list[ModelInfo]:
         """The models the server serves."""
-        return self._request(p.list_models_call())
+        return self._request(list_models_call())
 
     def get_model(self, name: str, *, timeout: float | None = None) -> ModelInfo:
         """One model; ``ModelNotFoundError`` when the server does not know it. ``timeout``: seconds per attempt."""
-        return self._request(p.get_model_call(name, timeout))
+        return self._request(get_model_call(name, timeout))
 
     def health(self) -> Health:
         """Readiness: the gateway's ``/health``, or a standalone server's ``/readyz``."""
-        gateway = self._request(p.gateway_health_call())
-        return gateway if gateway is not None else self._request(p.server_health_call())
+        gateway = self._request(gateway_health_call())
+        return gateway if gateway is not None else self._request(server_health_call())
 
     def create_pool(
         self, name: str, gpus: Mapping[str, int] | None = None, gpu_caps: Mapping[str, int] | None = None
     ) -> PoolInfo:
         """Create (or renew) a pool on a gateway."""
-        return self._request(p.create_pool_call(name, gpus, gpu_caps))
+        return self._request(create_pool_call(name, gpus, gpu_caps))
 
     def get_pool(self, name: str) -> PoolInfo | None:
         """A pool, or None when the gateway has no such pool."""
-        return self._request(p.get_pool_call(name))
+        return self._request(get_pool_call(name))
 
     def delete_pool(self, name: str) -> bool:
         """Delete a pool; False when it did not exist."""
-        return self._request(p.delete_pool_call(name))
+        return self._request(delete_pool_call(name))

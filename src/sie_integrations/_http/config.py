@@ -15,7 +15,7 @@ from httpx import USE_CLIENT_DEFAULT
 from httpx._client import UseClientDefault
 from pydantic import SecretStr
 
-from .._core.protocol import Call
+from .._core.call import Call
 from .._core.retry import RetryPolicy
 from .._version import __version__
 

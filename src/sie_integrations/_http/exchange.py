@@ -9,8 +9,8 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from .._core.call import Call
 from .._core.error_mapping import error_info
-from .._core.protocol import Call
 from .._core.retry import Attempts, connection_error
 from ..errors import SIEConnectionError, SIETimeoutError
 
