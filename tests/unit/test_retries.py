@@ -506,6 +506,19 @@ async def test_capacity_503_at_stream_open_is_retried(sie: Any, op: str) -> None
     assert all(r.headers["accept"] == "text/event-stream" for r in sie.server.requests)
 
 
+@pytest.mark.parametrize("op", ["encode", "stream_chat", "stream_generate"])
+async def test_every_retry_is_logged_streams_included(sie: Any, op: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A MockTransport raises ConnectError, then refuses with 503 MODEL_LOADING, then answers: two log lines."""
+    sie.server.raises(httpx.ConnectError, "refused").reply(503, MODEL_LOADING, headers={"Retry-After": "1"}).ok(op)
+    with caplog.at_level("INFO", logger="sie_integrations"):
+        result = await sie.run(sie.client(), op)
+    assert_succeeded(op, result)
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert len(retries) == 2, retries
+    assert "after ConnectError" in retries[0]
+    assert "after HTTP 503" in retries[1]
+
+
 async def test_a_failed_stream_is_never_reopened(sie: Any) -> None:
     """A MockTransport streams a chunk then an error event: the stream fails and no second request is made."""
     sie.server.sse(

@@ -174,7 +174,9 @@ class AsyncSIEClient:
             except httpx.ReadTimeout as exc:  # no answer within the (stream) read timeout: never re-sent
                 raise stream_broken(exc, str(request.url), self._config.stream_chunk_timeout) from exc
             except httpx.TransportError as exc:
-                await self._sleep(attempts.transport_delay(exc, str(request.url)))
+                delay = attempts.transport_delay(exc, str(request.url))
+                logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
+                await self._sleep(delay)
                 continue
             if stream_opened(response.status_code):
                 return response
@@ -184,7 +186,9 @@ class AsyncSIEClient:
                 raise connection_error(exc, str(request.url)) from exc
             finally:
                 await response.aclose()
-            await self._sleep(stream_retry_delay(attempts, response.status_code, response.headers, content))
+            delay = stream_retry_delay(attempts, response.status_code, response.headers, content)
+            logger.info("retrying %s %s in %.2fs after HTTP %s", call.method, call.path, delay, response.status_code)
+            await self._sleep(delay)
 
     async def _events(self, call: Call[Any], state: ChatStream | GenerateStream) -> AsyncIterator[Any]:
         response = await self._open_stream(call)

@@ -152,7 +152,9 @@ class SIEClient:
             except httpx.ReadTimeout as exc:  # no answer within the (stream) read timeout: never re-sent
                 raise stream_broken(exc, str(request.url), self._config.stream_chunk_timeout) from exc
             except httpx.TransportError as exc:
-                self._sleep(attempts.transport_delay(exc, str(request.url)))
+                delay = attempts.transport_delay(exc, str(request.url))
+                logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
+                self._sleep(delay)
                 continue
             if stream_opened(response.status_code):
                 return response
@@ -162,7 +164,9 @@ class SIEClient:
                 raise connection_error(exc, str(request.url)) from exc
             finally:
                 response.close()
-            self._sleep(stream_retry_delay(attempts, response.status_code, response.headers, content))
+            delay = stream_retry_delay(attempts, response.status_code, response.headers, content)
+            logger.info("retrying %s %s in %.2fs after HTTP %s", call.method, call.path, delay, response.status_code)
+            self._sleep(delay)
 
     def _events(self, call: Call[Any], state: ChatStream | GenerateStream) -> Iterator[Any]:
         response = self._open_stream(call)
