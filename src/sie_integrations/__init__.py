@@ -6,7 +6,7 @@ The adapters live in ``sie_integrations.langchain`` and ``sie_integrations.llama
 
 from ._http.async_client import AsyncSIEClient
 from ._http.client import SIEClient
-from ._http.exchange import AsyncStream, Stream
+from ._http.streams import AsyncStream, Stream
 from ._version import __version__
 from .chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from .errors import (

@@ -17,9 +17,8 @@ import msgpack
 import pytest
 
 from sie_integrations import AsyncSIEClient, AsyncStream, SIEClient, Stream
+from sie_integrations._core import exchange as _exchange
 from sie_integrations._core.retry import Attempts
-from sie_integrations._http import async_client as _async_client
-from sie_integrations._http import client as _client
 
 BASE_URL = "http://sie.test"
 CHAT_MODEL = "Qwen/Qwen3-4B-Instruct-2507"
@@ -261,8 +260,7 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Every call's retry budget (``Attempts``) runs on a fake clock."""
     clock = FakeClock()
     factory = functools.partial(Attempts, clock=clock)
-    monkeypatch.setattr(_client, "Attempts", factory)
-    monkeypatch.setattr(_async_client, "Attempts", factory)
+    monkeypatch.setattr(_exchange, "Attempts", factory)
     return clock
 
 

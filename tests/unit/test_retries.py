@@ -25,6 +25,7 @@ from sie_integrations import (
 )
 from sie_integrations._core.error_mapping import ErrorInfo
 from sie_integrations._core.retry import DEFAULT_CAPACITY_DELAY, Attempts, RetryPolicy
+from sie_integrations._http.failures import broken
 from tests.unit.conftest import assert_succeeded
 
 ALL_OPS = ["encode", "score", "extract", "generate", "chat", "stream_chat", "stream_generate"]
@@ -607,14 +608,14 @@ def test_attempts_budget_exhaustion_message() -> None:
 def test_attempts_transport_delay_rules() -> None:
     request = httpx.Request("POST", "http://sie.test/v1/generate/x")
     generation = Attempts(RetryPolicy(max_retries=1), idempotent=False, clock=Clock())
-    delay = generation.transport_delay(httpx.ConnectError("refused", request=request), "http://sie.test")
+    delay = generation.transport_delay(broken(httpx.ConnectError("refused", request=request)), "http://sie.test")
     assert 0.375 <= delay <= 0.5
     with pytest.raises(SIEConnectionError, match="after 1 retries"):
-        generation.transport_delay(httpx.ConnectError("refused", request=request), "http://sie.test")
+        generation.transport_delay(broken(httpx.ConnectError("refused", request=request)), "http://sie.test")
     fresh = Attempts(RetryPolicy(), idempotent=False, clock=Clock())
     with pytest.raises(SIEConnectionError, match="not retried"):
-        fresh.transport_delay(httpx.ReadError("reset", request=request), "http://sie.test")
+        fresh.transport_delay(broken(httpx.ReadError("reset", request=request)), "http://sie.test")
     with pytest.raises(SIETimeoutError):
         Attempts(RetryPolicy(), idempotent=True, clock=Clock()).transport_delay(
-            httpx.ReadTimeout("slow", request=request), "http://sie.test"
+            broken(httpx.ReadTimeout("slow", request=request)), "http://sie.test"
         )

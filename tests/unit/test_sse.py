@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sie_integrations._core.sse import DONE, ChatStream, GenerateStream, SSEDecoder
+from sie_integrations._core.sse import SSEDecoder
+from sie_integrations._core.streams import DONE, ChatStream, GenerateStream
 from sie_integrations.chat import ChatCompletionChunk
 from sie_integrations.errors import SIEConnectionError, SIEStreamError
 from sie_integrations.types import GenerateChunk

@@ -1,4 +1,4 @@
-"""When to wait and try a call again: capacity waits, rate limits and broken connections."""
+"""When to wait and try a call again: capacity waits, rate limits and broken connections; no I/O."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import httpx
+from typing import Literal
 
 from ..errors import SIEConnectionError, SIEError, SIETimeoutError
 from .error_mapping import ErrorInfo, to_error
@@ -15,8 +14,25 @@ from .error_mapping import ErrorInfo, to_error
 DEFAULT_CAPACITY_DELAY = 5.0
 # 503 codes a server sends instead of starting the work: the queue or the accelerator is busy right now.
 _BACKPRESSURE = frozenset({"QUEUE_FULL", "BILLING_CAPACITY_UNAVAILABLE", "RESOURCE_EXHAUSTED"})
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_MAYBE_SENT = (httpx.WriteTimeout, httpx.WriteError, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+Sent = Literal["no", "maybe", "unknown"]
+Kind = Literal["connect", "timeout", "read_timeout", "other"]
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A request that failed in transport, told without the HTTP library.
+
+    ``sent``: ``"no"`` when it never left (refused, connect timeout, pool timeout), ``"maybe"`` when it may have
+    reached the server (write failed, connection reset), ``"unknown"`` otherwise (read timeout, proxy error, ...).
+    """
+
+    name: str
+    detail: str
+    sent: Sent
+    kind: Kind = "other"
+    cause: BaseException | None = None
 
 
 @dataclass(frozen=True)
@@ -108,28 +124,26 @@ class Attempts:
             error.message = f"{error.message} (wait_for_capacity is off)"
         return error
 
-    def transport_delay(self, exc: httpx.TransportError, url: str) -> float:
+    def transport_delay(self, failure: Broken, url: str) -> float:
         """Seconds to wait before re-sending after a transport failure; raises when it must not."""
-        sent_maybe = isinstance(exc, _MAYBE_SENT)
-        retry_ok = isinstance(exc, _NOT_SENT) or (sent_maybe and self.idempotent)
+        sent_maybe = failure.sent == "maybe"
+        retry_ok = failure.sent == "no" or (sent_maybe and self.idempotent)
         if retry_ok and self.retries < self.policy.max_retries:
             delay = _jitter(min(0.5 * 2.0**self.retries, 5.0))
             if delay < self.remaining:
                 self.retries += 1
                 return delay
-        raise connection_error(exc, url, retries=self.retries, not_retried=sent_maybe and not self.idempotent)
+        error = connection_error(failure, url, retries=self.retries, not_retried=sent_maybe and not self.idempotent)
+        raise error from failure.cause
 
 
-def connection_error(
-    exc: httpx.TransportError, url: str, *, retries: int = 0, not_retried: bool = False
-) -> SIEConnectionError:
-    """A typed error for an httpx transport failure."""
-    what = type(exc).__name__
-    detail = str(exc) or what
-    if isinstance(exc, httpx.TimeoutException):
-        message = f"timed out talking to {url} ({what}: {detail})"
+def connection_error(failure: Broken, url: str, *, retries: int = 0, not_retried: bool = False) -> SIEConnectionError:
+    """A typed error for a transport failure."""
+    detail = failure.detail or failure.name
+    if failure.kind in ("timeout", "read_timeout"):
+        message = f"timed out talking to {url} ({failure.name}: {detail})"
         cls: type[SIEConnectionError] = SIETimeoutError
-    elif isinstance(exc, httpx.ConnectError):
+    elif failure.kind == "connect":
         message = f"cannot connect to {url}: {detail}"
         cls = SIEConnectionError
     else:

@@ -1,21 +1,11 @@
-"""Incremental server-sent-events decoding and the end-of-stream rules of SIE's streams."""
+"""Incremental server-sent-events framing: bytes in, the ``data`` of each event out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterator
 
-from pydantic import ValidationError
+from ..errors import SIEStreamError
 
-from ..chat import ChatCompletionChunk
-from ..errors import RequestError, SIEConnectionError, SIEStreamError
-from ..types import GenerateChunk
-from .codec import WireFormatError, loads_json
-from .error_mapping import stream_error
-from .generate import parse_generate_chunk
-
-C = TypeVar("C")
-DONE = "[DONE]"
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
@@ -103,68 +93,3 @@ def _find_line_end(buffer: bytearray, start: int) -> int:
     lf = buffer.find(b"\n", start)
     cr = buffer.find(b"\r", start, lf if lf >= 0 else len(buffer))
     return cr if cr >= 0 else lf
-
-
-def _event_json(data: str) -> Mapping[str, Any]:
-    try:
-        payload = loads_json(data)
-    except WireFormatError as exc:
-        raise SIEStreamError(f"the stream sent an event that is not JSON: {exc}", code="malformed_stream") from exc
-    if not isinstance(payload, Mapping):
-        raise SIEStreamError("the stream sent an event that is not a JSON object", code="malformed_stream")
-    return payload
-
-
-class _StreamState(Generic[C]):
-    """Turns the events of a stream into chunks and checks that it ended with its final chunk and [DONE]."""
-
-    what = "stream"
-    final = "its final chunk"
-
-    def __init__(self) -> None:
-        self.done = False
-        self.finished = False
-
-    def _chunk(self, payload: Mapping[str, Any]) -> tuple[C, bool]:
-        """The chunk of one event, and whether it is the final one."""
-        raise NotImplementedError
-
-    def on_event(self, data: str) -> C | None:
-        if data == DONE:
-            self.done = True
-            return None
-        if self.done:
-            raise SIEStreamError("the stream sent events after [DONE]", code="malformed_stream")
-        payload = _event_json(data)
-        if payload.get("error") is not None:
-            raise stream_error(payload)
-        chunk, final = self._chunk(payload)
-        self.finished = self.finished or final
-        return chunk
-
-    def on_end(self) -> None:
-        if not self.done or not self.finished:
-            missing = "[DONE]" if self.finished else self.final
-            raise SIEConnectionError(f"the {self.what} ended without {missing}; the answer is incomplete")
-
-
-class ChatStream(_StreamState[ChatCompletionChunk]):
-    what, final = "chat stream", "its final chunk (finish_reason)"
-
-    def _chunk(self, payload: Mapping[str, Any]) -> tuple[ChatCompletionChunk, bool]:
-        try:
-            chunk = ChatCompletionChunk.model_validate(payload)
-        except ValidationError as exc:
-            raise SIEStreamError(f"the stream sent a malformed chunk: {exc}", code="malformed_stream") from exc
-        return chunk, any(choice.finish_reason for choice in chunk.choices)
-
-
-class GenerateStream(_StreamState[GenerateChunk]):
-    what, final = "generate stream", "its final chunk (done: true)"
-
-    def _chunk(self, payload: Mapping[str, Any]) -> tuple[GenerateChunk, bool]:
-        try:
-            chunk = parse_generate_chunk(payload)
-        except RequestError as exc:
-            raise SIEStreamError(exc.message, code="malformed_stream") from exc
-        return chunk, chunk.done

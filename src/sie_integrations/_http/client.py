@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import httpx
 import numpy as np
@@ -14,14 +14,15 @@ from pydantic import SecretStr
 from .._core.call import Call
 from .._core.chat_completions import chat_call
 from .._core.encode import encode_call, encode_dense_call
+from .._core.exchange import READ, Reply, Wait, exchange, stream_broken
 from .._core.extract import extract_call
 from .._core.generate import generate_call
 from .._core.items import no_items
 from .._core.models import gateway_health_call, get_model_call, list_models_call, server_health_call
 from .._core.pools import create_pool_call, delete_pool_call, get_pool_call
-from .._core.retry import Attempts, connection_error
+from .._core.retry import Broken
 from .._core.score import score_call
-from .._core.sse import ChatStream, GenerateStream, SSEDecoder
+from .._core.streams import ChatStream, EventReader, GenerateStream
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from ..types import (
     EncodeResult,
@@ -34,8 +35,9 @@ from ..types import (
     PoolInfo,
     ScoreEntry,
 )
-from .config import ClientConfig, TimeoutLike, logger
-from .exchange import Retry, Stream, settle, stream_broken, stream_opened, stream_retry_delay
+from .config import ClientConfig, TimeoutLike
+from .failures import broken
+from .streams import Stream
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -124,69 +126,49 @@ class SIEClient:
     def _sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
-    def _request(self, call: Call[T]) -> T:
-        attempts = Attempts(self._config.policy, idempotent=call.idempotent)
-        while True:
-            request = self._config.request(self._http, call)
-            try:
-                response = self._http.send(request, follow_redirects=False)
-            except httpx.TransportError as exc:
-                delay = attempts.transport_delay(exc, str(request.url))
-                logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
-                self._sleep(delay)
-                continue
-            outcome = settle(call, attempts, response.status_code, response.headers, response.content)
-            if not isinstance(outcome, Retry):
-                return outcome
-            logger.info(
-                "retrying %s %s in %.2fs after HTTP %s", call.method, call.path, outcome.delay, response.status_code
-            )
-            self._sleep(outcome.delay)
+    def _exchange(self, call: Call[T], *, stream: bool = False) -> tuple[T | None, httpx.Response | None]:
+        """Drive ``exchange()``: the result, or for a stream the opened response."""
+        flow = exchange(call, self._config.policy, self._config.url(call), stream=stream, **self._config.flow_kwargs)
+        response: httpx.Response | None = None
+        outcome: Reply | Broken | bytes | None = None
+        try:
+            while True:
+                step = flow.send(outcome)
+                outcome = None
+                if isinstance(step, Wait):
+                    self._sleep(step.seconds)
+                elif step is READ and response is not None:
+                    try:
+                        outcome = response.read()
+                    except httpx.TransportError as exc:
+                        outcome = broken(exc)
+                    finally:
+                        response.close()
+                else:
+                    request = self._config.request(self._http, call, stream=stream)
+                    try:
+                        response = self._http.send(request, stream=stream, follow_redirects=False)
+                    except httpx.TransportError as exc:
+                        outcome = broken(exc)
+                    else:
+                        outcome = Reply(response.status_code, response.headers, None if stream else response.content)
+        except StopIteration as stop:
+            return stop.value, response
 
-    def _open_stream(self, call: Call[Any]) -> httpx.Response:
-        attempts = Attempts(self._config.policy, idempotent=call.idempotent)
-        while True:
-            request = self._config.request(self._http, call, stream=True)
-            try:
-                response = self._http.send(request, stream=True, follow_redirects=False)
-            except httpx.ReadTimeout as exc:  # no answer within the (stream) read timeout: never re-sent
-                raise stream_broken(exc, str(request.url), self._config.stream_chunk_timeout) from exc
-            except httpx.TransportError as exc:
-                delay = attempts.transport_delay(exc, str(request.url))
-                logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, type(exc).__name__)
-                self._sleep(delay)
-                continue
-            if stream_opened(response.status_code):
-                return response
-            try:
-                content = response.read()
-            except httpx.TransportError as exc:
-                raise connection_error(exc, str(request.url)) from exc
-            finally:
-                response.close()
-            delay = stream_retry_delay(attempts, response.status_code, response.headers, content)
-            logger.info("retrying %s %s in %.2fs after HTTP %s", call.method, call.path, delay, response.status_code)
-            self._sleep(delay)
+    def _request(self, call: Call[T]) -> T:
+        return cast(T, self._exchange(call)[0])
 
     def _events(self, call: Call[Any], state: ChatStream | GenerateStream) -> Iterator[Any]:
-        response = self._open_stream(call)
-        decoder = SSEDecoder()
+        response = cast(httpx.Response, self._exchange(call, stream=True)[1])
+        reader: EventReader[Any] = EventReader(state)
         try:
             for raw in response.iter_bytes():
-                for data in decoder.feed(raw):
-                    chunk = state.on_event(data)
-                    if chunk is not None:
-                        yield chunk
-                if state.done:
+                yield from reader.feed(raw)
+                if reader.done:
                     break
-            else:
-                for data in decoder.flush():
-                    chunk = state.on_event(data)
-                    if chunk is not None:
-                        yield chunk
-            state.on_end()
+            yield from reader.finish()
         except httpx.TransportError as exc:
-            raise stream_broken(exc, str(response.request.url), self._config.stream_chunk_timeout) from exc
+            raise stream_broken(broken(exc), self._config.url(call), self._config.stream_chunk_timeout) from exc
         finally:
             response.close()
 

@@ -179,6 +179,15 @@ class ClientConfig:
             timeout=timeout,
         )
 
+    def url(self, call: Call[Any]) -> str:
+        """The URL a call goes to."""
+        return self.base_url + call.path
+
+    @property
+    def flow_kwargs(self) -> dict[str, Any]:
+        """The settings ``exchange()`` takes besides the call."""
+        return {"chunk_timeout": self.stream_chunk_timeout}
+
     def client_kwargs(self) -> dict[str, Any]:
         """Settings of the httpx clients this library creates."""
         return {
