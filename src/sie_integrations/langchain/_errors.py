@@ -1,70 +1,223 @@
-"""SIE errors that are also LangChain's standard model errors, where the installed core has them."""
+"""SIE errors that are also LangChain's standard model errors, where the installed core has them.
+
+Each twin is a class of this module (so it pickles) that derives from its SIE class and from one core
+model error. The module-level twins carry the usual core error of their SIE class; the namespaces
+``ContextOverflow``, ``Authentication`` and ``PermissionDenied`` hold the twins that a code or status
+turns into another core error. Every twin has the name of its SIE class.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
-from langchain_core import exceptions as lc_exceptions
+from langchain_core import exceptions as lc
 
-from ..errors import (
-    InputTooLongError,
-    ModelNotFoundError,
-    RateLimitError,
-    RequestError,
-    SIEConnectionError,
-    SIEError,
-    SIETimeoutError,
-)
+from .. import errors as sie
 
+
+class _Absent(Exception):
+    """Stands in for a core model error that the installed langchain-core lacks (before 1.6)."""
+
+
+if TYPE_CHECKING:
+    from langchain_core import exceptions as core
+else:
+
+    class _Core:
+        """langchain-core's exceptions, with `_Absent` for each model error an older core lacks."""
+
+        def __getattr__(self, name: str) -> type[Exception]:
+            return getattr(lc, name, _Absent)
+
+    core = _Core()
+
+_E = TypeVar("_E", bound=sie.SIEError)
+_TWINS: dict[tuple[type[sie.SIEError], type[Exception]], type[sie.SIEError]] = {}
 _CONTEXT_CODES = frozenset({"context_exceeded", "context_length_exceeded", "input_too_long"})
 
 
-def _core_class(error: SIEError) -> str:
+def _twin(cls: type[_E]) -> type[_E]:
+    """Register a twin under its SIE class and its core error (unless the installed core lacks it)."""
+    sie_class, core_class = cls.__bases__
+    if core_class is not _Absent:
+        _TWINS[sie_class, core_class] = cls
+    return cls
+
+
+@_twin
+class SIEError(sie.SIEError, core.ModelAPIError):
+    """An `SIEError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class SIEConnectionError(sie.SIEConnectionError, core.ModelConnectionError):
+    """An `SIEConnectionError` that is also a `ModelConnectionError`."""
+
+
+@_twin
+class SIETimeoutError(sie.SIETimeoutError, core.ModelTimeoutError):
+    """An `SIETimeoutError` that is also a `ModelTimeoutError`."""
+
+
+@_twin
+class RequestError(sie.RequestError, core.ModelInvalidRequestError):
+    """A `RequestError` that is also a `ModelInvalidRequestError`."""
+
+
+@_twin
+class ModelNotFoundError(sie.ModelNotFoundError, core.ModelNotFoundError):
+    """A `ModelNotFoundError` that is also LangChain's `ModelNotFoundError`."""
+
+
+@_twin
+class InputTooLongError(sie.InputTooLongError, core.ContextOverflowError):
+    """An `InputTooLongError` that is also a `ContextOverflowError`."""
+
+
+@_twin
+class RateLimitError(sie.RateLimitError, core.ModelRateLimitError):
+    """A `RateLimitError` that is also a `ModelRateLimitError`."""
+
+
+@_twin
+class ServerError(sie.ServerError, core.ModelAPIError):
+    """A `ServerError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class ModelLoadFailedError(sie.ModelLoadFailedError, core.ModelAPIError):
+    """A `ModelLoadFailedError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class SIEStreamError(sie.SIEStreamError, core.ModelAPIError):
+    """An `SIEStreamError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class ProvisioningError(sie.ProvisioningError, core.ModelAPIError):
+    """A `ProvisioningError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class ModelLoadingError(sie.ModelLoadingError, core.ModelAPIError):
+    """A `ModelLoadingError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class LoraLoadingError(sie.LoraLoadingError, core.ModelAPIError):
+    """A `LoraLoadingError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class PoolError(sie.PoolError, core.ModelAPIError):
+    """A `PoolError` that is also a `ModelAPIError`."""
+
+
+class ContextOverflow:
+    """Twins that are also a `ContextOverflowError`: the error's code says the input is too long."""
+
+    @_twin
+    class SIEError(sie.SIEError, core.ContextOverflowError):
+        """An `SIEError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class SIEConnectionError(sie.SIEConnectionError, core.ContextOverflowError):
+        """An `SIEConnectionError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class SIETimeoutError(sie.SIETimeoutError, core.ContextOverflowError):
+        """An `SIETimeoutError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class RequestError(sie.RequestError, core.ContextOverflowError):
+        """A `RequestError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class ModelNotFoundError(sie.ModelNotFoundError, core.ContextOverflowError):
+        """A `ModelNotFoundError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class RateLimitError(sie.RateLimitError, core.ContextOverflowError):
+        """A `RateLimitError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class ServerError(sie.ServerError, core.ContextOverflowError):
+        """A `ServerError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class ModelLoadFailedError(sie.ModelLoadFailedError, core.ContextOverflowError):
+        """A `ModelLoadFailedError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class SIEStreamError(sie.SIEStreamError, core.ContextOverflowError):
+        """An `SIEStreamError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class ProvisioningError(sie.ProvisioningError, core.ContextOverflowError):
+        """A `ProvisioningError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class ModelLoadingError(sie.ModelLoadingError, core.ContextOverflowError):
+        """A `ModelLoadingError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class LoraLoadingError(sie.LoraLoadingError, core.ContextOverflowError):
+        """A `LoraLoadingError` that is also a `ContextOverflowError`."""
+
+    @_twin
+    class PoolError(sie.PoolError, core.ContextOverflowError):
+        """A `PoolError` that is also a `ContextOverflowError`."""
+
+
+class Authentication:
+    """The twin for HTTP 401."""
+
+    @_twin
+    class RequestError(sie.RequestError, core.ModelAuthenticationError):
+        """A `RequestError` that is also a `ModelAuthenticationError`."""
+
+
+class PermissionDenied:
+    """The twin for HTTP 403."""
+
+    @_twin
+    class RequestError(sie.RequestError, core.ModelPermissionDeniedError):
+        """A `RequestError` that is also a `ModelPermissionDeniedError`."""
+
+
+def _core_class(error: sie.SIEError) -> type[Exception]:
     code = (error.code or "").lower()
-    if isinstance(error, InputTooLongError) or code in _CONTEXT_CODES:
-        return "ContextOverflowError"
-    if isinstance(error, RateLimitError):
-        return "ModelRateLimitError"
-    if isinstance(error, ModelNotFoundError):
-        return "ModelNotFoundError"
-    if isinstance(error, SIETimeoutError):
-        return "ModelTimeoutError"
-    if isinstance(error, SIEConnectionError):
-        return "ModelConnectionError"
-    if isinstance(error, RequestError):
+    if isinstance(error, sie.InputTooLongError) or code in _CONTEXT_CODES:
+        return core.ContextOverflowError
+    if isinstance(error, sie.RateLimitError):
+        return core.ModelRateLimitError
+    if isinstance(error, sie.ModelNotFoundError):
+        return core.ModelNotFoundError
+    if isinstance(error, sie.SIETimeoutError):
+        return core.ModelTimeoutError
+    if isinstance(error, sie.SIEConnectionError):
+        return core.ModelConnectionError
+    if isinstance(error, sie.RequestError):
         if error.status_code == 401:
-            return "ModelAuthenticationError"
+            return core.ModelAuthenticationError
         if error.status_code == 403:
-            return "ModelPermissionDeniedError"
-        return "ModelInvalidRequestError"
-    return "ModelAPIError"
+            return core.ModelPermissionDeniedError
+        return core.ModelInvalidRequestError
+    return core.ModelAPIError
 
 
-_DUALS: dict[tuple[type[SIEError], str], type[SIEError]] = {}
-
-
-def _dual(sie_class: type[SIEError], core_name: str) -> type[SIEError]:
-    key = (sie_class, core_name)
-    if key not in _DUALS:
-        core = getattr(lc_exceptions, core_name, None)
-        _DUALS[key] = (  # langchain-core before 1.6 has no model errors: keep the SIE class
-            sie_class
-            if core is None
-            else type(sie_class.__name__, (sie_class, core), {"__module__": sie_class.__module__})
-        )
-    return _DUALS[key]
-
-
-def as_langchain_error(error: SIEError) -> SIEError:
+def as_langchain_error(error: sie.SIEError) -> sie.SIEError:
     """The same error, as an instance of both its SIE class and the matching core model error."""
-    cls = _dual(type(error), _core_class(error))
-    if cls is type(error):
+    cls = _TWINS.get((type(error), _core_class(error)))
+    if cls is None:  # already a twin, a class of another library, or a core model error langchain-core lacks
         return error
-    dual = cls.__new__(cls)
-    dual.__dict__.update(error.__dict__)
-    dual.args = error.args
-    return dual
+    twin = cls.__new__(cls)
+    twin.__dict__.update(error.__dict__)
+    twin.args = error.args
+    return twin
 
 
 @contextmanager
@@ -72,5 +225,8 @@ def langchain_errors() -> Iterator[None]:
     """Re-raise SIE errors as their LangChain-compatible twins."""
     try:
         yield
-    except SIEError as error:
-        raise as_langchain_error(error) from error
+    except sie.SIEError as error:
+        twin = as_langchain_error(error)
+        if twin is error:
+            raise
+        raise twin from error
