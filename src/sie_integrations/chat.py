@@ -209,14 +209,21 @@ class Choice(_Open):
     logprobs: Any = None
 
 
-class ChatCompletion(_Open):
+class _Envelope(_Open):
+    """The fields a completion and a stream chunk share (each narrows ``object`` and ``choices``)."""
+
     id: str = ""
-    object: str = "chat.completion"
+    object: str
     created: int = 0
     model: str = ""
     system_fingerprint: str | None = None
-    choices: list[Choice]
+    choices: list[Any]
     usage: ChatUsage | None = None
+
+
+class ChatCompletion(_Envelope):
+    object: str = "chat.completion"
+    choices: list[Choice]
 
 
 class FunctionCallDelta(_Open):
@@ -245,12 +252,7 @@ class ChunkChoice(_Open):
     logprobs: Any = None
 
 
-class ChatCompletionChunk(_Open):
-    id: str = ""
+class ChatCompletionChunk(_Envelope):
     object: str = "chat.completion.chunk"
-    created: int = 0
-    model: str = ""
-    system_fingerprint: str | None = None
     choices: list[ChunkChoice] = Field(default_factory=list)
-    usage: ChatUsage | None = None
     request_id: str | None = None
