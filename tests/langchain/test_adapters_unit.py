@@ -55,13 +55,14 @@ def _json_body(request: httpx.Request) -> dict[str, object]:
 def _json_wire(monkeypatch: pytest.MonkeyPatch) -> None:
     """Send JSON so the MockTransport can read bodies; msgpack is covered by the client's own tests."""
     from sie_integrations._adapters import connection as _connection
+    from sie_integrations._http.options import ClientOptions
 
-    original = _connection.SIEConnection._connection_args
+    original = _connection.SIEConnection.client_options
 
-    def args(self: _connection.SIEConnection) -> dict[str, object]:
-        return {**original(self), "wire_format": "json"}
+    def args(self: _connection.SIEConnection) -> ClientOptions:
+        return original(self).model_copy(update={"wire_format": "json"})
 
-    monkeypatch.setattr(_connection.SIEConnection, "_connection_args", args)
+    monkeypatch.setattr(_connection.SIEConnection, "client_options", args)
 
 
 def test_embed_documents_batches_in_order(recorder: Recorder) -> None:

@@ -1,4 +1,4 @@
-"""The connection fields every framework adapter shares, and the clients built from them."""
+"""The connection fields every framework adapter shares (the client options), and the clients built from them."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import difflib
 import os
 import warnings
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
-from .._http.config import same_origin
+from .._http.options import ClientOptions, env_key_for
 
 
 class _Clients:
@@ -64,29 +64,18 @@ def _env_key() -> SecretStr | None:
     return SecretStr(key) if key else None
 
 
-class SIEConnection(BaseModel):
-    """Where and how to reach SIE. ``api_key`` defaults to ``SIE_API_KEY``, ``base_url`` to ``SIE_BASE_URL``."""
+class SIEConnection(ClientOptions):
+    """Every client option, as fields of an adapter; ``base_url`` and ``api_key`` default to the environment."""
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
 
-    base_url: str | None = Field(default_factory=lambda: os.environ.get("SIE_BASE_URL"))
-    api_key: SecretStr | None = Field(default_factory=_env_key, exclude=True)
-    timeout: float | None = None
-    gpu: str | None = None
-    pool: str | None = None
-    wait_for_capacity: bool = True
-    provision_timeout: float = Field(default=900.0, gt=0)
-    """Total seconds one call may spend waiting for capacity (loading, provisioning, back-pressure)."""
-    max_retries: int = Field(default=3, ge=0)
-    stream_chunk_timeout: float | None = Field(default=None, gt=0)
-    """Seconds a stream may go without sending anything before it fails with ``SIETimeoutError``
-    (``None``: the read timeout of ``timeout``)."""
-    headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
-    """Extra headers sent with every request (kept out of dumps and ``repr``: they may hold credentials)."""
-    wire_format: Literal["msgpack", "json"] = "msgpack"
-    """Body format of encode, score and extract answers."""
-    http2: bool = False
-    """Offer HTTP/2 to an ``https://`` server (``pip install 'sie-integrations[http2]'``)."""
+    base_url: str | None = Field(
+        default_factory=lambda: os.environ.get("SIE_BASE_URL"),
+        description=ClientOptions.model_fields["base_url"].description,
+    )
+    api_key: SecretStr | None = Field(
+        default_factory=_env_key, exclude=True, description=ClientOptions.model_fields["api_key"].description
+    )
     http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 
@@ -108,47 +97,24 @@ class SIEConnection(BaseModel):
 
     @model_validator(mode="after")
     def _keep_env_key_at_home(self) -> SIEConnection:
-        """The ``SIE_API_KEY`` variable goes only to the server ``SIE_BASE_URL`` names."""
-        env_url = os.environ.get("SIE_BASE_URL")
-        key_from_env = "api_key" not in self.model_fields_set
+        """The ``SIE_API_KEY`` variable goes only where ``env_key_for`` lets it."""
         explicit_url = self.base_url if "base_url" in self.model_fields_set else None
-        if (
-            key_from_env
-            and explicit_url is not None
-            and self.api_key is not None
-            and (env_url is None or not same_origin(env_url, explicit_url))
-        ):
+        if "api_key" not in self.model_fields_set and self.api_key is not None and env_key_for(explicit_url) is None:
             self.api_key = None
         return self
-
-    def _connection_args(self) -> dict[str, Any]:
-        return {
-            "base_url": self.base_url,
-            "api_key": self.api_key,
-            "timeout": self.timeout,
-            "gpu": self.gpu,
-            "pool": self.pool,
-            "stream_chunk_timeout": self.stream_chunk_timeout,
-            "wait_for_capacity": self.wait_for_capacity,
-            "provision_timeout": self.provision_timeout,
-            "max_retries": self.max_retries,
-            "headers": self.headers,
-            "wire_format": self.wire_format,
-            "http2": self.http2,
-        }
 
     @property
     def client(self) -> SIEClient:
         """The synchronous client, built on first use."""
         if self._clients.sync is None:
-            self._clients.sync = SIEClient(**self._connection_args(), http_client=self.http_client)
+            self._clients.sync = SIEClient.from_options(self.client_options(), self.http_client)
         return self._clients.sync
 
     @property
     def async_client(self) -> AsyncSIEClient:
         """The asynchronous client (one connection pool per event loop), built on first use."""
         if self._clients.async_ is None:
-            self._clients.async_ = AsyncSIEClient(**self._connection_args(), http_client=self.http_async_client)
+            self._clients.async_ = AsyncSIEClient.from_options(self.client_options(), self.http_async_client)
         return self._clients.async_
 
     def close(self) -> None:

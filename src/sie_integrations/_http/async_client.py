@@ -6,11 +6,10 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 import numpy as np
-from pydantic import SecretStr
 
 from .._core.call import Call
 from .._core.chat_completions import chat_call
@@ -36,7 +35,7 @@ from ..types import (
     PoolInfo,
     ScoreEntry,
 )
-from .config import ClientConfig, TimeoutLike
+from .base import BaseClient
 from .failures import broken
 from .streams import AsyncStream
 
@@ -44,72 +43,16 @@ T = TypeVar("T")
 C = TypeVar("C")
 
 
-class AsyncSIEClient:
-    """An asynchronous client for an SIE server or gateway.
-
-    Args:
-        base_url: Server URL; defaults to ``SIE_BASE_URL``, else ``http://localhost:8080``.
-        api_key: Bearer key; defaults to ``SIE_API_KEY`` (sent only to the ``SIE_BASE_URL`` server).
-        timeout: Seconds per attempt, or an ``httpx.Timeout`` (default: 150 s read, 10 s connect).
-        stream_chunk_timeout: Seconds a stream may go without sending anything (its first bytes included)
-            before it is closed with ``SIETimeoutError``; ``None`` (default) uses the read timeout.
-        gpu: Machine profile to route to, or ``"pool/profile"``.
-        pool: Pool to route to.
-        wait_for_capacity: Wait while the model loads or capacity is provisioned (202 / 503).
-        provision_timeout: Total seconds one call may spend waiting for capacity.
-        max_retries: Retries after 429, back-pressure 503s and connection failures.
-        headers: Extra headers sent with every request.
-        wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
-        http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);
-            plain ``http://`` stays HTTP/1.1.
-        http_client: An ``httpx.AsyncClient`` to use instead of owned ones (not closed by ``aclose()``).
+class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
+    """An asynchronous client for an SIE server or gateway; its options are ``BaseClient``'s.
 
     Owned connection pools are made per event loop, so the client works across ``asyncio.run`` calls.
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | SecretStr | None = None,
-        *,
-        timeout: TimeoutLike = None,
-        stream_chunk_timeout: float | None = None,
-        gpu: str | None = None,
-        pool: str | None = None,
-        wait_for_capacity: bool = True,
-        provision_timeout: float = 900.0,
-        max_retries: int = 3,
-        headers: Mapping[str, str] | None = None,
-        wire_format: Literal["msgpack", "json"] = "msgpack",
-        http2: bool = False,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._config = ClientConfig(
-            base_url,
-            api_key,
-            timeout=timeout,
-            stream_chunk_timeout=stream_chunk_timeout,
-            gpu=gpu,
-            pool=pool,
-            wait_for_capacity=wait_for_capacity,
-            provision_timeout=provision_timeout,
-            max_retries=max_retries,
-            headers=headers,
-            wire_format=wire_format,
-            http2=http2,
-        )
-        self._injected = http_client
+    def _open(self) -> None:
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
-
-    @property
-    def base_url(self) -> str:
-        """The server URL requests go to."""
-        return self._config.base_url
-
-    def __repr__(self) -> str:
-        return self._config.describe(type(self).__name__)
 
     # --- lifecycle ------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._http.client import SIEClient
-from .._http.config import resolve_api_key, resolve_base_url
+from .._http.config import resolve_api_key
+from .._http.options import resolve_base_url
 from ..errors import ModelNotFoundError, SIEConnectionError, SIEError, SIETimeoutError
 
 EXIT_OK = 0

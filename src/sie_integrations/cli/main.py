@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from .._http.config import resolve_base_url
+from .._http.options import resolve_base_url
 from .._version import __version__
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Connection
 from .doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command

@@ -1,0 +1,96 @@
+"""What both clients share: their options, the settings built from them, and their repr."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Generic, Literal, TypeVar
+
+import httpx
+from pydantic import SecretStr
+from typing_extensions import Self
+
+from .config import ClientConfig
+from .options import ClientOptions, TimeoutLike
+
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+
+
+class BaseClient(Generic[H]):
+    """A client for an SIE server or gateway; ``SIEClient`` and ``AsyncSIEClient`` add the I/O.
+
+    Args:
+        base_url: Server URL; defaults to ``SIE_BASE_URL``, else ``http://localhost:8080``.
+        api_key: Bearer key; defaults to ``SIE_API_KEY`` (sent only to the ``SIE_BASE_URL`` server).
+        timeout: Seconds per attempt, or an ``httpx.Timeout`` (default: 150 s read, 10 s connect).
+        stream_chunk_timeout: Seconds a stream may go without sending anything (its first bytes included)
+            before it is closed with ``SIETimeoutError``; ``None`` (default) uses the read timeout.
+        gpu: Machine profile to route to, or ``"pool/profile"``.
+        pool: Pool to route to.
+        wait_for_capacity: Wait while the model loads or capacity is provisioned (202 / 503).
+        provision_timeout: Total seconds one call may spend waiting for capacity.
+        max_retries: Retries after 429, back-pressure 503s and connection failures.
+        headers: Extra headers sent with every request.
+        wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
+        http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);
+            plain ``http://`` stays HTTP/1.1.
+        http_client: An ``httpx.Client`` (``httpx.AsyncClient``) to use instead of owned ones; never closed by
+            the client.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | SecretStr | None = None,
+        *,
+        timeout: TimeoutLike = None,
+        stream_chunk_timeout: float | None = None,
+        gpu: str | None = None,
+        pool: str | None = None,
+        wait_for_capacity: bool = True,
+        provision_timeout: float = 900.0,
+        max_retries: int = 3,
+        headers: Mapping[str, str] | None = None,
+        wire_format: Literal["msgpack", "json"] = "msgpack",
+        http2: bool = False,
+        http_client: H | None = None,
+    ) -> None:
+        self._start(
+            ClientOptions(
+                base_url=base_url,
+                api_key=SecretStr(api_key) if isinstance(api_key, str) else api_key,
+                timeout=timeout,
+                stream_chunk_timeout=stream_chunk_timeout,
+                gpu=gpu,
+                pool=pool,
+                wait_for_capacity=wait_for_capacity,
+                provision_timeout=provision_timeout,
+                max_retries=max_retries,
+                headers=None if headers is None else dict(headers),
+                wire_format=wire_format,
+                http2=http2,
+            ),
+            http_client,
+        )
+
+    @classmethod
+    def from_options(cls, options: ClientOptions, http_client: H | None = None) -> Self:
+        """A client with these options (what the adapters build theirs with)."""
+        client = cls.__new__(cls)
+        client._start(options, http_client)
+        return client
+
+    def _start(self, options: ClientOptions, http_client: H | None) -> None:
+        self._config = ClientConfig(options)
+        self._injected: H | None = http_client
+        self._open()
+
+    def _open(self) -> None:
+        """Set up the connection pools (the subclass's)."""
+
+    @property
+    def base_url(self) -> str:
+        """The server URL requests go to."""
+        return self._config.base_url
+
+    def __repr__(self) -> str:
+        return self._config.describe(type(self).__name__)

@@ -1,0 +1,109 @@
+"""The client options, defined once: the clients, the adapters and the command line all take these."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+DEFAULT_BASE_URL = "http://localhost:8080"
+TimeoutLike = float | httpx.Timeout | None
+
+
+class ClientOptions(BaseModel):
+    """Where and how a client reaches SIE, and how long it waits for capacity."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+
+    base_url: str | None = Field(None, description="Server URL; defaults to SIE_BASE_URL, else http://localhost:8080.")
+    api_key: SecretStr | None = Field(
+        None, exclude=True, description="Bearer key; defaults to SIE_API_KEY (sent only to the SIE_BASE_URL server)."
+    )
+    timeout: TimeoutLike = Field(
+        None, description="Seconds per attempt, or an httpx.Timeout (default: 150 s read, 10 s connect)."
+    )
+    stream_chunk_timeout: float | None = Field(
+        None,
+        description="Seconds a stream may go without sending anything (its first bytes included) before it is "
+        "closed with SIETimeoutError; None (default) uses the read timeout.",
+    )
+    gpu: str | None = Field(None, description='Machine profile to route to, or "pool/profile".')
+    pool: str | None = Field(None, description="Pool to route to.")
+    wait_for_capacity: bool = Field(
+        True, description="Wait while the model loads or capacity is provisioned (202 / 503) or busy (429 / 503)."
+    )
+    provision_timeout: float = Field(900.0, description="Total seconds one call may spend waiting for capacity.")
+    max_retries: int = Field(3, description="Retries after 429, back-pressure 503s and failed connections.")
+    headers: dict[str, str] | None = Field(
+        None, exclude=True, repr=False, description="Extra headers sent with every request (may hold credentials)."
+    )
+    wire_format: Literal["msgpack", "json"] = Field(
+        "msgpack", description='Body format of encode, score and extract: "msgpack" (default) or "json".'
+    )
+    http2: bool = Field(
+        False,
+        description="Offer HTTP/2 to https:// servers (pip install 'sie-integrations[http2]'); "
+        "plain http:// stays HTTP/1.1.",
+    )
+
+    @field_validator("max_retries")
+    @classmethod
+    def _retries(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("max_retries must be >= 0")
+        return value
+
+    @field_validator("provision_timeout")
+    @classmethod
+    def _budget(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("provision_timeout must be > 0")
+        return value
+
+    @field_validator("stream_chunk_timeout")
+    @classmethod
+    def _chunk_timeout(cls, value: float | None) -> float | None:
+        if value is not None and not value > 0:  # NaN fails too
+            raise ValueError("stream_chunk_timeout must be > 0 seconds, or None")
+        return value
+
+    def client_options(self) -> ClientOptions:
+        """Just the client options (a subclass, such as an adapter, has more fields)."""
+        return ClientOptions.model_validate({name: getattr(self, name) for name in ClientOptions.model_fields})
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs name the same scheme, host and port."""
+    return _origin(a.strip()) == _origin(b.strip())
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The URL requests go to: ``base_url``, else ``SIE_BASE_URL``, else the default; checked."""
+    url = (base_url or os.environ.get("SIE_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
+    scheme, host, _ = _origin(url)
+    if scheme not in ("http", "https") or not host:
+        raise ValueError(f"base_url must be an absolute http:// or https:// URL, got {url!r}")
+    return url
+
+
+def env_key_for(base_url: str | None) -> SecretStr | None:
+    """The ``SIE_API_KEY`` variable, where it may be sent: only to the server ``SIE_BASE_URL`` names.
+
+    ``base_url`` is the URL the caller named; ``None`` means the ``SIE_BASE_URL`` server itself.
+    """
+    env_key = os.environ.get("SIE_API_KEY")
+    if not env_key:
+        return None
+    env_url = os.environ.get("SIE_BASE_URL")
+    # Compare origins without validating SIE_BASE_URL: a malformed variable must not break an explicit base_url.
+    if base_url is not None and (env_url is None or not same_origin(env_url, base_url)):
+        return None
+    return SecretStr(env_key)
