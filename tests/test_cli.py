@@ -18,6 +18,7 @@ import msgpack
 import numpy as np
 import pytest
 
+from sie_integrations._http.options import ClientOptions
 from sie_integrations.cli import main
 from sie_integrations.cli.embed_input import EmbedError, parse_inputs
 from sie_integrations.cli.embed_output import RunKey, key_mismatch
@@ -460,6 +461,41 @@ def test_embed_to_npy_keeps_input_order(tmp_path: Path, capsys: pytest.CaptureFi
     assert stdout.startswith("embedded 9 texts (0 skipped as already done) in ")
     assert not (tmp_path / "vectors.npy.partial").exists()
     assert not (tmp_path / "vectors.npy.partial.json").exists()
+
+
+def test_embed_takes_every_client_option_as_a_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--gpu/--pool and --wire-format reach the requests the MockTransport sees; the flags are ClientOptions'."""
+    server = FakeSIE()
+    out = tmp_path / "vectors.npy"
+    extra = ("--gpu", "l4", "--pool", "batch", "--wire-format", "json", "--no-wait-for-capacity", "--http2")
+    args = embed_args(write_texts(tmp_path / "in.txt"), out, "--provision-timeout", "30", *extra)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sie_integrations._http.config._require_h2", lambda: None)
+        code, _, err = run(args, server, capsys)
+    assert code == 0, err
+    encodes = [r for r in server.requests if r.url.path.startswith("/v1/encode/")]
+    assert encodes
+    assert all(r.headers["x-sie-machine-profile"] == "l4" and r.headers["x-sie-pool"] == "batch" for r in encodes)
+    assert all(r.headers["content-type"] == "application/json" for r in encodes)
+    with pytest.raises(SystemExit):
+        main(["embed", "--help"])
+    embed_help = capsys.readouterr().out
+    for name in ClientOptions.model_fields:
+        if name != "headers":
+            assert "--" + name.replace("_", "-") in embed_help
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--max-retries", "-1"], "--max-retries: max_retries must be >= 0"), (["--timeout", "0"], "--timeout")],
+)
+def test_an_invalid_client_flag_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(embed_args(write_texts(tmp_path / "in.txt"), tmp_path / "v.npy", *flags))
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_embed_text_to_jsonl_uses_line_numbers_as_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,33 +18,43 @@ class ClientOptions(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
 
-    base_url: str | None = Field(None, description="Server URL; defaults to SIE_BASE_URL, else http://localhost:8080.")
+    base_url: str | None = Field(
+        default=None, description="Server URL; defaults to SIE_BASE_URL, else http://localhost:8080."
+    )
     api_key: SecretStr | None = Field(
-        None, exclude=True, description="Bearer key; defaults to SIE_API_KEY (sent only to the SIE_BASE_URL server)."
+        default=None,
+        exclude=True,
+        description="Bearer key; defaults to SIE_API_KEY (sent only to the SIE_BASE_URL server).",
     )
     timeout: TimeoutLike = Field(
-        None, description="Seconds per attempt, or an httpx.Timeout (default: 150 s read, 10 s connect)."
+        default=None, description="Seconds per attempt, or an httpx.Timeout (default: 150 s read, 10 s connect)."
     )
     stream_chunk_timeout: float | None = Field(
-        None,
+        default=None,
         description="Seconds a stream may go without sending anything (its first bytes included) before it is "
         "closed with SIETimeoutError; None (default) uses the read timeout.",
     )
-    gpu: str | None = Field(None, description='Machine profile to route to, or "pool/profile".')
-    pool: str | None = Field(None, description="Pool to route to.")
+    gpu: str | None = Field(default=None, description='Machine profile to route to, or "pool/profile".')
+    pool: str | None = Field(default=None, description="Pool to route to.")
     wait_for_capacity: bool = Field(
-        True, description="Wait while the model loads or capacity is provisioned (202 / 503) or busy (429 / 503)."
+        default=True,
+        description="Wait while the model loads or capacity is provisioned (202 / 503) or busy (429 / 503).",
     )
-    provision_timeout: float = Field(900.0, description="Total seconds one call may spend waiting for capacity.")
-    max_retries: int = Field(3, description="Retries after 429, back-pressure 503s and failed connections.")
+    provision_timeout: float = Field(
+        default=900.0, description="Total seconds one call may spend waiting for capacity."
+    )
+    max_retries: int = Field(default=3, description="Retries after 429, back-pressure 503s and failed connections.")
     headers: dict[str, str] | None = Field(
-        None, exclude=True, repr=False, description="Extra headers sent with every request (may hold credentials)."
+        default=None,
+        exclude=True,
+        repr=False,
+        description="Extra headers sent with every request (may hold credentials).",
     )
     wire_format: Literal["msgpack", "json"] = Field(
-        "msgpack", description='Body format of encode, score and extract: "msgpack" (default) or "json".'
+        default="msgpack", description='Body format of encode, score and extract: "msgpack" (default) or "json".'
     )
     http2: bool = Field(
-        False,
+        default=False,
         description="Offer HTTP/2 to https:// servers (pip install 'sie-integrations[http2]'); "
         "plain http:// stays HTTP/1.1.",
     )

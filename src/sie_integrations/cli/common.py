@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import ValidationError
 
 from .._http.client import SIEClient
-from .._http.config import resolve_api_key
-from .._http.options import resolve_base_url
+from .._http.options import ClientOptions, env_key_for, resolve_base_url
 from ..errors import ModelNotFoundError, SIEConnectionError, SIEError, SIETimeoutError
 
 EXIT_OK = 0
@@ -20,41 +23,98 @@ EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 
 
+# The client options the command line offers, with their metavars. Their help, type, default and checks
+# are ClientOptions'; headers are left out (a header on the command line shows up in `ps`).
+FLAGS = {
+    "base_url": "URL",
+    "api_key": "KEY",
+    "timeout": "S",
+    "stream_chunk_timeout": "S",
+    "gpu": "PROFILE",
+    "pool": "NAME",
+    "wait_for_capacity": None,
+    "provision_timeout": "S",
+    "max_retries": "N",
+    "wire_format": None,
+    "http2": None,
+}
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a client option."""
+    return "--" + name.replace("_", "-")
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    return value
+
+
+def add_client_flags(parser: argparse.ArgumentParser, *, defaults: Mapping[str, Any], helps: Mapping[str, str]) -> None:
+    """Add a ``connection`` group with a flag per client option in ``FLAGS``."""
+    group = parser.add_argument_group("connection")
+    for name, metavar in FLAGS.items():
+        field = ClientOptions.model_fields[name]
+        kinds = get_args(field.annotation) or (field.annotation,)
+        text = helps.get(name, field.description or "")
+        default = defaults.get(name)
+        if bool in kinds:
+            group.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=default, help=text)
+        elif get_origin(field.annotation) is Literal:
+            group.add_argument(flag(name), choices=kinds, default=default, help=text)
+        else:
+            read = _seconds if float in kinds else int if int in kinds else str
+            group.add_argument(flag(name), metavar=metavar, type=read, default=default, help=text)
+
+
+def client_options(args: argparse.Namespace) -> ClientOptions:
+    """The client options given on the command line; ``ValueError`` naming the flag when one is invalid."""
+    given = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
+    try:
+        return ClientOptions(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"{flag(name)}: {message}") from None
+
+
 @dataclass(frozen=True)
 class Connection:
-    """Where to reach the server, as given on the command line (None: from the environment)."""
+    """The client options a command runs with (unset ones come from the environment, else the defaults)."""
 
-    base_url: str | None = None
-    api_key: str | None = None
-    timeout: float | None = None
-    max_retries: int = 3
+    options: ClientOptions = field(default_factory=lambda: ClientOptions())
 
     @property
     def url(self) -> str:
         """The resolved base URL (``--base-url``, else ``SIE_BASE_URL``, else the client default)."""
-        return resolve_base_url(self.base_url)
+        return resolve_base_url(self.options.base_url)
+
+    @property
+    def timeout(self) -> float | None:
+        """``--timeout`` in seconds, or None."""
+        timeout = self.options.timeout
+        return timeout if timeout is None or isinstance(timeout, float | int) else timeout.read
 
     def key_source(self) -> str | None:
         """Where the key that will be sent comes from: ``"--api-key"``, ``"SIE_API_KEY"`` or None."""
-        if self.api_key:
+        if self.options.api_key is not None and self.options.api_key.get_secret_value():
             return "--api-key"
-        sent = resolve_api_key(None, self.url, explicit_base_url=self.base_url is not None)
-        return "SIE_API_KEY" if sent is not None else None
+        return "SIE_API_KEY" if env_key_for(self.options.base_url) is not None else None
 
     def env_key_withheld(self) -> bool:
         """True when ``SIE_API_KEY`` is set but not sent, because ``--base-url`` names another server."""
-        return not self.api_key and bool(os.environ.get("SIE_API_KEY")) and self.key_source() is None
+        return bool(os.environ.get("SIE_API_KEY")) and self.key_source() is None
 
-    def client(self, http_client: httpx.Client | None = None, *, provision_timeout: float = 900.0) -> SIEClient:
-        """An ``SIEClient`` for these settings, on ``http_client`` when one is given (tests)."""
-        return SIEClient(
-            self.base_url,
-            self.api_key or None,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            provision_timeout=provision_timeout,
-            http_client=http_client,
-        )
+    def with_options(self, **changes: Any) -> Connection:
+        """These options with some changed."""
+        return Connection(self.options.model_copy(update=changes))
+
+    def client(self, http_client: httpx.Client | None = None, **changes: Any) -> SIEClient:
+        """An ``SIEClient`` for these options (and ``changes``), on ``http_client`` when one is given (tests)."""
+        return SIEClient.from_options(self.options.model_copy(update=changes), http_client)
 
 
 def start_hint(base_url: str) -> str:

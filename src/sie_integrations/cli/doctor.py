@@ -124,7 +124,7 @@ def doctor_command(
     out, err = stdout or sys.stdout, stderr or sys.stderr
     timeout = connection.timeout if connection.timeout is not None else DEFAULT_DOCTOR_TIMEOUT
     if connection.timeout is None:
-        connection = Connection(connection.base_url, connection.api_key, timeout, connection.max_retries)
+        connection = connection.with_options(timeout=timeout)
     report = run_doctor(connection, http_client, timeout=timeout)
     print(json.dumps(report_json(report), indent=2) if as_json else render_text(report), file=out)
     if report.error:

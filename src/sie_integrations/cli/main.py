@@ -11,7 +11,7 @@ import httpx
 
 from .._http.options import resolve_base_url
 from .._version import __version__
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Connection
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Connection, add_client_flags, client_options
 from .doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command
 from .embed import EmbedOptions, embed_command
 
@@ -26,30 +26,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
-    return value
-
-
-def _connection_options(retries: int, timeout_help: str) -> argparse.ArgumentParser:
+def _client_flags(retries: int, timeout_help: str) -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
-    group = shared.add_argument_group("connection")
-    group.add_argument(
-        "--base-url", metavar="URL", help="server URL (default: SIE_BASE_URL, else http://localhost:8080)"
-    )
-    group.add_argument(
-        "--api-key", metavar="KEY", help="API key (default: SIE_API_KEY; prefer it: arguments show up in `ps`)"
-    )
-    group.add_argument("--timeout", metavar="S", type=_seconds, help=timeout_help)
-    group.add_argument(
-        "--max-retries",
-        metavar="N",
-        type=int,
-        default=retries,
-        help=f"retries after 429, back-pressure 503s and failed connections (default: {retries})",
-    )
+    helps = {
+        "api_key": "API key (default: SIE_API_KEY, sent only to the SIE_BASE_URL server; prefer it: arguments "
+        "show up in `ps`)",
+        "timeout": timeout_help,
+        "max_retries": f"retries after 429, back-pressure 503s and failed connections (default: {retries})",
+    }
+    add_client_flags(shared, defaults={"max_retries": retries}, helps=helps)
     return shared
 
 
@@ -65,9 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser(
         "doctor",
-        parents=[
-            _connection_options(0, f"seconds per request and per model load (default: {DEFAULT_DOCTOR_TIMEOUT:g})")
-        ],
+        parents=[_client_flags(0, f"seconds per request and per model load (default: {DEFAULT_DOCTOR_TIMEOUT:g})")],
         help="check that a server is reachable, its models, auth and per-endpoint latency",
         description="Check an SIE server: reachability, version, models, auth, and one timed request per endpoint.",
         epilog=EXIT_CODES,
@@ -76,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     embed = commands.add_parser(
         "embed",
-        parents=[_connection_options(3, "seconds per request attempt (default: 150 read, 10 connect)")],
+        parents=[_client_flags(3, "seconds per request attempt (default: 150 read, 10 connect)")],
         help="embed a file of texts into a .npy matrix or JSONL, resumably",
         description=(
             "Embed texts with MODEL. INPUT: a text file (one text per line, blank lines skipped), a .jsonl file "
@@ -104,9 +87,10 @@ def main(argv: Sequence[str] | None = None, *, http_client: httpx.Client | None 
     """Entry point; ``http_client`` replaces the network (tests pass one on an ``httpx.MockTransport``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.max_retries < 0:
-        parser.error("--max-retries must be >= 0")
-    connection = Connection(args.base_url, args.api_key, args.timeout, args.max_retries)
+    try:
+        connection = Connection(client_options(args))
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         resolve_base_url(args.base_url)
     except ValueError as exc:
