@@ -1,4 +1,4 @@
-"""One HTTP exchange described as data, and the checks and decoding every endpoint shares."""
+"""One HTTP exchange described as data, and the checks every request builder shares."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
-from ..errors import RequestError
-from .codec import JSON, MSGPACK, WireFormatError, decode_body, dumps_json, pack_msgpack
+from .codec import JSON, MSGPACK, dumps_json, pack_msgpack
 from .error_mapping import ErrorInfo
 
 T = TypeVar("T")
@@ -31,6 +30,12 @@ class Call(Generic[T]):
     idempotent: bool = True
     on_error: Callable[[ErrorInfo], T] | None = None
     timeout: float | None = None  # seconds per attempt, instead of the client's
+    local: bool = False  # answered without the server: ``parse(b"", None)`` is the answer
+
+    @classmethod
+    def answered(cls, value: T) -> Call[T]:
+        """A call whose answer is known without asking the server (an empty list of items)."""
+        return cls("", "", lambda content, content_type: value, local=True)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -75,37 +80,3 @@ def check_opt_str(value: Any, name: str) -> None:
 
 def wire_body(obj: Any, wire: WireFormat) -> tuple[bytes, str]:
     return (pack_msgpack(obj), MSGPACK) if wire == "msgpack" else (dumps_json(obj), JSON)
-
-
-def decode_object(content: bytes, content_type: str | None, what: str, *, arrays: bool = True) -> Mapping[str, Any]:
-    try:
-        body = decode_body(content, content_type, arrays=arrays)
-    except WireFormatError as exc:
-        raise RequestError(f"malformed {what} response: {exc}", code="MALFORMED_RESPONSE") from exc
-    if not isinstance(body, Mapping):
-        raise RequestError(f"malformed {what} response: not an object", code="MALFORMED_RESPONSE")
-    error = body.get("error")
-    if isinstance(error, (Mapping, str)) and error:  # an error envelope sent with HTTP 200: never a result
-        fields: Mapping[str, Any] = error if isinstance(error, Mapping) else {"message": error}
-        code, message = fields.get("code"), fields.get("message")
-        raise RequestError(
-            f"malformed {what} response: HTTP 200 carrying an error (code {code!r}): {message}",
-            code="MALFORMED_RESPONSE",
-            details={"error": dict(fields)},
-        )
-    return body
-
-
-def malformed(what: str, detail: str) -> RequestError:
-    return RequestError(f"malformed {what} response: {detail}", code="MALFORMED_RESPONSE")
-
-
-def count_check(what: str, got: Any, expected: int) -> list[Any]:
-    if not isinstance(got, list):
-        raise malformed(what, "no item list")
-    if len(got) != expected:
-        raise RequestError(
-            f"the server returned {len(got)} {what} results for {expected} inputs",
-            code=f"{what.upper()}_RESULT_COUNT_MISMATCH",
-        )
-    return got

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..chat import ChatCompletion, ChatCompletionRequest
-from .call import Call, check_finite, decode_object, malformed
+from .answers import decode_object, malformed
+from .call import Call, check_finite
 from .codec import JSON, dumps_json
 
 

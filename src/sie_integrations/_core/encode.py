@@ -8,17 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..types import EncodeResult, ItemLike, SparseVector
-from .call import (
-    Call,
-    WireFormat,
-    check_finite,
-    check_opt_str,
-    count_check,
-    decode_object,
-    malformed,
-    model_path,
-    wire_body,
-)
+from .answers import count_check, decode_object, malformed
+from .call import Call, WireFormat, check_finite, check_opt_str, model_path, wire_body
 from .codec import WireFormatError, stack_vector_maps
 from .items import items_wire
 

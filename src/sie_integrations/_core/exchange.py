@@ -96,6 +96,8 @@ def exchange(
     call: Call[T], policy: RetryPolicy, url: str, *, stream: bool = False, chunk_timeout: float | None = None
 ) -> Generator[Step, Reply | Broken | bytes | None, T | None]:
     """The steps of one call, retries and capacity waits included; see the module docstring."""
+    if call.local:
+        return call.parse(b"", None)
     attempts = Attempts(policy, idempotent=call.idempotent)
     while True:
         outcome = yield SEND

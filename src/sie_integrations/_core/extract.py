@@ -9,17 +9,8 @@ import numpy as np
 
 from ..errors import SIEError
 from ..types import Classification, DetectedObject, Entity, ExtractResult, ItemLike, Relation
-from .call import (
-    Call,
-    WireFormat,
-    check_finite,
-    check_opt_str,
-    count_check,
-    decode_object,
-    malformed,
-    model_path,
-    wire_body,
-)
+from .answers import count_check, decode_object, malformed
+from .call import Call, WireFormat, check_finite, check_opt_str, model_path, wire_body
 from .error_mapping import ErrorInfo, error_class
 from .items import items_wire
 

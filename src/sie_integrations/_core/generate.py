@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..types import GenerateChunk, GenerateResult, Usage
-from .call import Call, decode_object, generate_path, malformed
+from .answers import decode_object, malformed
+from .call import Call, generate_path
 from .codec import JSON, dumps_json
 
 

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from ..types import Health, ModelInfo
-from .call import Call, decode_object, malformed, model_path
+from .answers import decode_object, malformed
+from .call import Call, model_path
 from .error_mapping import ErrorInfo, to_error
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from ..errors import PoolError
 from ..types import PoolInfo
-from .call import Call, decode_object, malformed
+from .answers import decode_object, malformed
+from .call import Call
 from .codec import JSON, dumps_json
 from .error_mapping import ErrorInfo
 

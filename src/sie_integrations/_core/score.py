@@ -7,17 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..types import ItemLike, ScoreEntry
-from .call import (
-    Call,
-    WireFormat,
-    check_finite,
-    check_opt_str,
-    count_check,
-    decode_object,
-    malformed,
-    model_path,
-    wire_body,
-)
+from .answers import count_check, decode_object, malformed
+from .call import Call, WireFormat, check_finite, check_opt_str, model_path, wire_body
 from .items import item_wire, items_wire
 
 

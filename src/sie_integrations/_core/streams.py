@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 from ..chat import ChatCompletionChunk
 from ..errors import RequestError, SIEConnectionError, SIEStreamError
 from ..types import GenerateChunk
+from .call import Call
 from .codec import WireFormatError, loads_json
 from .error_mapping import stream_error
 from .generate import parse_generate_chunk
@@ -29,7 +31,7 @@ def _event_json(data: str) -> Mapping[str, Any]:
     return payload
 
 
-class _StreamState(Generic[C]):
+class StreamState(Generic[C]):
     """Turns the events of a stream into chunks and checks that it ended with its final chunk and [DONE]."""
 
     what = "stream"
@@ -62,7 +64,7 @@ class _StreamState(Generic[C]):
             raise SIEConnectionError(f"the {self.what} ended without {missing}; the answer is incomplete")
 
 
-class ChatStream(_StreamState[ChatCompletionChunk]):
+class ChatStream(StreamState[ChatCompletionChunk]):
     what, final = "chat stream", "its final chunk (finish_reason)"
 
     def _chunk(self, payload: Mapping[str, Any]) -> tuple[ChatCompletionChunk, bool]:
@@ -73,7 +75,7 @@ class ChatStream(_StreamState[ChatCompletionChunk]):
         return chunk, any(choice.finish_reason for choice in chunk.choices)
 
 
-class GenerateStream(_StreamState[GenerateChunk]):
+class GenerateStream(StreamState[GenerateChunk]):
     what, final = "generate stream", "its final chunk (done: true)"
 
     def _chunk(self, payload: Mapping[str, Any]) -> tuple[GenerateChunk, bool]:
@@ -84,10 +86,18 @@ class GenerateStream(_StreamState[GenerateChunk]):
         return chunk, chunk.done
 
 
+@dataclass(frozen=True)
+class Streamed(Generic[C]):
+    """A streaming call and the rules its events follow."""
+
+    call: Call[Any]
+    state: StreamState[C]
+
+
 class EventReader(Generic[C]):
     """Bytes of a stream in, chunks out: SSE framing plus a stream's rules."""
 
-    def __init__(self, state: _StreamState[C]) -> None:
+    def __init__(self, state: StreamState[C]) -> None:
         self._state = state
         self._decoder = SSEDecoder()
 

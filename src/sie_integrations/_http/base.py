@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Generic, Literal, TypeVar
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import SecretStr
 from typing_extensions import Self
 
+from .._core.endpoints import Endpoints
 from .config import ClientConfig
 from .options import ClientOptions, TimeoutLike
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def like(method: F, build: Callable[..., Any], stream: str | None = None) -> F:
+    """``method`` named, documented and signed as the endpoint ``build``, returning what the client returns."""
+    signature = inspect.signature(build)
+    built = str(signature.return_annotation)  # "Call[X]" or "Streamed[X]"
+    result = built[built.index("[") + 1 : -1]
+    method.__name__ = method.__qualname__ = build.__name__
+    method.__doc__ = build.__doc__
+    method.__signature__ = signature.replace(return_annotation=f"{stream}[{result}]" if stream else result)  # type: ignore[attr-defined]
+    return method
 
 
 class BaseClient(Generic[H]):
-    """A client for an SIE server or gateway; ``SIEClient`` and ``AsyncSIEClient`` add the I/O.
-
-    Args:
-        base_url: Server URL; defaults to ``SIE_BASE_URL``, else ``http://localhost:8080``.
-        api_key: Bearer key; defaults to ``SIE_API_KEY`` (sent only to the ``SIE_BASE_URL`` server).
-        timeout: Seconds per attempt, or an ``httpx.Timeout`` (default: 150 s read, 10 s connect).
-        stream_chunk_timeout: Seconds a stream may go without sending anything (its first bytes included)
-            before it is closed with ``SIETimeoutError``; ``None`` (default) uses the read timeout.
-        gpu: Machine profile to route to, or ``"pool/profile"``.
-        pool: Pool to route to.
-        wait_for_capacity: Wait while the model loads or capacity is provisioned (202 / 503).
-        provision_timeout: Total seconds one call may spend waiting for capacity.
-        max_retries: Retries after 429, back-pressure 503s and connection failures.
-        headers: Extra headers sent with every request.
-        wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
-        http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);
-            plain ``http://`` stays HTTP/1.1.
-        http_client: An ``httpx.Client`` (``httpx.AsyncClient``) to use instead of owned ones; never closed by
-            the client.
-    """
+    """A client for an SIE server or gateway; ``SIEClient`` and ``AsyncSIEClient`` add the I/O."""
 
     def __init__(
         self,
@@ -54,6 +49,26 @@ class BaseClient(Generic[H]):
         http2: bool = False,
         http_client: H | None = None,
     ) -> None:
+        """Options (the fields of ``ClientOptions``) and an optional injected ``http_client``.
+
+        Args:
+            base_url: Server URL; defaults to ``SIE_BASE_URL``, else ``http://localhost:8080``.
+            api_key: Bearer key; defaults to ``SIE_API_KEY`` (sent only to the ``SIE_BASE_URL`` server).
+            timeout: Seconds per attempt, or an ``httpx.Timeout`` (default: 150 s read, 10 s connect).
+            stream_chunk_timeout: Seconds a stream may go without sending anything (its first bytes included)
+                before it is closed with ``SIETimeoutError``; ``None`` (default) uses the read timeout.
+            gpu: Machine profile to route to, or ``"pool/profile"``.
+            pool: Pool to route to.
+            wait_for_capacity: Wait while the model loads or capacity is provisioned (202 / 503).
+            provision_timeout: Total seconds one call may spend waiting for capacity.
+            max_retries: Retries after 429, back-pressure 503s and connection failures.
+            headers: Extra headers sent with every request.
+            wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
+            http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);
+                plain ``http://`` stays HTTP/1.1.
+            http_client: An ``httpx.Client`` (``httpx.AsyncClient``) to use instead of owned ones; never closed by
+                the client.
+        """
         self._start(
             ClientOptions(
                 base_url=base_url,
@@ -81,6 +96,7 @@ class BaseClient(Generic[H]):
 
     def _start(self, options: ClientOptions, http_client: H | None) -> None:
         self._config = ClientConfig(options)
+        self._endpoints = Endpoints(self._config.wire_format)
         self._injected: H | None = http_client
         self._open()
 

@@ -1,5 +1,8 @@
+"""``python -m sie_integrations.cli``."""
+
 import sys
 
 from .main import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
