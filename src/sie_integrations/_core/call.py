@@ -80,3 +80,15 @@ def check_opt_str(value: Any, name: str) -> None:
 
 def wire_body(obj: Any, wire: WireFormat) -> tuple[bytes, str]:
     return (pack_msgpack(obj), MSGPACK) if wire == "msgpack" else (dumps_json(obj), JSON)
+
+
+def native_post(path: str, body: Any, wire: WireFormat, parse: Callable[[bytes, str | None], T]) -> Call[T]:
+    """A POST to a native route (encode, score, extract): ``wire`` both ways; safe to re-send."""
+    content, content_type = wire_body(body, wire)
+    return Call("POST", path, parse, body=content, content_type=content_type, accept=content_type)
+
+
+def generation_post(path: str, body: Any, parse: Callable[[bytes, str | None], T], *, stream: bool) -> Call[T]:
+    """A POST that starts a generation: JSON in, JSON or events out; never re-sent once it may have started."""
+    accept = "text/event-stream" if stream else JSON
+    return Call("POST", path, parse, body=dumps_json(body), content_type=JSON, accept=accept, idempotent=False)

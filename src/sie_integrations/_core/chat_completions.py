@@ -9,8 +9,7 @@ from pydantic import ValidationError
 
 from ..chat import ChatCompletion, ChatCompletionRequest
 from .answers import decode_object, malformed
-from .call import Call, check_finite
-from .codec import JSON, dumps_json
+from .call import Call, check_finite, generation_post
 
 
 def chat_request(request: ChatCompletionRequest | Mapping[str, Any]) -> ChatCompletionRequest:
@@ -37,15 +36,7 @@ def chat_call(request: ChatCompletionRequest | Mapping[str, Any], *, stream: boo
         if checked.stream:
             raise ValueError("stream=True: use stream_chat_completions() for a streamed answer")
         body.pop("stream", None)
-    return Call(
-        "POST",
-        "/v1/chat/completions",
-        parse_chat,
-        body=dumps_json(body),
-        content_type=JSON,
-        accept="text/event-stream" if stream else JSON,
-        idempotent=False,
-    )
+    return generation_post("/v1/chat/completions", body, parse_chat, stream=stream)
 
 
 def parse_chat(content: bytes, content_type: str | None) -> ChatCompletion:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..types import EncodeResult, ItemLike, SparseVector
 from .answers import count_check, decode_object, malformed
-from .call import Call, WireFormat, check_finite, check_opt_str, model_path, wire_body
+from .call import Call, WireFormat, check_finite, check_opt_str, model_path, native_post
 from .codec import WireFormatError, stack_vector_maps
 from .items import items_wire
 
@@ -45,15 +45,12 @@ def encode_call(
         params["output_dtype"] = output_dtype
     if merged:
         params["options"] = merged
-    body, content_type = wire_body({"items": wire_items, "params": params}, wire)
     count = len(wire_items)
-    return Call(
-        "POST",
+    return native_post(
         f"/v1/encode/{model_path(model)}",
+        {"items": wire_items, "params": params},
+        wire,
         lambda content, ctype: parse_encode(content, ctype, count),
-        body=body,
-        content_type=content_type,
-        accept=content_type,
     )
 
 

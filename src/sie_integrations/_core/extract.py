@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import SIEError
 from ..types import Classification, DetectedObject, Entity, ExtractResult, ItemLike, Relation
 from .answers import count_check, decode_object, malformed
-from .call import Call, WireFormat, check_finite, check_opt_str, model_path, wire_body
+from .call import Call, WireFormat, check_finite, check_opt_str, model_path, native_post
 from .error_mapping import ErrorInfo, error_class
 from .items import items_wire
 
@@ -43,16 +43,9 @@ def extract_call(
         check_finite(dict(options), "options")
         params["options"] = dict(options)
     body = {"items": wire_items, "params": params} if params else {"items": wire_items}
-    content, content_type = wire_body(body, wire)
     count = len(wire_items)
-    return Call(
-        "POST",
-        f"/v1/extract/{model_path(model)}",
-        lambda raw, ctype: parse_extract(raw, ctype, count),
-        body=content,
-        content_type=content_type,
-        accept=content_type,
-    )
+    path = f"/v1/extract/{model_path(model)}"
+    return native_post(path, body, wire, lambda raw, ctype: parse_extract(raw, ctype, count))
 
 
 def _records(raw: Any, build: Callable[[Mapping[str, Any]], T], what: str) -> list[T]:

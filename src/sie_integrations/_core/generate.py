@@ -8,8 +8,7 @@ from typing import Any
 
 from ..types import GenerateChunk, GenerateResult, Usage
 from .answers import decode_object, malformed
-from .call import Call, generate_path
-from .codec import JSON, dumps_json
+from .call import Call, generate_path, generation_post
 
 
 def _usage(raw: Any) -> Usage:
@@ -71,15 +70,7 @@ def generate_call(
         body["stop"] = stops
     if stream:
         body["stream"] = True
-    return Call(
-        "POST",
-        f"/v1/generate/{generate_path(model)}",
-        parse_generate,
-        body=dumps_json(body),
-        content_type=JSON,
-        accept="text/event-stream" if stream else JSON,
-        idempotent=False,
-    )
+    return generation_post(f"/v1/generate/{generate_path(model)}", body, parse_generate, stream=stream)
 
 
 def parse_generate(content: bytes, content_type: str | None) -> GenerateResult:

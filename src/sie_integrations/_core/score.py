@@ -8,7 +8,7 @@ from typing import Any
 
 from ..types import ItemLike, ScoreEntry
 from .answers import count_check, decode_object, malformed
-from .call import Call, WireFormat, check_finite, check_opt_str, model_path, wire_body
+from .call import Call, WireFormat, check_finite, check_opt_str, model_path, native_post
 from .items import item_wire, items_wire
 
 
@@ -36,15 +36,8 @@ def score_call(
         if item_id in positions:
             raise ValueError(f"items {positions[item_id]} and {i} share the id {item_id!r}")
         positions[item_id] = i
-    content, content_type = wire_body(body, wire)
-    return Call(
-        "POST",
-        f"/v1/score/{model_path(model)}",
-        lambda raw, ctype: parse_score(raw, ctype, positions),
-        body=content,
-        content_type=content_type,
-        accept=content_type,
-    )
+    path = f"/v1/score/{model_path(model)}"
+    return native_post(path, body, wire, lambda raw, ctype: parse_score(raw, ctype, positions))
 
 
 def parse_score(content: bytes, content_type: str | None, positions: Mapping[str, int]) -> list[ScoreEntry]:
