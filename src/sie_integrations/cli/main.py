@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -99,18 +100,8 @@ def main(argv: Sequence[str] | None = None, *, http_client: httpx.Client | None 
     try:
         if args.command == "doctor":
             return doctor_command(connection, as_json=args.json, http_client=http_client)
-        options = EmbedOptions(
-            model=args.model,
-            input=args.input,
-            output=args.output,
-            format=args.format,
-            input_format=args.input_format,
-            batch_size=args.batch_size,
-            concurrency=args.concurrency,
-            query=args.query,
-            progress=args.progress or sys.stderr.isatty(),
-            overwrite=args.overwrite,
-        )
+        given = {field.name: getattr(args, field.name) for field in dataclasses.fields(EmbedOptions)}
+        options = EmbedOptions(**{**given, "progress": args.progress or sys.stderr.isatty()})
         return embed_command(options, connection, http_client=http_client)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
