@@ -18,6 +18,12 @@ from ..types import EncodeResult, ItemLike
 Progress = Callable[[int], None]
 Matrix = np.ndarray[Any, Any]
 R = TypeVar("R")
+T = TypeVar("T")
+
+
+def split(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """``items`` in runs of at most ``size``, in order."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def batches(items: Sequence[ItemLike], batch_size: int) -> list[Sequence[ItemLike]]:
@@ -26,7 +32,7 @@ def batches(items: Sequence[ItemLike], batch_size: int) -> list[Sequence[ItemLik
         raise ValueError("batch_size must be >= 1")
     if check_items(items):
         return []
-    return [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    return split(items, batch_size)
 
 
 def _in_order(

@@ -1,12 +1,14 @@
-"""Structured output on any server: which method to use, when a method was refused, schema prompts, JSON in text."""
+"""Structured output on any server: which method to use, when a method was refused, what each method sends, and
+how a streamed answer's partial results are given."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar
 
 from ..errors import SIEError
 from .capabilities import ChatCapabilities
@@ -15,6 +17,7 @@ Method = Literal["json_schema", "function_calling", "json_prompt"]
 METHODS: tuple[Method, ...] = ("json_schema", "function_calling", "json_prompt")
 _REFUSED_FIELD = {"json_schema": "response_format", "function_calling": "tool_choice"}
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+C = TypeVar("C")
 
 
 def plan(caps: ChatCapabilities, refused: Collection[str], preferred: str | None = None) -> list[Method]:
@@ -57,6 +60,61 @@ class StructuredMemory:
         self.refused.add(method)
         return True
 
+    def skip(self, method: Method, answer: StreamedAnswer[Any] | None = None) -> Skip:
+        """Around one try of ``method``: see ``Skip``."""
+        return Skip(self, method, answer)
+
+
+class Skip:
+    """Ends one method's try quietly, so the next method is tried, when the method did not fit.
+
+    That is ``NoToolCall``, or the server refusing the method (remembered) before any of a streamed
+    ``answer`` arrived; every other exception goes on.
+    """
+
+    def __init__(self, memory: StructuredMemory, method: Method, answer: StreamedAnswer[Any] | None) -> None:
+        self.memory = memory
+        self.method = method
+        self.answer = answer
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> bool:
+        if isinstance(error, NoToolCall):
+            return True
+        if isinstance(error, SIEError) and (self.answer is None or self.answer.total is None):
+            return self.memory.refusal(self.method, error)
+        return False
+
+
+class StreamedAnswer(Generic[C]):
+    """One method's streamed answer: the chunks so far ``combine``d, and each new ``partial`` result once."""
+
+    def __init__(self, combine: Callable[[C, C], C], partial: Callable[[C], Any]) -> None:
+        self._combine = combine
+        self._partial = partial
+        self.total: C | None = None
+        self.last: Any = None
+        """The last partial result given."""
+
+    def feed(self, chunk: C) -> list[Any]:
+        """What to yield for this chunk: a partial result unlike the last one, or nothing."""
+        self.total = chunk if self.total is None else self._combine(self.total, chunk)
+        partial = self._partial(self.total)
+        if partial is None or partial == self.last:
+            return []
+        self.last = partial
+        return [partial]
+
+    def whole(self) -> C:
+        """All that arrived; ``NoToolCall`` when nothing did (so the next method is tried)."""
+        if self.total is None:
+            raise NoToolCall
+        return self.total
+
 
 def is_refusal(method: Method, error: SIEError) -> bool:
     """Whether the server refused what ``method`` needs before generating anything.
@@ -72,6 +130,18 @@ def is_refusal(method: Method, error: SIEError) -> bool:
     if status == 400:
         return error.param == field or (code == "unsupported_field" and error.param in (None, field))
     return status == 502 and code == "upstream_error"
+
+
+def json_schema_format(
+    name: str, schema: dict[str, Any], *, description: str | None = None, strict: bool | None = None
+) -> dict[str, Any]:
+    """The ``response_format`` of ``json_schema``: answers constrained to ``schema``."""
+    json_schema: dict[str, Any] = {"name": name, "schema": schema}
+    if description:
+        json_schema["description"] = description
+    if strict is not None:
+        json_schema["strict"] = strict
+    return {"type": "json_schema", "json_schema": json_schema}
 
 
 def schema_instruction(schema: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
+from .._adapters.usage import cached_tokens, reasoning_tokens, total_tokens
 from .._core.chunks import ChunkReader
 from .._core.tool_calls import ToolCallFragment
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage, Choice
@@ -120,13 +121,13 @@ def usage_metadata(usage: ChatUsage | None) -> UsageMetadata | None:
     result: dict[str, Any] = {
         "input_tokens": usage.prompt_tokens,
         "output_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
+        "total_tokens": total_tokens(usage),
     }
-    cached = (usage.prompt_tokens_details or {}).get("cached_tokens")
-    if isinstance(cached, int):
+    cached = cached_tokens(usage)
+    if cached is not None:
         result["input_token_details"] = {"cache_read": cached}
-    reasoning = (usage.completion_tokens_details or {}).get("reasoning_tokens")
-    if isinstance(reasoning, int):
+    reasoning = reasoning_tokens(usage)
+    if reasoning is not None:
         result["output_token_details"] = {"reasoning": reasoning}
     return cast(UsageMetadata, result)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, cast
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from langchain_core.language_models.model_profile import ModelProfile
 
 from .._adapters.capabilities import ChatCapabilities
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def profile_from(caps: ChatCapabilities) -> ModelProfile:
@@ -25,6 +29,17 @@ def profile_from(caps: ChatCapabilities) -> ModelProfile:
     return cast(ModelProfile, profile)
 
 
+def _filled(method: Callable[Concatenate[dict[Any, Any], P], R]) -> Callable[Concatenate[LazyProfile, P], R]:
+    """``method`` of ``dict``, run once the profile is filled."""
+
+    @wraps(method)
+    def filled(self: LazyProfile, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        self._fill()
+        return method(self, *args, **kwargs)
+
+    return filled
+
+
 class LazyProfile(dict):  # type: ignore[type-arg]
     """A profile dict that asks the server on first read, so building a chat model sends nothing."""
 
@@ -37,46 +52,22 @@ class LazyProfile(dict):  # type: ignore[type-arg]
             load, self._load = self._load, None
             self.update(load())
 
-    def __getitem__(self, key: Any) -> Any:
-        self._fill()
-        return super().__getitem__(key)
+    __getitem__ = _filled(dict.__getitem__)
+    __contains__ = _filled(dict.__contains__)
+    __iter__ = _filled(dict.__iter__)
+    __len__ = _filled(dict.__len__)
+    keys = _filled(dict.keys)
+    values = _filled(dict.values)
+    items = _filled(dict.items)
+    __eq__ = _filled(dict.__eq__)
+    __hash__ = None
 
     def get(self, key: Any, default: Any = None) -> Any:
         self._fill()
         return super().get(key, default)
 
-    def __contains__(self, key: object) -> bool:
-        self._fill()
-        return super().__contains__(key)
-
-    def __iter__(self) -> Iterator[Any]:
-        self._fill()
-        return super().__iter__()
-
     def __bool__(self) -> bool:
         return True  # never empty once read; answered without asking (LangChain tests every field's truth)
-
-    def __len__(self) -> int:
-        self._fill()
-        return super().__len__()
-
-    def keys(self) -> Any:
-        self._fill()
-        return super().keys()
-
-    def values(self) -> Any:
-        self._fill()
-        return super().values()
-
-    def items(self) -> Any:
-        self._fill()
-        return super().items()
-
-    def __eq__(self, other: object) -> bool:
-        self._fill()
-        return super().__eq__(other)
-
-    __hash__ = None
 
     def __repr__(self) -> str:
         return "{...: asked from the server on first read}" if self._load is not None else super().__repr__()

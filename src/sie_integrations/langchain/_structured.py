@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.exceptions import OutputParserException
@@ -15,9 +16,15 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from .._adapters.capabilities import ChatCapabilities
-from .._adapters.structured import Method, NoToolCall, json_from_text, schema_instruction
+from .._adapters.structured import (
+    Method,
+    NoToolCall,
+    StreamedAnswer,
+    json_from_text,
+    json_schema_format,
+    schema_instruction,
+)
 from .._core.tool_calls import parse_partial_json
-from ..errors import SIEError
 
 if TYPE_CHECKING:
     from .chat_models import SIEChatModel
@@ -44,14 +51,11 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
     def _bound(self, method: Method, caps: ChatCapabilities) -> Runnable[LanguageModelInput, BaseMessage]:
         trace = self._trace(method)
         if method == "json_schema":
-            json_schema: dict[str, Any] = {"name": self.name, "schema": self.json_schema}
-            if self.tool["function"].get("description"):
-                json_schema["description"] = self.tool["function"]["description"]
-            if self.strict is not None:
-                json_schema["strict"] = self.strict
-            return self.llm.bind(
-                response_format={"type": "json_schema", "json_schema": json_schema}, ls_structured_output_format=trace
+            description = self.tool["function"].get("description")
+            response_format = json_schema_format(
+                self.name, self.json_schema, description=description, strict=self.strict
             )
+            return self.llm.bind(response_format=response_format, ls_structured_output_format=trace)
         if method == "function_calling":
             choice = self.name if caps.forced_tools else "auto"
             return self.llm.bind_tools(
@@ -124,6 +128,15 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
             return self._result(method, raw, None, exc)
         return self._result(method, raw, parsed, None)
 
+    def _answer(self, method: Method) -> StreamedAnswer[AIMessageChunk]:
+        """A streamed answer of ``method``: chunks added up, partial results unless ``include_raw``."""
+        return StreamedAnswer(operator.add, lambda total: None if self.include_raw else self._partial(method, total))
+
+    def _final(self, method: Method, answer: StreamedAnswer[AIMessageChunk]) -> list[Any]:
+        """The parsed whole, unless the last partial result already was it; raises ``NoToolCall``."""
+        final = self._parsed_result(method, answer.whole())
+        return [] if final == answer.last else [final]
+
     # --- Runnable ------------------------------------------------------------------------------
 
     def invoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -138,15 +151,10 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = self.llm.capabilities()
         for method in self.llm._structured.plan(caps):
-            try:
+            with self.llm._structured.skip(method):
                 raw = self._bound(method, caps).invoke(self._messages(input, method), child)
                 return self._parsed_result(method, raw)
-            except SIEError as error:
-                if not self.llm._structured.refusal(method, error):
-                    raise
-            except NoToolCall:
-                continue
-        raise OutputParserException(f"no structured output method worked for {self.name}")
+        raise self._none_worked()
 
     async def _ainvoke(
         self, input: LanguageModelInput, run_manager: AsyncCallbackManagerForChainRun, config: RunnableConfig
@@ -154,15 +162,10 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = await self.llm.acapabilities()
         for method in self.llm._structured.plan(caps):
-            try:
+            with self.llm._structured.skip(method):
                 raw = await self._bound(method, caps).ainvoke(self._messages(input, method), child)
                 return self._parsed_result(method, raw)
-            except SIEError as error:
-                if not self.llm._structured.refusal(method, error):
-                    raise
-            except NoToolCall:
-                continue
-        raise OutputParserException(f"no structured output method worked for {self.name}")
+        raise self._none_worked()
 
     def stream(self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
         yield from self._transform_stream_with_config(iter([input]), self._stream, config, **kwargs)
@@ -183,20 +186,13 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = self.llm.capabilities()
         for method in self.llm._structured.plan(caps):
-            attempt = _Attempt(self, method)
-            try:
+            answer = self._answer(method)
+            with self.llm._structured.skip(method, answer):
                 for chunk in self._bound(method, caps).stream(self._messages(input, method), child):
-                    yield from attempt.feed(chunk)
-            except SIEError as error:
-                if attempt.total is None and self.llm._structured.refusal(method, error):
-                    continue
-                raise
-            try:
-                yield from attempt.finish()
-            except NoToolCall:
-                continue
-            return
-        raise OutputParserException(f"no structured output method worked for {self.name}")
+                    yield from answer.feed(cast(AIMessageChunk, chunk))
+                yield from self._final(method, answer)
+                return
+        raise self._none_worked()
 
     async def _astream(
         self,
@@ -208,47 +204,15 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = await self.llm.acapabilities()
         for method in self.llm._structured.plan(caps):
-            attempt = _Attempt(self, method)
-            try:
+            answer = self._answer(method)
+            with self.llm._structured.skip(method, answer):
                 async for chunk in self._bound(method, caps).astream(self._messages(input, method), child):
-                    for partial in attempt.feed(chunk):
+                    for partial in answer.feed(cast(AIMessageChunk, chunk)):
                         yield partial
-            except SIEError as error:
-                if attempt.total is None and self.llm._structured.refusal(method, error):
-                    continue
-                raise
-            try:
-                for final in attempt.finish():
+                for final in self._final(method, answer):
                     yield final
-            except NoToolCall:
-                continue
-            return
-        raise OutputParserException(f"no structured output method worked for {self.name}")
+                return
+        raise self._none_worked()
 
-
-class _Attempt:
-    """One method's streamed answer: partial results as chunks arrive, then the parsed whole."""
-
-    def __init__(self, owner: StructuredOutput, method: Method) -> None:
-        self.owner = owner
-        self.method = method
-        self.total: AIMessageChunk | None = None
-        self.last: Any = None
-
-    def feed(self, chunk: Any) -> list[Any]:
-        """What to yield for this chunk: a new partial result, or nothing."""
-        self.total = chunk if self.total is None else self.total + chunk
-        if self.owner.include_raw or self.total is None:
-            return []
-        partial = self.owner._partial(self.method, self.total)
-        if partial is None or partial == self.last:
-            return []
-        self.last = partial
-        return [partial]
-
-    def finish(self) -> list[Any]:
-        """The final result, unless the last partial already was it; raises ``NoToolCall``."""
-        if self.total is None:
-            raise NoToolCall
-        final = self.owner._parsed_result(self.method, self.total)
-        return [] if final == self.last else [final]
+    def _none_worked(self) -> OutputParserException:
+        return OutputParserException(f"no structured output method worked for {self.name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -18,38 +18,43 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 from typing_extensions import Self
 
-from .._adapters.capabilities import CapabilityCache, ChatCapabilities
-from .._adapters.chat_fields import REQUEST_FIELDS, set_fields
-from .._adapters.connection import SIEConnection, carry_unknown
-from .._adapters.structured import StructuredMemory
+from .._adapters.capabilities import ChatCapabilities
+from .._adapters.chat_model import ChatConnection
+from .._adapters.chat_request import REQUEST_FIELDS, chat_request, set_fields, wire_tool_choice
+from .._adapters.structured import json_schema_format
+from ..chat import ChatCompletion
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_messages, messages_to_wire
 from ._profile import LazyProfile, profile_from
 from ._structured import StructuredOutput
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
+_Run = CallbackManagerForLLMRun | None
+_AsyncRun = AsyncCallbackManagerForLLMRun | None
+
+
+def _chat_result(completion: ChatCompletion) -> ChatResult:
+    return ChatResult(generations=[ChatGeneration(message=m) for m in ai_messages(completion)])
 
 
 def _tool_choice(tool_choice: dict[str, Any] | str | bool | None, tools: list[dict[str, Any]]) -> Any:
-    """LangChain's tool_choice vocabulary in wire form."""
-    if tool_choice is None or isinstance(tool_choice, dict):
-        return tool_choice
+    """LangChain's tool_choice vocabulary ("any" or True: "required"; a tool's name) in wire form."""
     if tool_choice is True or tool_choice == "any":
         return "required"
-    if tool_choice in ("auto", "none", "required"):
-        return tool_choice
-    if isinstance(tool_choice, str):
+    if isinstance(tool_choice, bool) or not isinstance(tool_choice, str | dict | None):
+        raise ValueError(f"unsupported tool_choice {tool_choice!r}")
+    choice = wire_tool_choice(tool_choice)
+    if isinstance(tool_choice, str) and isinstance(choice, dict):
         names = {t["function"]["name"] for t in tools}
         if tool_choice not in names:
             raise ValueError(f"tool_choice {tool_choice!r} is not one of the bound tools {sorted(names)}")
-        return {"type": "function", "function": {"name": tool_choice}}
-    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
+    return choice
 
 
-class SIEChatModel(SIEConnection, BaseChatModel):
+class SIEChatModel(ChatConnection, BaseChatModel):
     """A chat model served by SIE, with tool calling, streaming and structured output.
 
     Example:
@@ -62,43 +67,18 @@ class SIEChatModel(SIEConnection, BaseChatModel):
     """
 
     model: str = Field(alias="model_name")
-    temperature: float | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    top_p: float | None = None
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-    seed: int | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    logit_bias: dict[str, float] | None = None
-    """Token id (as a string) to a bias added to its logit."""
-    logprobs: bool | None = None
-    """Return token log probabilities, in ``response_metadata["logprobs"]``."""
-    top_logprobs: int | None = None
-    """How many alternatives per token to return with ``logprobs``."""
     n: int | None = Field(default=None, ge=1)
     """Completions per call: ``generate`` returns ``n`` generations (not with streaming)."""
-    user: str | None = None
-    safety_identifier: str | None = None
-    include_reasoning: bool | None = None
-    """Ask for the model's reasoning; it comes back as ``additional_kwargs["reasoning_content"]``."""
-    parallel_tool_calls: bool | None = None
     streaming: bool = False
-    stream_usage: bool = True
     routing_key: str | None = None
     prompt_cache_key: str | None = None
     lora_adapter: str | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Other request fields, sent with every request (unknown constructor arguments land here, with a warning)."""
+    """Other request fields, sent with every request (unknown constructor arguments land here, with a warning,
+    as with ``ChatOpenAI``)."""
 
-    _caps: CapabilityCache = PrivateAttr(default_factory=CapabilityCache)
-    _structured: StructuredMemory = PrivateAttr(default_factory=StructuredMemory)
-
-    @classmethod
-    def _unknown_arguments(cls, data: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
-        """Moved to ``model_kwargs`` and sent with every request, as ``ChatOpenAI`` does."""
-        return carry_unknown(cls, data, unknown, "model_kwargs")
+    _unknown_into: ClassVar[str] = "model_kwargs"
 
     # --- capabilities and profile ---------------------------------------------------------
 
@@ -167,51 +147,37 @@ class SIEChatModel(SIEConnection, BaseChatModel):
     ) -> dict[str, Any]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         kwargs.pop("stream", None)
-        request: dict[str, Any] = {
-            **self._default_params,
-            **kwargs,
-            "model": kwargs.get("model", self.model),
-            "messages": messages_to_wire(messages),
-        }
-        stop = stop or self.stop
-        if stop:
-            request["stop"] = stop
+        request = chat_request(
+            self._default_params,
+            kwargs,
+            model=kwargs.get("model", self.model),
+            messages=messages_to_wire(messages),
+            stream=stream,
+            stream_usage=stream_usage,
+            stop=stop or self.stop,
+        )
         if stream and (request.get("n") or 1) > 1:
             raise ValueError("n must be 1 when streaming")
-        if stream and stream_usage and "stream_options" not in request:
-            request["stream_options"] = {"include_usage": True}
         return request
 
     def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: _Run = None, **kwargs: Any
     ) -> ChatResult:
         request = self._request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = self.client.chat_completions(request)
-        return ChatResult(generations=[ChatGeneration(message=m) for m in ai_messages(completion)])
+        return _chat_result(completion)
 
     async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: _AsyncRun = None, **kwargs: Any
     ) -> ChatResult:
         request = self._request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = await self.async_client.chat_completions(request)
-        return ChatResult(generations=[ChatGeneration(message=m) for m in ai_messages(completion)])
+        return _chat_result(completion)
 
     def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: _Run = None, **kwargs: Any
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, stream=True, **kwargs)
         mapper = ChunkMapper(request["model"])
@@ -226,11 +192,7 @@ class SIEChatModel(SIEConnection, BaseChatModel):
         yield ChatGenerationChunk(message=mapper.finish())
 
     async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: _AsyncRun = None, **kwargs: Any
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self._request(messages, stop, stream=True, **kwargs)
         mapper = ChunkMapper(request["model"])
@@ -311,17 +273,10 @@ class SIEChatModel(SIEConnection, BaseChatModel):
         elif method == "json_schema":
             assert schema is not None
             function = convert_to_openai_tool(schema)["function"]
-            json_schema: dict[str, Any] = {
-                "name": function["name"],
-                "schema": convert_to_json_schema(schema),
-            }
-            if function.get("description"):
-                json_schema["description"] = function["description"]
-            if strict is not None:
-                json_schema["strict"] = strict
-            llm = self.bind(
-                response_format={"type": "json_schema", "json_schema": json_schema}, ls_structured_output_format=trace
+            response_format = json_schema_format(
+                function["name"], convert_to_json_schema(schema), description=function.get("description"), strict=strict
             )
+            llm = self.bind(response_format=response_format, ls_structured_output_format=trace)
             parser = PydanticOutputParser(pydantic_object=schema) if pydantic_schema else JsonOutputParser()  # type: ignore[arg-type]
         elif method == "json_mode":
             if strict is not None:

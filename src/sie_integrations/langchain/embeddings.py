@@ -20,6 +20,7 @@ from .._adapters.batching import (
     encode_batched,
 )
 from .._adapters.connection import SIEConnection
+from .._adapters.sparse import SPARSE, sparse_vectors
 from ..types import EncodeResult
 
 
@@ -107,12 +108,7 @@ class SIEEmbeddings(_Encoder, Embeddings):
 
 
 def _sparse_dicts(results: list[EncodeResult]) -> list[dict[str, list[Any]]]:
-    out = []
-    for result in results:
-        if result.sparse is None:
-            raise ValueError("the server returned no sparse vector for some inputs")
-        out.append(result.sparse.to_dict())
-    return out
+    return [vector.to_dict() for vector in sparse_vectors(results)]
 
 
 class SIESparseEncoder(_Encoder):
@@ -121,22 +117,22 @@ class SIESparseEncoder(_Encoder):
     The shape ``PineconeHybridSearchRetriever(sparse_encoder=...)`` expects.
     """
 
+    def _sparse(self, texts: str | list[str], is_query: bool) -> Any:
+        """One dict for a single string, else a list."""
+        batch = [texts] if isinstance(texts, str) else texts
+        out = _sparse_dicts(self._encode(batch, output_types=SPARSE, is_query=is_query))
+        return out[0] if isinstance(texts, str) else out
+
     def encode_documents(self, texts: str | list[str]) -> Any:
         """Sparse vectors of documents; one dict for a single string, else a list."""
-        single = isinstance(texts, str)
-        batch = [texts] if isinstance(texts, str) else texts
-        out = _sparse_dicts(self._encode(batch, output_types=("sparse",)))
-        return out[0] if single else out
+        return self._sparse(texts, is_query=False)
 
     def encode_queries(self, texts: str | list[str]) -> Any:
         """Sparse vectors of queries (sent with ``is_query``); one dict for a single string, else a list."""
-        single = isinstance(texts, str)
-        batch = [texts] if isinstance(texts, str) else texts
-        out = _sparse_dicts(self._encode(batch, output_types=("sparse",), is_query=True))
-        return out[0] if single else out
+        return self._sparse(texts, is_query=True)
 
     async def aencode_documents(self, texts: list[str]) -> list[dict[str, list[Any]]]:
-        return _sparse_dicts(await self._aencode(texts, output_types=("sparse",)))
+        return _sparse_dicts(await self._aencode(texts, output_types=SPARSE))
 
     async def aencode_queries(self, texts: list[str]) -> list[dict[str, list[Any]]]:
-        return _sparse_dicts(await self._aencode(texts, output_types=("sparse",), is_query=True))
+        return _sparse_dicts(await self._aencode(texts, output_types=SPARSE, is_query=True))

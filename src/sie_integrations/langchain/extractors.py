@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from langchain_core.documents import BaseDocumentTransformer, Document
@@ -11,6 +10,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from .._adapters.connection import SIEConnection
+from .._adapters.extraction import aextract_batched, aextract_one, extract_batched, extract_one, extraction_dict
 from ..types import ExtractResult
 
 
@@ -18,16 +18,6 @@ class ExtractInput(BaseModel):
     """The text to extract from."""
 
     text: str = Field(description="The text to extract entities, relations and classifications from.")
-
-
-def extraction_dict(result: ExtractResult) -> dict[str, Any]:
-    """An extraction as plain JSON-ready data."""
-    return {
-        "entities": [asdict(e) for e in result.entities],
-        "relations": [asdict(r) for r in result.relations],
-        "classifications": [asdict(c) for c in result.classifications],
-        "objects": [asdict(o) for o in result.objects],
-    }
 
 
 class _Extracting(SIEConnection):
@@ -45,11 +35,10 @@ class SIEExtractor(_Extracting, BaseTool):
     args_schema: type[BaseModel] = ExtractInput
 
     def _run(self, text: str, **kwargs: Any) -> dict[str, Any]:
-        return extraction_dict(self.client.extract(self.model, [text], labels=self.labels)[0])
+        return extraction_dict(extract_one(self.client, self.model, text, labels=self.labels))
 
     async def _arun(self, text: str, **kwargs: Any) -> dict[str, Any]:
-        results = await self.async_client.extract(self.model, [text], labels=self.labels)
-        return extraction_dict(results[0])
+        return extraction_dict(await aextract_one(self.async_client, self.model, text, labels=self.labels))
 
 
 class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
@@ -65,15 +54,13 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
         ]
 
     def transform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
-        results: list[ExtractResult] = []
-        for start in range(0, len(documents), self.batch_size):
-            part = [d.page_content for d in documents[start : start + self.batch_size]]
-            results += self.client.extract(self.model, part, labels=self.labels)
+        texts = [d.page_content for d in documents]
+        results = extract_batched(self.client, self.model, texts, labels=self.labels, batch_size=self.batch_size)
         return self._annotate(documents, results)
 
     async def atransform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
-        results: list[ExtractResult] = []
-        for start in range(0, len(documents), self.batch_size):
-            part = [d.page_content for d in documents[start : start + self.batch_size]]
-            results += await self.async_client.extract(self.model, part, labels=self.labels)
+        texts = [d.page_content for d in documents]
+        results = await aextract_batched(
+            self.async_client, self.model, texts, labels=self.labels, batch_size=self.batch_size
+        )
         return self._annotate(documents, results)

@@ -10,23 +10,15 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import Field
 
 from .._adapters.connection import SIEConnection
-from ..types import ScoreEntry
-
-MAX_ITEMS_PER_REQUEST = 1000
-
-
-def _ranked(chunks: list[list[ScoreEntry]], offsets: list[int], top_n: int | None) -> list[dict[str, Any]]:
-    merged = [
-        {"index": entry.index + offset, "relevance_score": entry.score}
-        for entries, offset in zip(chunks, offsets, strict=True)
-        for entry in entries
-    ]
-    merged.sort(key=lambda r: -r["relevance_score"])
-    return merged if top_n is None or top_n < 0 else merged[:top_n]
+from .._adapters.rerank import Ranked, arerank, rerank
 
 
 def _texts(documents: Sequence[str | Document]) -> list[str]:
     return [d.page_content if isinstance(d, Document) else d for d in documents]
+
+
+def _dicts(ranked: list[Ranked]) -> list[dict[str, Any]]:
+    return [{"index": r.index, "relevance_score": r.score} for r in ranked]
 
 
 class SIEReranker(SIEConnection, BaseDocumentCompressor):
@@ -44,25 +36,15 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
     ) -> list[dict[str, Any]]:
         """``[{"index", "relevance_score"}]``, best first; ``top_n=-1`` or None keeps all."""
         texts = _texts(documents)
-        offsets = list(range(0, len(texts), MAX_ITEMS_PER_REQUEST))
-        chunks = [
-            self.client.score(self.model, query, texts[o : o + MAX_ITEMS_PER_REQUEST], instruction=self.instruction)
-            for o in offsets
-        ]
-        return _ranked(chunks, offsets, top_n)
+        return _dicts(rerank(self.client, self.model, query, texts, instruction=self.instruction, top_n=top_n))
 
     async def arerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
     ) -> list[dict[str, Any]]:
         texts = _texts(documents)
-        offsets = list(range(0, len(texts), MAX_ITEMS_PER_REQUEST))
-        chunks = [
-            await self.async_client.score(
-                self.model, query, texts[o : o + MAX_ITEMS_PER_REQUEST], instruction=self.instruction
-            )
-            for o in offsets
-        ]
-        return _ranked(chunks, offsets, top_n)
+        return _dicts(
+            await arerank(self.async_client, self.model, query, texts, instruction=self.instruction, top_n=top_n)
+        )
 
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None

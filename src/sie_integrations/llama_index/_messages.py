@@ -19,6 +19,7 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
+from .._adapters.usage import total_tokens
 from .._core.chunks import ChunkReader
 from .._core.tool_calls import new_call_id
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage
@@ -136,7 +137,7 @@ def usage_counts(usage: ChatUsage | None) -> dict[str, int]:
     return {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
+        "total_tokens": total_tokens(usage),
     }
 
 

@@ -12,7 +12,15 @@ from llama_index.core.prompts import BasePromptTemplate
 from pydantic import BaseModel
 
 from .._adapters.capabilities import ChatCapabilities
-from .._adapters.structured import Method, NoToolCall, StructuredMemory, json_from_text, schema_instruction
+from .._adapters.structured import (
+    Method,
+    NoToolCall,
+    StreamedAnswer,
+    StructuredMemory,
+    json_from_text,
+    json_schema_format,
+    schema_instruction,
+)
 from .._core.tool_calls import parse_partial_json
 
 
@@ -36,8 +44,9 @@ class StructuredJob:
         self.base_messages = prompt.format_messages(llm=llm, **prompt_args)
         self._flexible = create_flexible_model(output_cls)
 
-    def attempt(self, method: Method) -> StreamAttempt:
-        return StreamAttempt(self, method)
+    def answer(self, method: Method) -> StreamedAnswer[ChatResponse]:
+        """A streamed answer of ``method``: each response holds all so far; partial copies of the object."""
+        return StreamedAnswer(lambda _, latest: latest, lambda response: self.partial(method, response))
 
     def messages(self, method: Method) -> list[ChatMessage]:
         if method != "json_prompt":
@@ -53,10 +62,7 @@ class StructuredJob:
         """The request fields of ``method`` (with the caller's ``llm_kwargs``)."""
         fields: dict[str, Any] = {}
         if method == "json_schema":
-            fields["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": self.name, "schema": self.schema, "strict": True},
-            }
+            fields["response_format"] = json_schema_format(self.name, self.schema, strict=True)
         elif method == "function_calling":
             function = {"name": self.name, "description": self.output_cls.__doc__ or "", "parameters": self.schema}
             fields["tools"] = [{"type": "function", "function": function}]
@@ -96,28 +102,3 @@ class StructuredJob:
             return self._flexible.model_validate(value)
         except Exception:  # a partial value of the wrong type: wait for more
             return None
-
-
-class StreamAttempt:
-    """One method's streamed answer: partial copies as responses arrive, then the validated object."""
-
-    def __init__(self, job: StructuredJob, method: Method) -> None:
-        self.job = job
-        self.method = method
-        self.response: ChatResponse | None = None
-        self._last: Any = None
-
-    def feed(self, response: ChatResponse) -> list[BaseModel]:
-        """What to yield for this response: a new partial copy, or nothing."""
-        self.response = response
-        partial = self.job.partial(self.method, response)
-        if partial is None or partial == self._last:
-            return []
-        self._last = partial
-        return [partial]
-
-    def finish(self) -> BaseModel:
-        """The validated object of the whole answer; raises ``NoToolCall`` when the call never came."""
-        if self.response is None:
-            raise NoToolCall
-        return self.job.finish(self.method, self.response)

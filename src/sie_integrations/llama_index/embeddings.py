@@ -9,6 +9,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from .._adapters.batching import aembed_matrix, aencode_batched, embed_matrix, encode_batched
+from .._adapters.sparse import SPARSE, sparse_vectors
 from ..types import EncodeResult
 from ._base import LlamaIndexConnection, LoopGates
 
@@ -49,30 +50,19 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
         rows: list[list[float]] = matrix.tolist()
         return rows
 
+    def _batched(self, is_query: bool) -> dict[str, Any]:
+        return {"batch_size": self.embed_batch_size, "max_concurrency": self.max_concurrency, **self._args(is_query)}
+
     def get_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Embed texts into one ``(len(texts), dims)`` numpy matrix, no Python floats.
 
         Batches of ``embed_batch_size``, up to ``max_concurrency`` at a time.
         """
-        return embed_matrix(
-            self.client,
-            self.model_name,
-            texts,
-            batch_size=self.embed_batch_size,
-            max_concurrency=self.max_concurrency,
-            **self._args(is_query),
-        )
+        return embed_matrix(self.client, self.model_name, texts, **self._batched(is_query))
 
     async def aget_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Async ``get_text_embedding_array``."""
-        return await aembed_matrix(
-            self.async_client,
-            self.model_name,
-            texts,
-            batch_size=self.embed_batch_size,
-            max_concurrency=self.max_concurrency,
-            **self._args(is_query),
-        )
+        return await aembed_matrix(self.async_client, self.model_name, texts, **self._batched(is_query))
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._embed([query], is_query=True)[0]
@@ -97,14 +87,8 @@ SparseBatch = tuple[list[list[int]], list[list[float]]]
 
 
 def _split(results: list[EncodeResult]) -> SparseBatch:
-    indices: list[list[int]] = []
-    values: list[list[float]] = []
-    for result in results:
-        if result.sparse is None:
-            raise ValueError("the server returned no sparse vector for some inputs")
-        indices.append(result.sparse.indices.tolist())
-        values.append(result.sparse.values.tolist())
-    return indices, values
+    vectors = sparse_vectors(results)
+    return [v.indices.tolist() for v in vectors], [v.values.tolist() for v in vectors]
 
 
 class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
@@ -120,29 +104,19 @@ class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
     batch_size: int = Field(default=256, ge=1)
     max_concurrency: int = Field(default=2, ge=1)
 
+    def _batched(self, is_query: bool) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size,
+            "max_concurrency": self.max_concurrency,
+            "output_types": SPARSE,
+            "is_query": is_query,
+        }
+
     def _encode(self, texts: list[str], is_query: bool) -> SparseBatch:
-        results = encode_batched(
-            self.client,
-            self.model_name,
-            texts,
-            batch_size=self.batch_size,
-            max_concurrency=self.max_concurrency,
-            output_types=("sparse",),
-            is_query=is_query,
-        )
-        return _split(results)
+        return _split(encode_batched(self.client, self.model_name, texts, **self._batched(is_query)))
 
     async def _aencode(self, texts: list[str], is_query: bool) -> SparseBatch:
-        results = await aencode_batched(
-            self.async_client,
-            self.model_name,
-            texts,
-            batch_size=self.batch_size,
-            max_concurrency=self.max_concurrency,
-            output_types=("sparse",),
-            is_query=is_query,
-        )
-        return _split(results)
+        return _split(await aencode_batched(self.async_client, self.model_name, texts, **self._batched(is_query)))
 
     def encode_documents(self, texts: list[str]) -> SparseBatch:
         return self._encode(texts, is_query=False)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llama_index.core.extractors.interface import BaseExtractor
@@ -13,6 +12,7 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from llama_index.core.tools import FunctionTool
 from pydantic import Field
 
+from .._adapters.extraction import Part, aextract_batched, aextract_one, extract_one, extraction_dict
 from ..types import ExtractResult
 from ._base import LlamaIndexConnection
 
@@ -20,15 +20,12 @@ logger = logging.getLogger("sie_integrations")
 
 ENTITIES_KEY = "entities"
 RELATIONS_KEY = "entity_relations"
-
-
-def extraction_dict(result: ExtractResult) -> dict[str, Any]:
-    """An extraction as plain JSON-ready data."""
-    return {
-        ENTITIES_KEY: [asdict(e) for e in result.entities],
-        RELATIONS_KEY: [asdict(r) for r in result.relations],
-        "classifications": [asdict(c) for c in result.classifications],
-    }
+METADATA_KEYS: Mapping[Part, str] = {
+    "entities": ENTITIES_KEY,
+    "relations": RELATIONS_KEY,  # "relations" is KG_RELATIONS_KEY
+    "classifications": "classifications",
+}
+"""The metadata key of each part of an extraction."""
 
 
 def graph_parts(result: ExtractResult, node: BaseNode) -> tuple[list[EntityNode], list[Relation]]:
@@ -76,13 +73,6 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
     def class_name(cls) -> str:
         return "SIEExtractor"
 
-    async def _extract_texts(self, texts: list[str]) -> list[ExtractResult]:
-        results: list[ExtractResult] = []
-        for start in range(0, len(texts), self.batch_size):
-            part = texts[start : start + self.batch_size]
-            results += await self.async_client.extract(self.model_name, part, labels=self.labels)
-        return results
-
     async def _aextract_with_retry(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
         """One attempt per batch of nodes, keeping LlamaIndex's ``raise_on_error``.
 
@@ -100,13 +90,13 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
 
     async def aextract(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
         texts = [node.get_content(metadata_mode=self.metadata_mode) for node in nodes]
-        results = await self._extract_texts(texts) if texts else []
-        keys = [ENTITIES_KEY, RELATIONS_KEY, "classifications"] + (
-            [KG_NODES_KEY, KG_RELATIONS_KEY] if self.graph else []
+        results = await aextract_batched(
+            self.async_client, self.model_name, texts, labels=self.labels, batch_size=self.batch_size
         )
+        keys = [*METADATA_KEYS.values(), *([KG_NODES_KEY, KG_RELATIONS_KEY] if self.graph else [])]
         out = []
         for node, result in zip(nodes, results, strict=True):
-            metadata = extraction_dict(result)
+            metadata = extraction_dict(result, METADATA_KEYS)
             if self.graph:
                 metadata[KG_NODES_KEY], metadata[KG_RELATIONS_KEY] = graph_parts(result, node)
             for excluded in (node.excluded_embed_metadata_keys, node.excluded_llm_metadata_keys):
@@ -119,10 +109,11 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
 
         def extract(text: str) -> dict[str, Any]:
             """Extract entities (with character offsets), relations and classifications from a text."""
-            return extraction_dict(self.client.extract(self.model_name, [text], labels=self.labels)[0])
+            return extraction_dict(extract_one(self.client, self.model_name, text, labels=self.labels), METADATA_KEYS)
 
         async def aextract(text: str) -> dict[str, Any]:
-            return extraction_dict((await self._extract_texts([text]))[0])
+            result = await aextract_one(self.async_client, self.model_name, text, labels=self.labels)
+            return extraction_dict(result, METADATA_KEYS)
 
         labels = ", ".join(self.labels)
         return FunctionTool.from_defaults(

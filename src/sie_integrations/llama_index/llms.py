@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -29,14 +29,12 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import BasePromptTemplate
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
-from .._adapters.capabilities import CapabilityCache, ChatCapabilities
-from .._adapters.chat_fields import REQUEST_FIELDS, set_fields
-from .._adapters.connection import carry_unknown
-from .._adapters.structured import NoToolCall, StructuredMemory
+from .._adapters.capabilities import ChatCapabilities
+from .._adapters.chat_model import ChatConnection
+from .._adapters.chat_request import REQUEST_FIELDS, chat_request, set_fields, wire_tool_choice
 from .._core.tool_calls import parse_partial_json
-from ..errors import SIEError
 from ._base import LlamaIndexConnection
 from ._messages import StreamAccumulator, chat_response, messages_to_wire
 from ._structured import StructuredJob
@@ -52,16 +50,13 @@ def _parse_partial(arguments: str) -> dict[str, Any]:
 
 
 def _tool_choice(tool_choice: str | dict[str, Any] | None, tool_required: bool) -> str | dict[str, Any] | None:
-    if isinstance(tool_choice, dict):
-        return tool_choice
-    if tool_choice in ("auto", "none", "required"):
-        return tool_choice
-    if tool_choice:
-        return {"type": "function", "function": {"name": tool_choice}}
-    return "required" if tool_required else None
+    """``tool_choice`` in wire form; without one, "required" when ``tool_required``."""
+    if not tool_choice and not isinstance(tool_choice, dict):
+        return "required" if tool_required else None
+    return wire_tool_choice(tool_choice)
 
 
-class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
+class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
     """A chat model served by SIE, for query engines, chat engines and agents.
 
     Tool calling (``FunctionAgent``, ``chat_with_tools``), streaming with usage for token counting,
@@ -69,43 +64,12 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
     """
 
     model_name: str
-    temperature: float | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    top_p: float | None = None
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-    seed: int | None = None
     stop: list[str] | None = None
-    frequency_penalty: float | None = None
-    """Penalty on tokens by how often they already appear (-2 to 2)."""
-    presence_penalty: float | None = None
-    """Penalty on tokens that already appear at all (-2 to 2)."""
-    logit_bias: dict[str, float] | None = None
-    """Token id (as a string) to a bias added to its logit."""
-    logprobs: bool | None = None
-    """Return token log probabilities, in ``ChatResponse.logprobs``."""
-    top_logprobs: int | None = None
-    """How many alternatives per token to return with ``logprobs``."""
-    user: str | None = None
-    """An id of the end user, for the server's logs."""
-    safety_identifier: str | None = None
-    """A stable id of the end user, for abuse detection."""
-    include_reasoning: bool | None = None
-    """Ask for the model's reasoning; it comes back as a ``ThinkingBlock``."""
-    parallel_tool_calls: bool | None = None
-    """Allow several tool calls in one turn; ``chat_with_tools`` sets it per call from ``allow_parallel_tool_calls``."""
     context_window: int | None = Field(default=None, description="Tokens; by default asked from the server")
-    stream_usage: bool = True
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request fields, sent with every request (unknown constructor arguments land here, with a warning)."""
 
-    _caps: CapabilityCache = PrivateAttr(default_factory=CapabilityCache)
-    _structured: StructuredMemory = PrivateAttr(default_factory=StructuredMemory)
-
-    @classmethod
-    def _unknown_arguments(cls, data: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
-        """Moved to ``additional_kwargs`` and sent with every request, with a warning naming them."""
-        return carry_unknown(cls, data, unknown, "additional_kwargs")
+    _unknown_into: ClassVar[str] = "additional_kwargs"
 
     @classmethod
     def class_name(cls) -> str:
@@ -136,14 +100,14 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
     # --- requests -------------------------------------------------------------------------
 
     def _request(self, messages: Sequence[ChatMessage], stream: bool, **kwargs: Any) -> dict[str, Any]:
-        request = set_fields(self, (*REQUEST_FIELDS, "stop"))
-        request.update(self.additional_kwargs)
-        request.update(kwargs)
-        request["model"] = self.model_name
-        request["messages"] = messages_to_wire(messages)
-        if stream and self.stream_usage and "stream_options" not in request:
-            request["stream_options"] = {"include_usage": True}
-        return request
+        return chat_request(
+            {**set_fields(self, (*REQUEST_FIELDS, "stop")), **self.additional_kwargs},
+            kwargs,
+            model=self.model_name,
+            messages=messages_to_wire(messages),
+            stream=stream,
+            stream_usage=self.stream_usage,
+        )
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -160,10 +124,7 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         def gen() -> ChatResponseGen:
             accumulator = StreamAccumulator(self.model_name)
             with self.client.stream_chat_completions(request) as stream:
-                for chunk in stream:
-                    response = accumulator.feed(chunk)
-                    if response is not None:
-                        yield response
+                yield from (response for response in map(accumulator.feed, stream) if response is not None)
             yield accumulator.finish()
 
         return gen()
@@ -289,13 +250,8 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
         for method in self._structured.plan(caps):
-            try:
+            with self._structured.skip(method):
                 return job.finish(method, self.chat(job.messages(method), **job.request(method, caps)))
-            except SIEError as error:
-                if not self._structured.refusal(method, error):
-                    raise
-            except NoToolCall:
-                continue
         raise RuntimeError("no structured output method left")  # json_prompt is never refused
 
     async def astructured_predict(
@@ -308,13 +264,9 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = await self.acapabilities()
         for method in self._structured.plan(caps):
-            try:
-                return job.finish(method, await self.achat(job.messages(method), **job.request(method, caps)))
-            except SIEError as error:
-                if not self._structured.refusal(method, error):
-                    raise
-            except NoToolCall:
-                continue
+            with self._structured.skip(method):
+                response = await self.achat(job.messages(method), **job.request(method, caps))
+                return job.finish(method, response)
         raise RuntimeError("no structured output method left")
 
     def _structured_stream_call(
@@ -328,19 +280,12 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
         for method in self._structured.plan(caps):
-            attempt = job.attempt(method)
-            try:
+            answer = job.answer(method)
+            with self._structured.skip(method, answer):
                 for response in self.stream_chat(job.messages(method), **job.request(method, caps)):
-                    yield from attempt.feed(response)
-            except SIEError as error:
-                if attempt.response is None and self._structured.refusal(method, error):
-                    continue
-                raise
-            try:
-                yield attempt.finish()
-            except NoToolCall:
-                continue
-            return
+                    yield from answer.feed(response)
+                yield job.finish(method, answer.whole())
+                return
 
     async def _structured_astream_call(
         self,
@@ -354,19 +299,12 @@ class SIEChatModel(LlamaIndexConnection, FunctionCallingLLM):
 
         async def gen() -> AsyncGenerator[Any, None]:
             for method in self._structured.plan(caps):
-                attempt = job.attempt(method)
-                try:
+                answer = job.answer(method)
+                with self._structured.skip(method, answer):
                     async for response in await self.astream_chat(job.messages(method), **job.request(method, caps)):
-                        for partial in attempt.feed(response):
+                        for partial in answer.feed(response):
                             yield partial
-                except SIEError as error:
-                    if attempt.response is None and self._structured.refusal(method, error):
-                        continue
-                    raise
-                try:
-                    yield attempt.finish()
-                except NoToolCall:
-                    continue
-                return
+                    yield job.finish(method, answer.whole())
+                    return
 
         return gen()

@@ -8,11 +8,10 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from pydantic import Field
 
-from ..types import ScoreEntry
+from .._adapters.rerank import Ranked, arerank, rerank
 from ._base import LlamaIndexConnection
 
 dispatcher = get_dispatcher(__name__)
-MAX_ITEMS_PER_REQUEST = 1000
 
 
 class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
@@ -29,15 +28,6 @@ class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
     def _texts(self, nodes: list[NodeWithScore]) -> list[str]:
         return [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
 
-    def _ranked(self, nodes: list[NodeWithScore], chunks: list[list[ScoreEntry]]) -> list[NodeWithScore]:
-        scored = [
-            (entry.score, offset + entry.index)
-            for offset, entries in zip(range(0, len(nodes), MAX_ITEMS_PER_REQUEST), chunks, strict=True)
-            for entry in entries
-        ]
-        scored.sort(key=lambda pair: -pair[0])
-        return [NodeWithScore(node=nodes[i].node, score=score) for score, i in scored[: self.top_n]]
-
     def _start(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> str:
         if query_bundle is None:
             raise ValueError("SIEReranker needs a query")
@@ -46,32 +36,26 @@ class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
         )
         return query_bundle.query_str
 
+    def _end(self, nodes: list[NodeWithScore], ranked: list[Ranked]) -> list[NodeWithScore]:
+        out = [NodeWithScore(node=nodes[r.index].node, score=r.score) for r in ranked]
+        dispatcher.event(ReRankEndEvent(nodes=out))
+        return out
+
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
         query = self._start(nodes, query_bundle)
         texts = self._texts(nodes)
-        chunks = [
-            self.client.score(
-                self.model_name, query, texts[o : o + MAX_ITEMS_PER_REQUEST], instruction=self.instruction
-            )
-            for o in range(0, len(texts), MAX_ITEMS_PER_REQUEST)
-        ]
-        ranked = self._ranked(nodes, chunks)
-        dispatcher.event(ReRankEndEvent(nodes=ranked))
-        return ranked
+        return self._end(
+            nodes, rerank(self.client, self.model_name, query, texts, instruction=self.instruction, top_n=self.top_n)
+        )
 
     async def _apostprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
         query = self._start(nodes, query_bundle)
         texts = self._texts(nodes)
-        chunks = [
-            await self.async_client.score(
-                self.model_name, query, texts[o : o + MAX_ITEMS_PER_REQUEST], instruction=self.instruction
-            )
-            for o in range(0, len(texts), MAX_ITEMS_PER_REQUEST)
-        ]
-        ranked = self._ranked(nodes, chunks)
-        dispatcher.event(ReRankEndEvent(nodes=ranked))
-        return ranked
+        ranked = await arerank(
+            self.async_client, self.model_name, query, texts, instruction=self.instruction, top_n=self.top_n
+        )
+        return self._end(nodes, ranked)

@@ -1,0 +1,45 @@
+"""Extraction for the adapters: texts sent in batches, each result as plain JSON-ready data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any, Literal
+
+from .._http.async_client import AsyncSIEClient
+from .._http.client import SIEClient
+from ..types import ExtractResult
+from .batching import split
+
+Part = Literal["entities", "relations", "classifications", "objects"]
+KEYS: Mapping[Part, str] = {part: part for part in ("entities", "relations", "classifications", "objects")}
+"""Each part of an extraction under its own name."""
+
+
+def extraction_dict(result: ExtractResult, keys: Mapping[Part, str] = KEYS) -> dict[str, Any]:
+    """The parts of an extraction named in ``keys``, each under its key, as lists of plain dicts."""
+    return {key: [asdict(found) for found in getattr(result, part)] for part, key in keys.items()}
+
+
+def extract_one(client: SIEClient, model: str, text: str, *, labels: Sequence[str]) -> ExtractResult:
+    """The extraction of one text."""
+    return client.extract(model, [text], labels=labels)[0]
+
+
+async def aextract_one(client: AsyncSIEClient, model: str, text: str, *, labels: Sequence[str]) -> ExtractResult:
+    """Async ``extract_one``."""
+    return (await client.extract(model, [text], labels=labels))[0]
+
+
+def extract_batched(
+    client: SIEClient, model: str, texts: Sequence[str], *, labels: Sequence[str], batch_size: int
+) -> list[ExtractResult]:
+    """The extraction of each text, ``batch_size`` texts a request, one request at a time; in input order."""
+    return [result for part in split(texts, batch_size) for result in client.extract(model, part, labels=labels)]
+
+
+async def aextract_batched(
+    client: AsyncSIEClient, model: str, texts: Sequence[str], *, labels: Sequence[str], batch_size: int
+) -> list[ExtractResult]:
+    """Async ``extract_batched``."""
+    return [result for part in split(texts, batch_size) for result in await client.extract(model, part, labels=labels)]

@@ -1,0 +1,371 @@
+"""The framework-free adapter core: rerank merging, extraction batching and dicts, chat requests, usage, structured
+output helpers. Pure functions are called directly; the I/O functions get a stub client that records its calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+from pydantic import Field
+
+from sie_integrations import RequestError
+from sie_integrations._adapters.batching import split
+from sie_integrations._adapters.chat_model import ChatConnection
+from sie_integrations._adapters.chat_request import (
+    REQUEST_FIELDS,
+    ChatRequestFields,
+    chat_request,
+    set_fields,
+    wire_tool_choice,
+)
+from sie_integrations._adapters.extraction import (
+    KEYS,
+    aextract_batched,
+    aextract_one,
+    extract_batched,
+    extract_one,
+    extraction_dict,
+)
+from sie_integrations._adapters.rerank import MAX_ITEMS_PER_REQUEST, Ranked, arerank, merge, parts, rerank
+from sie_integrations._adapters.sparse import sparse_vectors
+from sie_integrations._adapters.structured import NoToolCall, StreamedAnswer, StructuredMemory, json_schema_format
+from sie_integrations._adapters.usage import cached_tokens, reasoning_tokens, total_tokens
+from sie_integrations.chat import ChatUsage
+from sie_integrations.types import (
+    Classification,
+    DetectedObject,
+    EncodeResult,
+    Entity,
+    ExtractResult,
+    Relation,
+    ScoreEntry,
+    SparseVector,
+)
+from tests.chat_wire import REQUEST_FIELDS as REQUEST_FIELD_VALUES
+
+
+def entries(*scores: float) -> list[ScoreEntry]:
+    """Score entries of one request, best first, as the server sends them."""
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    return [ScoreEntry(index=i, score=scores[i], rank=rank, item_id=f"item-{i}") for rank, i in enumerate(order)]
+
+
+# --- batching ----------------------------------------------------------------------------
+
+
+def test_split_keeps_order_and_the_last_short_run() -> None:
+    assert split([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert split("abc", 5) == ["abc"]
+    assert split([], 3) == []
+
+
+# --- rerank ------------------------------------------------------------------------------
+
+
+def test_rerank_parts_hold_at_most_the_request_limit() -> None:
+    texts = [f"t{i}" for i in range(2 * MAX_ITEMS_PER_REQUEST + 1)]
+    assert [len(p) for p in parts(texts)] == [MAX_ITEMS_PER_REQUEST, MAX_ITEMS_PER_REQUEST, 1]
+    assert parts([]) == []
+
+
+def test_merge_indexes_every_part_into_the_whole_input_best_first() -> None:
+    merged = merge([entries(0.1, 0.9), entries(0.5)], top_n=None)
+    assert merged == [Ranked(1, 0.9), Ranked(MAX_ITEMS_PER_REQUEST, 0.5), Ranked(0, 0.1)]
+
+
+def test_merge_keeps_ties_in_their_order() -> None:
+    assert [r.index for r in merge([entries(0.5, 0.5), entries(0.5)], top_n=None)] == [0, 1, MAX_ITEMS_PER_REQUEST]
+
+
+@pytest.mark.parametrize(("top_n", "kept"), [(None, 3), (-1, 3), (0, 0), (2, 2), (10, 3)])
+def test_merge_top_n(top_n: int | None, kept: int) -> None:
+    assert len(merge([entries(0.3, 0.2, 0.1)], top_n=top_n)) == kept
+
+
+class Scorer:
+    """A stub client: scores each text by its number, and records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, list[str], str | None]] = []
+
+    def _score(self, model: str, query: str, items: Sequence[str], instruction: str | None) -> list[ScoreEntry]:
+        self.calls.append((model, query, list(items), instruction))
+        return entries(*(float(text) for text in items))
+
+    def score(self, model: str, query: str, items: Sequence[str], *, instruction: str | None) -> list[ScoreEntry]:
+        return self._score(model, query, items, instruction)
+
+
+class AsyncScorer(Scorer):
+    async def score(  # type: ignore[override]
+        self, model: str, query: str, items: Sequence[str], *, instruction: str | None
+    ) -> list[ScoreEntry]:
+        return self._score(model, query, items, instruction)
+
+
+TEXTS = [str(i % 7) for i in range(MAX_ITEMS_PER_REQUEST + 3)]
+
+
+def check_reranked(scorer: Scorer, ranked: list[Ranked]) -> None:
+    assert [(c[0], c[1], len(c[2]), c[3]) for c in scorer.calls] == [
+        ("m", "q", MAX_ITEMS_PER_REQUEST, "find"),
+        ("m", "q", 3, "find"),
+    ]
+    assert [r.score for r in ranked] == [6.0, 6.0]
+    assert all(TEXTS[r.index] == "6" for r in ranked)
+
+
+def test_rerank_sends_one_request_per_part() -> None:
+    scorer = Scorer()
+    check_reranked(scorer, rerank(scorer, "m", "q", TEXTS, instruction="find", top_n=2))  # type: ignore[arg-type]
+
+
+async def test_arerank_sends_one_request_per_part() -> None:
+    scorer = AsyncScorer()
+    check_reranked(scorer, await arerank(scorer, "m", "q", TEXTS, instruction="find", top_n=2))  # type: ignore[arg-type]
+
+
+def test_rerank_of_nothing_sends_nothing() -> None:
+    scorer = Scorer()
+    assert rerank(scorer, "m", "q", [], instruction=None, top_n=3) == []  # type: ignore[arg-type]
+    assert scorer.calls == []
+
+
+# --- extraction --------------------------------------------------------------------------
+
+RESULT = ExtractResult(
+    id="item-0",
+    entities=[Entity(text="Ada", label="person", score=0.9, start=0, end=3)],
+    relations=[Relation(head="Ada", tail="Babbage", relation="knows", score=0.7)],
+    classifications=[Classification(label="bio", score=0.6)],
+    objects=[DetectedObject(label="face", score=0.8, bbox=[0.0, 1.0, 2.0, 3.0])],
+)
+
+
+def test_extraction_dict_holds_every_part_as_plain_data() -> None:
+    assert extraction_dict(RESULT) == {
+        "entities": [{"text": "Ada", "label": "person", "score": 0.9, "start": 0, "end": 3, "bbox": None}],
+        "relations": [{"head": "Ada", "tail": "Babbage", "relation": "knows", "score": 0.7}],
+        "classifications": [{"label": "bio", "score": 0.6}],
+        "objects": [{"label": "face", "score": 0.8, "bbox": [0.0, 1.0, 2.0, 3.0]}],
+    }
+    assert list(KEYS) == ["entities", "relations", "classifications", "objects"]
+
+
+def test_extraction_dict_names_and_picks_parts_by_keys() -> None:
+    data = extraction_dict(RESULT, {"relations": "entity_relations", "entities": "found"})
+    assert list(data) == ["entity_relations", "found"]
+    assert data["found"][0]["text"] == "Ada"
+
+
+class Extractor:
+    """A stub client: one empty result per text, named after it; records the batches."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str], list[str]]] = []
+
+    def _extract(self, model: str, items: Sequence[str], labels: Sequence[str]) -> list[ExtractResult]:
+        self.calls.append((model, list(items), list(labels)))
+        return [ExtractResult(id=text) for text in items]
+
+    def extract(self, model: str, items: Sequence[str], *, labels: Sequence[str]) -> list[ExtractResult]:
+        return self._extract(model, items, labels)
+
+
+class AsyncExtractor(Extractor):
+    async def extract(  # type: ignore[override]
+        self, model: str, items: Sequence[str], *, labels: Sequence[str]
+    ) -> list[ExtractResult]:
+        return self._extract(model, items, labels)
+
+
+def test_extract_batched_sends_batches_in_order() -> None:
+    client = Extractor()
+    results = extract_batched(client, "m", ["a", "b", "c"], labels=["person"], batch_size=2)  # type: ignore[arg-type]
+    assert [r.id for r in results] == ["a", "b", "c"]
+    assert client.calls == [("m", ["a", "b"], ["person"]), ("m", ["c"], ["person"])]
+    assert extract_batched(client, "m", [], labels=["person"], batch_size=2) == []  # type: ignore[arg-type]
+    assert len(client.calls) == 2
+
+
+async def test_aextract_batched_sends_batches_in_order() -> None:
+    client = AsyncExtractor()
+    results = await aextract_batched(client, "m", ["a", "b", "c"], labels=["x"], batch_size=2)  # type: ignore[arg-type]
+    assert [r.id for r in results] == ["a", "b", "c"]
+    assert [c[1] for c in client.calls] == [["a", "b"], ["c"]]
+
+
+async def test_extract_one_sends_the_text_alone() -> None:
+    client, aclient = Extractor(), AsyncExtractor()
+    assert extract_one(client, "m", "a", labels=["x"]).id == "a"  # type: ignore[arg-type]
+    assert (await aextract_one(aclient, "m", "b", labels=["x"])).id == "b"  # type: ignore[arg-type]
+    assert [c[1] for c in client.calls + aclient.calls] == [["a"], ["b"]]
+
+
+# --- sparse ------------------------------------------------------------------------------
+
+
+def test_sparse_vectors_refuse_a_result_without_one() -> None:
+    vector = SparseVector(indices=np.array([3]), values=np.array([0.5]))
+    assert sparse_vectors([EncodeResult(sparse=vector)]) == [vector]
+    with pytest.raises(ValueError, match="no sparse vector"):
+        sparse_vectors([EncodeResult(sparse=vector), EncodeResult()])
+
+
+# --- chat requests -----------------------------------------------------------------------
+
+
+def test_request_fields_are_the_mixins_fields() -> None:
+    assert REQUEST_FIELDS == (
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "top_k",
+        "repetition_penalty",
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "user",
+        "safety_identifier",
+        "include_reasoning",
+        "parallel_tool_calls",
+    )
+    assert set(REQUEST_FIELD_VALUES) <= set(REQUEST_FIELDS)
+    fields = ChatRequestFields(temperature=0.0, seed=3)
+    assert set_fields(fields, REQUEST_FIELDS) == {"temperature": 0.0, "seed": 3}
+
+
+def test_chat_request_layers_params_call_then_model_and_messages() -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    request = chat_request(
+        {"temperature": 0.5, "seed": 1, "model": "ignored"},
+        {"seed": 2},
+        model="m",
+        messages=messages,
+        stream=False,
+        stream_usage=True,
+    )
+    assert request == {"temperature": 0.5, "seed": 2, "model": "m", "messages": messages}
+    assert list(request) == ["temperature", "seed", "model", "messages"]
+
+
+def test_chat_request_stop_only_when_given() -> None:
+    base: dict[str, Any] = {"model": "m", "messages": [], "stream": False, "stream_usage": True}
+    assert "stop" not in chat_request({}, {}, **base)
+    assert "stop" not in chat_request({}, {}, stop=[], **base)
+    assert chat_request({}, {}, stop=["\n"], **base)["stop"] == ["\n"]
+
+
+@pytest.mark.parametrize(
+    ("stream", "stream_usage", "call", "options"),
+    [
+        (True, True, {}, {"include_usage": True}),
+        (True, False, {}, None),
+        (False, True, {}, None),
+        (True, True, {"stream_options": {"include_usage": False}}, {"include_usage": False}),
+    ],
+)
+def test_chat_request_asks_a_stream_for_usage(
+    stream: bool, stream_usage: bool, call: dict[str, Any], options: dict[str, Any] | None
+) -> None:
+    request = chat_request({}, call, model="m", messages=[], stream=stream, stream_usage=stream_usage)
+    assert request.get("stream_options") == options
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        (None, None),
+        ("auto", "auto"),
+        ("none", "none"),
+        ("required", "required"),
+        ("get_weather", {"type": "function", "function": {"name": "get_weather"}}),
+        ({"type": "function", "function": {"name": "x"}}, {"type": "function", "function": {"name": "x"}}),
+    ],
+)
+def test_wire_tool_choice(choice: str | dict[str, Any] | None, wire: str | dict[str, Any] | None) -> None:
+    assert wire_tool_choice(choice) == wire
+
+
+class Chat(ChatConnection):
+    extra: dict[str, Any] = Field(default_factory=dict)
+    _unknown_into: ClassVar[str] = "extra"
+
+
+def test_chat_connection_carries_unknown_arguments_into_its_field() -> None:
+    with pytest.warns(UserWarning, match="'top_q'"):
+        chat = Chat(base_url="http://sie.test", top_q=0.5, temperature=0.1)  # type: ignore[call-arg]
+    assert chat.extra == {"top_q": 0.5}
+    assert (chat.temperature, chat.stream_usage) == (0.1, True)
+
+
+# --- usage -------------------------------------------------------------------------------
+
+
+def test_total_tokens_falls_back_to_prompt_plus_completion() -> None:
+    assert total_tokens(ChatUsage(prompt_tokens=7, completion_tokens=3, total_tokens=12)) == 12
+    assert total_tokens(ChatUsage(prompt_tokens=7, completion_tokens=3)) == 10
+
+
+def test_cached_and_reasoning_tokens_only_when_counted() -> None:
+    usage = ChatUsage(prompt_tokens_details={"cached_tokens": 4}, completion_tokens_details={"reasoning_tokens": 2})
+    assert (cached_tokens(usage), reasoning_tokens(usage)) == (4, 2)
+    assert (cached_tokens(ChatUsage()), reasoning_tokens(ChatUsage())) == (None, None)
+    odd = ChatUsage(prompt_tokens_details={"cached_tokens": "4"}, completion_tokens_details={"other": 1})
+    assert (cached_tokens(odd), reasoning_tokens(odd)) == (None, None)
+
+
+# --- structured output -------------------------------------------------------------------
+
+
+def test_json_schema_format() -> None:
+    schema = {"type": "object"}
+    assert json_schema_format("W", schema) == {"type": "json_schema", "json_schema": {"name": "W", "schema": schema}}
+    full = json_schema_format("W", schema, description="The weather.", strict=False)["json_schema"]
+    assert list(full.items()) == [("name", "W"), ("schema", schema), ("description", "The weather."), ("strict", False)]
+    assert "description" not in json_schema_format("W", schema, description="")["json_schema"]
+
+
+def test_streamed_answer_gives_each_new_partial_once() -> None:
+    answer: StreamedAnswer[str] = StreamedAnswer(lambda a, b: a + b, lambda text: text.rstrip(",") or None)
+    with pytest.raises(NoToolCall):
+        answer.whole()
+    assert [answer.feed(chunk) for chunk in ["", "a", ",", "b"]] == [[], ["a"], [], ["a,b"]]
+    assert (answer.whole(), answer.last) == ("a,b", "a,b")
+
+
+def refusal() -> RequestError:
+    return RequestError("no", status_code=400, code="unsupported_field", param="response_format")
+
+
+def test_skip_ends_a_try_quietly_on_no_tool_call_and_refusals() -> None:
+    memory = StructuredMemory()
+    with memory.skip("function_calling"):
+        raise NoToolCall
+    with memory.skip("json_schema"):
+        raise refusal()
+    assert memory.refused == {"json_schema"}
+
+
+def test_skip_lets_other_errors_through() -> None:
+    memory = StructuredMemory()
+    with pytest.raises(RequestError), memory.skip("json_schema"):
+        raise RequestError("bad", status_code=400, code="INVALID_INPUT", param="messages")
+    with pytest.raises(ValueError, match="x"), memory.skip("json_schema"):
+        raise ValueError("x")
+    assert memory.refused == set()
+
+
+def test_skip_lets_a_refusal_through_once_a_stream_has_started() -> None:
+    memory = StructuredMemory()
+    answer: StreamedAnswer[str] = StreamedAnswer(lambda a, b: a + b, lambda text: None)
+    with memory.skip("json_schema", answer):
+        raise refusal()
+    answer.feed("{")
+    with pytest.raises(RequestError), memory.skip("json_schema", answer):
+        raise refusal()
