@@ -1392,7 +1392,30 @@ async def test_extractor_writes_metadata_and_graph_keys() -> None:
 def test_extractor_without_graph_keys() -> None:
     extractor = SIEExtractor(model="m", labels=["person"], graph=False, **clients(Extractor()))
     [metadata] = extractor.extract([TextNode(text="Ada met Babbage")])
-    assert set(metadata) == {"entities", "entity_relations", "classifications"}
+    assert set(metadata) == {"entities", "entity_relations", "classifications", "objects"}
+
+
+class ObjectExtractor(Extractor):
+    """``Extractor``, with one detected object per text as well."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(super().__call__(request).content)
+        for item in body["items"]:
+            item["objects"] = [{"label": "face", "score": 0.8, "bbox": [1.0, 2.0, 3.0, 4.0]}]
+        return httpx.Response(200, json=body)
+
+
+async def test_extractor_keeps_detected_objects() -> None:
+    """As LangChain's extractors do: the objects are kept in the metadata (out of the text sent on) and the tool."""
+    objects = [{"label": "face", "score": 0.8, "bbox": [1.0, 2.0, 3.0, 4.0]}]
+    extractor = SIEExtractor(model="m", labels=["face"], graph=False, **clients(ObjectExtractor()))
+    node = TextNode(text="Ada lived in London")
+    [metadata] = await extractor.aextract([node])
+    assert metadata["objects"] == objects
+    assert "objects" in node.excluded_embed_metadata_keys
+    assert "objects" in node.excluded_llm_metadata_keys
+    assert extractor.as_tool().call(text="Ada lived in London").raw_output["objects"] == objects
+    assert (await extractor.as_tool().acall(text="Ada lived in London")).raw_output["objects"] == objects
 
 
 def test_extractor_sync_call_inside_a_running_loop() -> None:

@@ -24,6 +24,7 @@ METADATA_KEYS: Mapping[Part, str] = {
     "entities": ENTITIES_KEY,
     "relations": RELATIONS_KEY,  # "relations" is KG_RELATIONS_KEY
     "classifications": "classifications",
+    "objects": "objects",
 }
 """The metadata key of each part of an extraction."""
 
@@ -57,8 +58,8 @@ def graph_parts(result: ExtractResult, node: BaseNode) -> tuple[list[EntityNode]
 class SIEExtractor(LlamaIndexConnection, BaseExtractor):
     """Extracts entities and relations for ``labels`` with an SIE model.
 
-    Writes them into each node's metadata (``entities``, ``entity_relations``, ``classifications``) and, with
-    ``graph=True``, into ``KG_NODES_KEY`` / ``KG_RELATIONS_KEY`` so ``PropertyGraphIndex`` can use it
+    Writes them into each node's metadata (``entities``, ``entity_relations``, ``classifications``, ``objects``)
+    and, with ``graph=True``, into ``KG_NODES_KEY`` / ``KG_RELATIONS_KEY`` so ``PropertyGraphIndex`` can use it
     as a ``kg_extractor``. These keys are kept out of the text sent to embedding models and LLMs.
     """
 
@@ -105,10 +106,10 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
         return out
 
     def as_tool(self, name: str = "sie_extract", description: str | None = None) -> FunctionTool:
-        """A tool for agents: extract from a text, returning entities, relations and classifications."""
+        """A tool for agents: extract from a text, returning entities, relations, classifications and objects."""
 
         def extract(text: str) -> dict[str, Any]:
-            """Extract entities (with character offsets), relations and classifications from a text."""
+            """Extract entities (with character offsets), relations, classifications and objects from a text."""
             return extraction_dict(extract_one(self.client, self.model_name, text, labels=self.labels), METADATA_KEYS)
 
         async def aextract(text: str) -> dict[str, Any]:
