@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..types import EncodeResult, ItemLike
 
 Progress = Callable[[int], None]
 Matrix = np.ndarray[Any, Any]
+Items = Sequence[ItemLike]
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -26,7 +28,21 @@ def split(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def batches(items: Sequence[ItemLike], batch_size: int) -> list[Sequence[ItemLike]]:
+@dataclass(frozen=True)
+class Batching:
+    """How a large encode call is sent: ``size`` items per request, ``concurrency`` requests at a time."""
+
+    size: int
+    concurrency: int = 1
+    progress: Progress | None = None
+
+    def done(self, part: Sequence[Any]) -> None:
+        """Report a finished part."""
+        if self.progress is not None:
+            self.progress(len(part))
+
+
+def batches(items: Items, batch_size: int) -> list[Items]:
     """Every item checked first (nothing is sent if one is bad), then split."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -35,9 +51,7 @@ def batches(items: Sequence[ItemLike], batch_size: int) -> list[Sequence[ItemLik
     return split(items, batch_size)
 
 
-def _in_order(
-    run: Callable[[Sequence[ItemLike]], R], parts: list[Sequence[ItemLike]], max_concurrency: int
-) -> Iterator[R]:
+def _in_order(run: Callable[[Items], R], parts: list[Items], max_concurrency: int) -> Iterator[R]:
     if len(parts) <= 1 or max_concurrency <= 1:
         yield from map(run, parts)
         return
@@ -57,121 +71,68 @@ async def _all_or_cancel(coros: Iterable[Awaitable[R]]) -> list[R]:
         raise
 
 
-def map_batched(
-    fn: Callable[[Sequence[ItemLike]], list[R]],
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-) -> list[R]:
-    """``fn`` over batches on up to ``max_concurrency`` threads; its results joined in input order."""
+def map_batched(fn: Callable[[Items], list[R]], items: Items, batching: Batching) -> list[R]:
+    """``fn`` over batches on up to ``batching.concurrency`` threads; its results joined in input order."""
 
-    def run(part: Sequence[ItemLike]) -> list[R]:
+    def run(part: Items) -> list[R]:
         result = fn(part)
-        if progress is not None:
-            progress(len(part))
+        batching.done(part)
         return result
 
-    return [r for chunk in _in_order(run, batches(items, batch_size), max_concurrency) for r in chunk]
+    parts = batches(items, batching.size)
+    return [r for chunk in _in_order(run, parts, batching.concurrency) for r in chunk]
 
 
-async def amap_batched(
-    fn: Callable[[Sequence[ItemLike]], Awaitable[list[R]]],
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-) -> list[R]:
-    """``fn`` over batches with at most ``max_concurrency`` in flight; its results joined in input order."""
-    gate = asyncio.Semaphore(max(1, max_concurrency))
+async def amap_batched(fn: Callable[[Items], Awaitable[list[R]]], items: Items, batching: Batching) -> list[R]:
+    """``fn`` over batches with at most ``batching.concurrency`` in flight; its results joined in input order."""
+    gate = asyncio.Semaphore(max(1, batching.concurrency))
 
-    async def run(part: Sequence[ItemLike]) -> list[R]:
+    async def run(part: Items) -> list[R]:
         async with gate:
             result = await fn(part)
-        if progress is not None:
-            progress(len(part))
+        batching.done(part)
         return result
 
-    chunks = await _all_or_cancel(run(part) for part in batches(items, batch_size))
+    chunks = await _all_or_cancel(run(part) for part in batches(items, batching.size))
     return [r for chunk in chunks for r in chunk]
 
 
-def encode_batched(
-    client: SIEClient,
-    model: str,
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-    **encode_args: Any,
-) -> list[EncodeResult]:
-    """Encode in batches on up to ``max_concurrency`` threads; results in input order."""
-    return map_batched(
-        lambda part: client.encode(model, part, **encode_args),
-        items,
-        batch_size=batch_size,
-        max_concurrency=max_concurrency,
-        progress=progress,
-    )
+def encode_batched(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> list[EncodeResult]:
+    """Encode in batches; results in input order."""
+    return map_batched(lambda part: client.encode(model, part, **args), items, batching)
 
 
 async def aencode_batched(
-    client: AsyncSIEClient,
-    model: str,
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-    **encode_args: Any,
+    client: AsyncSIEClient, model: str, items: Items, batching: Batching, **args: Any
 ) -> list[EncodeResult]:
-    """Encode in batches with at most ``max_concurrency`` requests in flight; results in input order."""
+    """Async ``encode_batched``."""
 
-    async def run(part: Sequence[ItemLike]) -> list[EncodeResult]:
-        return await client.encode(model, part, **encode_args)
+    async def run(part: Items) -> list[EncodeResult]:
+        return await client.encode(model, part, **args)
 
-    return await amap_batched(run, items, batch_size=batch_size, max_concurrency=max_concurrency, progress=progress)
+    return await amap_batched(run, items, batching)
 
 
-def embed_rows(
-    client: SIEClient,
-    model: str,
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-    **encode_args: Any,
-) -> list[list[float]]:
+def embed_rows(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> list[list[float]]:
     """Dense vectors as lists of floats, each batch converted as soon as it arrives."""
 
-    def run(part: Sequence[ItemLike]) -> list[list[float]]:
-        rows: list[list[float]] = client.encode_dense(model, part, **encode_args).tolist()
+    def run(part: Items) -> list[list[float]]:
+        rows: list[list[float]] = client.encode_dense(model, part, **args).tolist()
         return rows
 
-    return map_batched(run, items, batch_size=batch_size, max_concurrency=max_concurrency, progress=progress)
+    return map_batched(run, items, batching)
 
 
 async def aembed_rows(
-    client: AsyncSIEClient,
-    model: str,
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-    **encode_args: Any,
+    client: AsyncSIEClient, model: str, items: Items, batching: Batching, **args: Any
 ) -> list[list[float]]:
     """Async ``embed_rows``."""
 
-    async def run(part: Sequence[ItemLike]) -> list[list[float]]:
-        rows: list[list[float]] = (await client.encode_dense(model, part, **encode_args)).tolist()
+    async def run(part: Items) -> list[list[float]]:
+        rows: list[list[float]] = (await client.encode_dense(model, part, **args)).tolist()
         return rows
 
-    return await amap_batched(run, items, batch_size=batch_size, max_concurrency=max_concurrency, progress=progress)
+    return await amap_batched(run, items, batching)
 
 
 class _Matrix:
@@ -196,54 +157,34 @@ class _Matrix:
         return self._out if self._out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-def embed_matrix(
-    client: SIEClient,
-    model: str,
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-    **encode_args: Any,
-) -> Matrix:
+def embed_matrix(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> Matrix:
     """Dense vectors as one ``(len(items), dims)`` matrix, batched like ``embed_rows``."""
-    parts = batches(items, batch_size)
+    parts = batches(items, batching.size)
     out = _Matrix(len(items))
 
-    def run(part: Sequence[ItemLike]) -> Matrix:
-        matrix = client.encode_dense(model, part, **encode_args)
-        if progress is not None:
-            progress(len(part))
+    def run(part: Items) -> Matrix:
+        matrix = client.encode_dense(model, part, **args)
+        batching.done(part)
         return matrix
 
     start = 0
-    for matrix in _in_order(run, parts, max_concurrency):
+    for matrix in _in_order(run, parts, batching.concurrency):
         out.put(start, matrix)
         start += len(matrix)
     return out.result()
 
 
-async def aembed_matrix(
-    client: AsyncSIEClient,
-    model: str,
-    items: Sequence[ItemLike],
-    *,
-    batch_size: int,
-    max_concurrency: int,
-    progress: Progress | None = None,
-    **encode_args: Any,
-) -> Matrix:
+async def aembed_matrix(client: AsyncSIEClient, model: str, items: Items, batching: Batching, **args: Any) -> Matrix:
     """Async ``embed_matrix``."""
-    parts = batches(items, batch_size)
+    parts = batches(items, batching.size)
     out = _Matrix(len(items))
-    gate = asyncio.Semaphore(max(1, max_concurrency))
+    gate = asyncio.Semaphore(max(1, batching.concurrency))
 
-    async def run(start: int, part: Sequence[ItemLike]) -> None:
+    async def run(start: int, part: Items) -> None:
         async with gate:
-            matrix = await client.encode_dense(model, part, **encode_args)
+            matrix = await client.encode_dense(model, part, **args)
         out.put(start, matrix)
-        if progress is not None:
-            progress(len(part))
+        batching.done(part)
 
-    await _all_or_cancel(run(i * batch_size, part) for i, part in enumerate(parts))
+    await _all_or_cancel(run(i * batching.size, part) for i, part in enumerate(parts))
     return out.result()

@@ -11,6 +11,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
 from .._adapters.batching import (
+    Batching,
     Progress,
     aembed_matrix,
     aembed_rows,
@@ -44,22 +45,19 @@ class _Encoder(SIEConnection):
     max_concurrency: int = Field(default=2, ge=1)
     show_progress: bool = False
 
-    def _batching(self, **encode_args: Any) -> dict[str, Any]:
-        return {
-            "batch_size": self.batch_size,
-            "max_concurrency": self.max_concurrency,
-            "instruction": self.instruction,
-            **encode_args,
-        }
+    def _batching(self, progress: Progress | None = None) -> Batching:
+        return Batching(self.batch_size, self.max_concurrency, progress)
 
-    def _encode(self, texts: list[str], **encode_args: Any) -> list[EncodeResult]:
+    def _encode(self, texts: list[str], **args: Any) -> list[EncodeResult]:
         with _progress_bar(self.show_progress, texts) as progress:
-            return encode_batched(self.client, self.model, texts, progress=progress, **self._batching(**encode_args))
+            batching = self._batching(progress)
+            return encode_batched(self.client, self.model, texts, batching, instruction=self.instruction, **args)
 
-    async def _aencode(self, texts: list[str], **encode_args: Any) -> list[EncodeResult]:
+    async def _aencode(self, texts: list[str], **args: Any) -> list[EncodeResult]:
         with _progress_bar(self.show_progress, texts) as progress:
+            batching = self._batching(progress)
             return await aencode_batched(
-                self.async_client, self.model, texts, progress=progress, **self._batching(**encode_args)
+                self.async_client, self.model, texts, batching, instruction=self.instruction, **args
             )
 
 
@@ -78,33 +76,37 @@ class SIEEmbeddings(_Encoder, Embeddings):
     output_dtype: str | None = None
 
     def _dense(self, is_query: bool) -> dict[str, Any]:
-        return self._batching(is_query=is_query, output_dtype=self.output_dtype)
+        return {"instruction": self.instruction, "is_query": is_query, "output_dtype": self.output_dtype}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents, in batches, in input order."""
         with _progress_bar(self.show_progress, texts) as progress:
-            return embed_rows(self.client, self.model, texts, progress=progress, **self._dense(False))
+            return embed_rows(self.client, self.model, texts, self._batching(progress), **self._dense(False))
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a search query (sent with ``is_query``)."""
-        return embed_rows(self.client, self.model, [text], **self._dense(True))[0]
+        return embed_rows(self.client, self.model, [text], self._batching(), **self._dense(True))[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         with _progress_bar(self.show_progress, texts) as progress:
-            return await aembed_rows(self.async_client, self.model, texts, progress=progress, **self._dense(False))
+            return await aembed_rows(
+                self.async_client, self.model, texts, self._batching(progress), **self._dense(False)
+            )
 
     async def aembed_query(self, text: str) -> list[float]:
-        return (await aembed_rows(self.async_client, self.model, [text], **self._dense(True)))[0]
+        return (await aembed_rows(self.async_client, self.model, [text], self._batching(), **self._dense(True)))[0]
 
     def embed_documents_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Embed documents (or queries) into one ``(len(texts), dims)`` numpy matrix, no Python floats."""
         with _progress_bar(self.show_progress, texts) as progress:
-            return embed_matrix(self.client, self.model, texts, progress=progress, **self._dense(is_query))
+            return embed_matrix(self.client, self.model, texts, self._batching(progress), **self._dense(is_query))
 
     async def aembed_documents_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Async ``embed_documents_array``."""
         with _progress_bar(self.show_progress, texts) as progress:
-            return await aembed_matrix(self.async_client, self.model, texts, progress=progress, **self._dense(is_query))
+            return await aembed_matrix(
+                self.async_client, self.model, texts, self._batching(progress), **self._dense(is_query)
+            )
 
 
 def _sparse_dicts(results: list[EncodeResult]) -> list[dict[str, list[Any]]]:

@@ -8,7 +8,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from .._adapters.batching import aembed_matrix, aencode_batched, embed_matrix, encode_batched
+from .._adapters.batching import Batching, aembed_matrix, aencode_batched, embed_matrix, encode_batched
 from .._adapters.sparse import SPARSE, sparse_vectors
 from ..types import EncodeResult
 from ._base import LlamaIndexConnection, LoopGates
@@ -50,19 +50,19 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
         rows: list[list[float]] = matrix.tolist()
         return rows
 
-    def _batched(self, is_query: bool) -> dict[str, Any]:
-        return {"batch_size": self.embed_batch_size, "max_concurrency": self.max_concurrency, **self._args(is_query)}
+    def _batching(self) -> Batching:
+        return Batching(self.embed_batch_size, self.max_concurrency)
 
     def get_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Embed texts into one ``(len(texts), dims)`` numpy matrix, no Python floats.
 
         Batches of ``embed_batch_size``, up to ``max_concurrency`` at a time.
         """
-        return embed_matrix(self.client, self.model_name, texts, **self._batched(is_query))
+        return embed_matrix(self.client, self.model_name, texts, self._batching(), **self._args(is_query))
 
     async def aget_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Async ``get_text_embedding_array``."""
-        return await aembed_matrix(self.async_client, self.model_name, texts, **self._batched(is_query))
+        return await aembed_matrix(self.async_client, self.model_name, texts, self._batching(), **self._args(is_query))
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._embed([query], is_query=True)[0]
@@ -104,19 +104,18 @@ class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
     batch_size: int = Field(default=256, ge=1)
     max_concurrency: int = Field(default=2, ge=1)
 
-    def _batched(self, is_query: bool) -> dict[str, Any]:
-        return {
-            "batch_size": self.batch_size,
-            "max_concurrency": self.max_concurrency,
-            "output_types": SPARSE,
-            "is_query": is_query,
-        }
-
     def _encode(self, texts: list[str], is_query: bool) -> SparseBatch:
-        return _split(encode_batched(self.client, self.model_name, texts, **self._batched(is_query)))
+        batching = Batching(self.batch_size, self.max_concurrency)
+        return _split(
+            encode_batched(self.client, self.model_name, texts, batching, output_types=SPARSE, is_query=is_query)
+        )
 
     async def _aencode(self, texts: list[str], is_query: bool) -> SparseBatch:
-        return _split(await aencode_batched(self.async_client, self.model_name, texts, **self._batched(is_query)))
+        batching = Batching(self.batch_size, self.max_concurrency)
+        results = await aencode_batched(
+            self.async_client, self.model_name, texts, batching, output_types=SPARSE, is_query=is_query
+        )
+        return _split(results)
 
     def encode_documents(self, texts: list[str]) -> SparseBatch:
         return self._encode(texts, is_query=False)
