@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO, TypeVar
+from typing import TypeVar
 
 import httpx
 
@@ -112,16 +112,9 @@ def run_doctor(
             http.close()
 
 
-def doctor_command(
-    connection: Connection,
-    *,
-    as_json: bool,
-    http_client: httpx.Client | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
+def doctor_command(connection: Connection, *, as_json: bool, http_client: httpx.Client | None = None) -> int:
     """Run the doctor, print the report (text or JSON) and, on a problem, one line on stderr."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
+    out, err = sys.stdout, sys.stderr
     timeout = connection.timeout if connection.timeout is not None else DEFAULT_DOCTOR_TIMEOUT
     if connection.timeout is None:
         connection = connection.with_options(timeout=timeout)

@@ -165,23 +165,15 @@ def run_embed(
     return EXIT_OK
 
 
-def embed_command(
-    options: EmbedOptions,
-    connection: Connection,
-    *,
-    http_client: httpx.Client | None = None,
-    stdin: BinaryIO | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
+def embed_command(options: EmbedOptions, connection: Connection, *, http_client: httpx.Client | None = None) -> int:
     """Run ``embed`` (``http_client``: e.g. one on an ``httpx.MockTransport``); the exit code."""
-    err = stderr or sys.stderr
+    err = sys.stderr
     if options.batch_size < 1 or options.concurrency < 1:
         print("sie-integrations embed: --batch-size and --concurrency must be >= 1", file=err)
         return EXIT_USAGE
     try:
         with connection.client(http_client) as client:
-            return run_embed(options, client, stdin=stdin or sys.stdin.buffer, stdout=stdout or sys.stdout, stderr=err)
+            return run_embed(options, client, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=err)
     except (EmbedError, ValueError, OSError) as exc:
         print(f"sie-integrations embed: {exc}", file=err)
         return EXIT_FAILED
