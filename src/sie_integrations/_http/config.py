@@ -1,4 +1,4 @@
-"""Client settings shared by the sync and async clients: base URL, key, routing headers, retries."""
+"""The settings both clients build requests with: the resolved URL and key, headers, timeouts, retry policy."""
 
 from __future__ import annotations
 
