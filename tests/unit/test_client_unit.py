@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -698,3 +699,25 @@ def test_stream_chunk_timeout_keeps_an_injected_clients_other_timeouts() -> None
 def test_stream_chunk_timeout_must_be_positive(cls: type[SIEClient | AsyncSIEClient], value: float) -> None:
     with pytest.raises(ValueError, match="stream_chunk_timeout must be > 0"):
         cls("http://sie.test", stream_chunk_timeout=value)
+
+
+def test_a_stop_iteration_from_the_transport_is_raised_not_taken_for_an_answer() -> None:
+    """A MockTransport whose handler raises StopIteration: the call raises it, it never returns None."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise StopIteration
+
+    client = SIEClient("http://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    with pytest.raises(StopIteration):
+        client.list_models()
+    with pytest.raises(StopIteration):
+        client.encode_dense("m", ["x"])
+
+
+def test_the_client_constructor_takes_every_client_option() -> None:
+    """BaseClient.__init__ is written by hand: it must name exactly the ClientOptions fields (and http_client)."""
+    from sie_integrations._http.base import BaseClient
+    from sie_integrations._http.options import ClientOptions
+
+    parameters = list(inspect.signature(BaseClient.__init__).parameters)
+    assert parameters == ["self", *ClientOptions.model_fields, "http_client"]

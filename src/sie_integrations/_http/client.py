@@ -80,29 +80,29 @@ class SIEClient(BaseClient[httpx.Client]):
         flow = exchange(call, self._config.policy, self._config.url(call), stream=stream, **self._config.flow_kwargs)
         response: httpx.Response | None = None
         outcome: Reply | Broken | bytes | None = None
-        try:
-            while True:
+        while True:
+            try:
                 step = flow.send(outcome)
-                outcome = None
-                if isinstance(step, Wait):
-                    self._sleep(step.seconds)
-                elif step is READ and response is not None:
-                    try:
-                        outcome = response.read()
-                    except httpx.TransportError as exc:
-                        outcome = broken(exc)
-                    finally:
-                        response.close()
+            except StopIteration as stop:  # only the flow's own end, not one raised by the I/O below
+                return stop.value, response
+            outcome = None
+            if isinstance(step, Wait):
+                self._sleep(step.seconds)
+            elif step is READ and response is not None:
+                try:
+                    outcome = response.read()
+                except httpx.TransportError as exc:
+                    outcome = broken(exc)
+                finally:
+                    response.close()
+            else:
+                request = self._config.request(self._http, call, stream=stream)
+                try:
+                    response = self._http.send(request, stream=stream, follow_redirects=False)
+                except httpx.TransportError as exc:
+                    outcome = broken(exc)
                 else:
-                    request = self._config.request(self._http, call, stream=stream)
-                    try:
-                        response = self._http.send(request, stream=stream, follow_redirects=False)
-                    except httpx.TransportError as exc:
-                        outcome = broken(exc)
-                    else:
-                        outcome = Reply(response.status_code, response.headers, None if stream else response.content)
-        except StopIteration as stop:
-            return stop.value, response
+                    outcome = Reply(response.status_code, response.headers, None if stream else response.content)
 
     def _request(self, call: Call[T]) -> T:
         return cast(T, self._exchange(call)[0])
