@@ -721,3 +721,27 @@ def test_the_client_constructor_takes_every_client_option() -> None:
 
     parameters = list(inspect.signature(BaseClient.__init__).parameters)
     assert parameters == ["self", *ClientOptions.model_fields, "http_client"]
+
+
+def test_client_options_are_checked_as_a_plain_python_api() -> None:
+    """The clients take options as given (no coercion) and refuse bad ones with one plain message."""
+    with pytest.raises(ValueError, match=r"^wire_format must be 'msgpack' or 'json'$"):
+        SIEClient("http://sie.test", wire_format="xml")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^max_retries must be >= 0$"):
+        SIEClient("http://sie.test", max_retries=-1)
+    with pytest.raises(ValueError, match=r"^provision_timeout must be > 0$"):
+        SIEClient("http://sie.test", provision_timeout=0)
+    four = SIEClient("http://sie.test", timeout=(1.0, 2.0, 3.0, 4.0))  # type: ignore[arg-type]  # httpx takes it
+    assert four._config.timeout == httpx.Timeout(connect=1.0, read=2.0, write=3.0, pool=4.0)
+
+
+def test_error_messages_name_the_url_as_httpx_writes_it() -> None:
+    """A MockTransport refuses every connection: the message has httpx's normalised URL (host lower-cased)."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    http = httpx.Client(transport=httpx.MockTransport(refuse))
+    client = SIEClient("http://SIE.TEST:80", http_client=http, max_retries=0)
+    with pytest.raises(SIEConnectionError, match=r"cannot connect to http://sie\.test/v1/models: refused"):
+        client.list_models()

@@ -76,6 +76,9 @@ class SIEConnection(ClientOptions):
     api_key: SecretStr | None = Field(
         default_factory=_env_key, exclude=True, description=ClientOptions.model_fields["api_key"].description
     )
+    timeout: float | None = Field(  # seconds only: an adapter's fields stay JSON
+        default=None, description="Seconds per attempt (default: 150 s read, 10 s connect)."
+    )
     http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
 

@@ -18,12 +18,13 @@ H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def like(method: F, build: Callable[..., Any], stream: str | None = None) -> F:
-    """``method`` named, documented and signed as the endpoint ``build``, returning what the client returns."""
+def like(method: F, build: Callable[..., Any], owner: str, stream: str | None = None) -> F:
+    """``method`` of ``owner`` named, documented and signed as the endpoint ``build``, returning what it returns."""
     signature = inspect.signature(build)
     built = str(signature.return_annotation)  # "Call[X]" or "Streamed[X]"
     result = built[built.index("[") + 1 : -1]
-    method.__name__ = method.__qualname__ = build.__name__
+    method.__name__ = build.__name__
+    method.__qualname__ = f"{owner}.{build.__name__}"
     method.__doc__ = build.__doc__
     method.__signature__ = signature.replace(return_annotation=f"{stream}[{result}]" if stream else result)  # type: ignore[attr-defined]
     return method
@@ -70,9 +71,9 @@ class BaseClient(Generic[H]):
                 the client.
         """
         self._start(
-            ClientOptions(
+            ClientOptions.model_construct(
                 base_url=base_url,
-                api_key=SecretStr(api_key) if isinstance(api_key, str) else api_key,
+                api_key=api_key,
                 timeout=timeout,
                 stream_chunk_timeout=stream_chunk_timeout,
                 gpu=gpu,
@@ -80,7 +81,7 @@ class BaseClient(Generic[H]):
                 wait_for_capacity=wait_for_capacity,
                 provision_timeout=provision_timeout,
                 max_retries=max_retries,
-                headers=None if headers is None else dict(headers),
+                headers=headers,
                 wire_format=wire_format,
                 http2=http2,
             ),

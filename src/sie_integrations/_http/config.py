@@ -77,13 +77,22 @@ class ClientConfig:
     """Everything both clients need to build requests, from their options; no I/O."""
 
     def __init__(self, options: ClientOptions) -> None:
+        if options.wire_format not in ("msgpack", "json"):
+            raise ValueError("wire_format must be 'msgpack' or 'json'")
+        if options.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if options.provision_timeout <= 0:
+            raise ValueError("provision_timeout must be > 0")
+        chunk_timeout = options.stream_chunk_timeout
+        if chunk_timeout is not None and not chunk_timeout > 0:  # NaN fails too
+            raise ValueError("stream_chunk_timeout must be > 0 seconds, or None")
         self.options = options
         self.base_url = resolve_base_url(options.base_url)
         self.api_key = resolve_api_key(options.api_key, self.base_url, explicit_base_url=options.base_url is not None)
         self.timeout = DEFAULT_TIMEOUT if options.timeout is None else httpx.Timeout(options.timeout)
         # An explicit timeout also applies to an injected client; otherwise the client's own setting stands.
         self._request_timeout = None if options.timeout is None else self.timeout
-        self.stream_chunk_timeout = options.stream_chunk_timeout
+        self.stream_chunk_timeout = None if chunk_timeout is None else float(chunk_timeout)
         self.pool, self.gpu = split_gpu(options.gpu, options.pool)
         self.policy = RetryPolicy(options.wait_for_capacity, float(options.provision_timeout), options.max_retries)
         self.wire_format = options.wire_format
@@ -130,8 +139,8 @@ class ClientConfig:
         )
 
     def url(self, call: Call[Any]) -> str:
-        """The URL a call goes to."""
-        return self.base_url + call.path
+        """The URL a call goes to, as httpx writes it (in error messages)."""
+        return str(httpx.URL(self.base_url + call.path))
 
     @property
     def flow_kwargs(self) -> dict[str, Any]:

@@ -7,14 +7,18 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 DEFAULT_BASE_URL = "http://localhost:8080"
 TimeoutLike = float | httpx.Timeout | None
 
 
 class ClientOptions(BaseModel):
-    """Where and how a client reaches SIE, and how long it waits for capacity."""
+    """Where and how a client reaches SIE, and how long it waits for capacity.
+
+    The adapters validate these as pydantic fields; the clients take them as given (``model_construct``) and
+    ``ClientConfig`` checks them, as a plain Python API does.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
 
@@ -31,6 +35,7 @@ class ClientOptions(BaseModel):
     )
     stream_chunk_timeout: float | None = Field(
         default=None,
+        gt=0,
         description="Seconds a stream may go without sending anything (its first bytes included) before it is "
         "closed with SIETimeoutError; None (default) uses the read timeout.",
     )
@@ -41,9 +46,11 @@ class ClientOptions(BaseModel):
         description="Wait while the model loads or capacity is provisioned (202 / 503) or busy (429 / 503).",
     )
     provision_timeout: float = Field(
-        default=900.0, description="Total seconds one call may spend waiting for capacity."
+        default=900.0, gt=0, description="Total seconds one call may spend waiting for capacity."
     )
-    max_retries: int = Field(default=3, description="Retries after 429, back-pressure 503s and failed connections.")
+    max_retries: int = Field(
+        default=3, ge=0, description="Retries after 429, back-pressure 503s and failed connections."
+    )
     headers: dict[str, str] | None = Field(
         default=None,
         exclude=True,
@@ -58,27 +65,6 @@ class ClientOptions(BaseModel):
         description="Offer HTTP/2 to https:// servers (pip install 'sie-integrations[http2]'); "
         "plain http:// stays HTTP/1.1.",
     )
-
-    @field_validator("max_retries")
-    @classmethod
-    def _retries(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError("max_retries must be >= 0")
-        return value
-
-    @field_validator("provision_timeout")
-    @classmethod
-    def _budget(cls, value: float) -> float:
-        if not value > 0:
-            raise ValueError("provision_timeout must be > 0")
-        return value
-
-    @field_validator("stream_chunk_timeout")
-    @classmethod
-    def _chunk_timeout(cls, value: float | None) -> float | None:
-        if value is not None and not value > 0:  # NaN fails too
-            raise ValueError("stream_chunk_timeout must be > 0 seconds, or None")
-        return value
 
     def client_options(self) -> ClientOptions:
         """Just the client options (a subclass, such as an adapter, has more fields)."""
