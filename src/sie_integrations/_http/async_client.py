@@ -38,7 +38,7 @@ def _sends(
     async def method(self: AsyncSIEClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._request(build(self._endpoints, *args, **kwargs))
 
-    return like(method, build)
+    return like(method, build, "AsyncSIEClient")
 
 
 def _streams(
@@ -50,7 +50,7 @@ def _streams(
         streamed = build(self._endpoints, *args, **kwargs)
         return AsyncStream(self._events(streamed.call, streamed.state))
 
-    return like(method, build, "AsyncStream")
+    return like(method, build, "AsyncSIEClient", "AsyncStream")
 
 
 class AsyncSIEClient(BaseClient[httpx.AsyncClient]):

@@ -35,7 +35,7 @@ def _sends(build: Callable[Concatenate[Endpoints, P], Call[T]]) -> Callable[Conc
     def method(self: SIEClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self._request(build(self._endpoints, *args, **kwargs))
 
-    return like(method, build)
+    return like(method, build, "SIEClient")
 
 
 def _streams(build: Callable[Concatenate[Endpoints, P], Streamed[C]]) -> Callable[Concatenate[SIEClient, P], Stream[C]]:
@@ -45,7 +45,7 @@ def _streams(build: Callable[Concatenate[Endpoints, P], Streamed[C]]) -> Callabl
         streamed = build(self._endpoints, *args, **kwargs)
         return Stream(self._events(streamed.call, streamed.state))
 
-    return like(method, build, "Stream")
+    return like(method, build, "SIEClient", "Stream")
 
 
 class SIEClient(BaseClient[httpx.Client]):
