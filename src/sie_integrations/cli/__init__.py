@@ -1,5 +1,5 @@
 """The ``sie-integrations`` command."""
 
-from .main import main
+from .app import EXIT_CODES, build_parser, main
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "build_parser", "main"]

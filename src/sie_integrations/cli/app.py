@@ -12,7 +12,7 @@ import httpx
 
 from .._http.options import resolve_base_url
 from .._version import __version__
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Connection, add_client_flags, client_options
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, FLAGS, Connection, add_client_flags, client_options
 from .doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command
 from .embed import EmbedOptions, embed_command
 
@@ -27,7 +27,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _client_flags(retries: int, timeout_help: str) -> argparse.ArgumentParser:
+# doctor sets the provision timeout itself (its --timeout), and probes with its own HTTP/1.1 client.
+DOCTOR_FLAGS = ("base_url", "api_key", "timeout", "gpu", "pool", "wait_for_capacity", "max_retries", "wire_format")
+EMBED_FLAGS = tuple(name for name in FLAGS if name != "stream_chunk_timeout")  # embed opens no stream
+
+
+def _client_flags(names: Sequence[str], retries: int, timeout_help: str) -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
     helps = {
         "api_key": "API key (default: SIE_API_KEY, sent only to the SIE_BASE_URL server; prefer it: arguments "
@@ -35,7 +40,7 @@ def _client_flags(retries: int, timeout_help: str) -> argparse.ArgumentParser:
         "timeout": timeout_help,
         "max_retries": f"retries after 429, back-pressure 503s and failed connections (default: {retries})",
     }
-    add_client_flags(shared, defaults={"max_retries": retries}, helps=helps)
+    add_client_flags(shared, names, defaults={"max_retries": retries}, helps=helps)
     return shared
 
 
@@ -51,7 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser(
         "doctor",
-        parents=[_client_flags(0, f"seconds per request and per model load (default: {DEFAULT_DOCTOR_TIMEOUT:g})")],
+        parents=[
+            _client_flags(
+                DOCTOR_FLAGS, 0, f"seconds per request and per model load (default: {DEFAULT_DOCTOR_TIMEOUT:g})"
+            )
+        ],
         help="check that a server is reachable, its models, auth and per-endpoint latency",
         description="Check an SIE server: reachability, version, models, auth, and one timed request per endpoint.",
         epilog=EXIT_CODES,
@@ -60,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     embed = commands.add_parser(
         "embed",
-        parents=[_client_flags(3, "seconds per request attempt (default: 150 read, 10 connect)")],
+        parents=[_client_flags(EMBED_FLAGS, 3, "seconds per request attempt (default: 150 read, 10 connect)")],
         help="embed a file of texts into a .npy matrix or JSONL, resumably",
         description=(
             "Embed texts with MODEL. INPUT: a text file (one text per line, blank lines skipped), a .jsonl file "
@@ -89,14 +98,14 @@ def main(argv: Sequence[str] | None = None, *, http_client: httpx.Client | None 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        connection = Connection(client_options(args))
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
         resolve_base_url(args.base_url)
     except ValueError as exc:
         print(f"sie-integrations: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        connection = Connection(client_options(args))
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         if args.command == "doctor":
             return doctor_command(connection, as_json=args.json, http_client=http_client)

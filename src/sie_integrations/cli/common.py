@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import ValidationError
+from pydantic import SecretStr
 
 from .._http.client import SIEClient
+from .._http.config import ClientConfig
 from .._http.options import ClientOptions, env_key_for, resolve_base_url
 from ..errors import ModelNotFoundError, SIEConnectionError, SIEError, SIETimeoutError
 
@@ -24,7 +25,8 @@ EXIT_INTERRUPTED = 130
 
 
 # The client options the command line offers, with their metavars. Their help, type, default and checks
-# are ClientOptions'; headers are left out (a header on the command line shows up in `ps`).
+# are ClientOptions'; headers are left out (a header on the command line shows up in `ps`). A command takes
+# the ones it uses (``add_client_flags(names=...)``).
 FLAGS = {
     "base_url": "URL",
     "api_key": "KEY",
@@ -52,10 +54,13 @@ def _seconds(text: str) -> float:
     return value
 
 
-def add_client_flags(parser: argparse.ArgumentParser, *, defaults: Mapping[str, Any], helps: Mapping[str, str]) -> None:
-    """Add a ``connection`` group with a flag per client option in ``FLAGS``."""
+def add_client_flags(
+    parser: argparse.ArgumentParser, names: Sequence[str], *, defaults: Mapping[str, Any], helps: Mapping[str, str]
+) -> None:
+    """Add a ``connection`` group with a flag for each of these client options (names in ``FLAGS``)."""
     group = parser.add_argument_group("connection")
-    for name, metavar in FLAGS.items():
+    for name in names:
+        metavar = FLAGS[name]
         field = ClientOptions.model_fields[name]
         kinds = get_args(field.annotation) or (field.annotation,)
         text = helps.get(name, field.description or "")
@@ -70,15 +75,23 @@ def add_client_flags(parser: argparse.ArgumentParser, *, defaults: Mapping[str, 
 
 
 def client_options(args: argparse.Namespace) -> ClientOptions:
-    """The client options given on the command line; ``ValueError`` naming the flag when one is invalid."""
-    given = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
+    """The client options given on the command line, checked as the client checks them.
+
+    ``ValueError`` (its message naming the flag) when one is wrong.
+    """
+    given = {name: getattr(args, name) for name in FLAGS if getattr(args, name, None) is not None}
+    if "api_key" in given:
+        given["api_key"] = SecretStr(given["api_key"])
+    options = ClientOptions.model_construct(**given)
     try:
-        return ClientOptions(**given)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else ""
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ValueError(f"{flag(name)}: {message}") from None
+        ClientConfig(options)
+    except (ValueError, ImportError) as exc:
+        message = str(exc)
+        for name in FLAGS:
+            if message.startswith(f"{name} "):
+                message = flag(name) + message[len(name) :]
+        raise ValueError(message) from None
+    return options
 
 
 @dataclass(frozen=True)
