@@ -70,23 +70,9 @@ class BaseClient(Generic[H]):
             http_client: An ``httpx.Client`` (``httpx.AsyncClient``) to use instead of owned ones; never closed by
                 the client.
         """
-        self._start(
-            ClientOptions.model_construct(
-                base_url=base_url,
-                api_key=api_key,
-                timeout=timeout,
-                stream_chunk_timeout=stream_chunk_timeout,
-                gpu=gpu,
-                pool=pool,
-                wait_for_capacity=wait_for_capacity,
-                provision_timeout=provision_timeout,
-                max_retries=max_retries,
-                headers=headers,
-                wire_format=wire_format,
-                http2=http2,
-            ),
-            http_client,
-        )
+        given = locals()  # the parameters above are the ClientOptions fields (a unit test holds them equal)
+        options = ClientOptions.model_construct(**{name: given[name] for name in ClientOptions.model_fields})
+        self._start(options, http_client)
 
     @classmethod
     def from_options(cls, options: ClientOptions, http_client: H | None = None) -> Self:
