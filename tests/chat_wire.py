@@ -8,6 +8,15 @@ from typing import Any
 import httpx
 
 
+def mock_connection(handler: Any, base_url: str = "https://sie.test") -> dict[str, Any]:
+    """Connection arguments of a chat model whose two transports are the same MockTransport handler."""
+    return {
+        "base_url": base_url,
+        "http_client": httpx.Client(transport=httpx.MockTransport(handler)),
+        "http_async_client": httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    }
+
+
 def completion(message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None) -> httpx.Response:
     body = {
         "id": "chatcmpl-1",

@@ -16,7 +16,7 @@ from sie_integrations import RequestError
 from sie_integrations._adapters.capabilities import UNKNOWN, ChatCapabilities
 from sie_integrations._adapters.structured import is_refusal, json_from_text, plan
 from sie_integrations.langchain import SIEChatModel, SIEEmbeddings
-from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, sse
+from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
 
 
 class Weather(BaseModel):
@@ -46,13 +46,7 @@ class Server:
         return self.answers.pop(0)
 
     def model(self, **kwargs: Any) -> SIEChatModel:
-        return SIEChatModel(
-            model="m",
-            base_url="https://sie.test",
-            http_client=httpx.Client(transport=httpx.MockTransport(self)),
-            http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self)),
-            **kwargs,
-        )
+        return SIEChatModel(model="m", **mock_connection(self), **kwargs)
 
 
 def refused(param: str) -> httpx.Response:

@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 from sie_integrations import RateLimitError, SIEStreamError
 from sie_integrations.langchain import SIEChatModel
-from tests.chat_wire import completion, delta, finish, sse
+from tests.chat_wire import completion, delta, finish, mock_connection, sse
 
 KEY = "sk-chat-unit-secret-42"
 
@@ -32,13 +32,7 @@ class Server:
         return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
 
     def model(self, **kwargs: Any) -> SIEChatModel:
-        return SIEChatModel(
-            model="m",
-            base_url="https://sie.test",
-            http_client=httpx.Client(transport=httpx.MockTransport(self)),
-            http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self)),
-            **kwargs,
-        )
+        return SIEChatModel(model="m", **mock_connection(self), **kwargs)
 
 
 def call_delta(

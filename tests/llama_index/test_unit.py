@@ -49,7 +49,7 @@ from sie_integrations.llama_index import (
     SIEReranker,
     SIESparseEmbeddings,
 )
-from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, sse
+from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
 
 BASE_URL = "https://sie.test"
 KEY = "sk-llama-unit-secret-9876"
@@ -70,15 +70,6 @@ def body_of(request: httpx.Request) -> Any:
     if "msgpack" in request.headers.get("content-type", ""):
         return msgpack.unpackb(request.content, raw=False)
     return json.loads(request.content)
-
-
-def clients(handler: Any) -> dict[str, Any]:
-    """Connection arguments with both transports backed by the same MockTransport handler."""
-    return {
-        "base_url": BASE_URL,
-        "http_client": httpx.Client(transport=httpx.MockTransport(handler)),
-        "http_async_client": httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-    }
 
 
 # --- canned chat answers -----------------------------------------------------------------
@@ -127,7 +118,7 @@ class Server:
         return [r.url.path for r in self.requests if r.method == "GET"]
 
     def model(self, **kwargs: Any) -> SIEChatModel:
-        return SIEChatModel(model="m", **clients(self), **kwargs)
+        return SIEChatModel(model="m", **mock_connection(self), **kwargs)
 
 
 def user(text: str = "hi") -> list[ChatMessage]:
@@ -683,7 +674,7 @@ class RefusingServer:
 
 def test_structured_predict_falls_back_and_remembers_refusals() -> None:
     server = RefusingServer()
-    llm = SIEChatModel(model="m", **clients(server))
+    llm = SIEChatModel(model="m", **mock_connection(server))
     assert llm.structured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
     first, second, third = server.bodies
     assert first["response_format"]["type"] == "json_schema"
@@ -699,7 +690,7 @@ def test_structured_predict_falls_back_and_remembers_refusals() -> None:
 
 async def test_astructured_predict_falls_back_and_remembers_refusals() -> None:
     server = RefusingServer()
-    llm = SIEChatModel(model="m", **clients(server))
+    llm = SIEChatModel(model="m", **mock_connection(server))
     assert await llm.astructured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
     assert len(server.bodies) == 3
     assert await llm.astructured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
@@ -1061,7 +1052,7 @@ TEXTS = [f"t{i}" for i in range(10)]
 
 def test_query_embedding_sends_is_query() -> None:
     encoder = Encoder()
-    emb = SIEEmbeddings(model_name="m", instruction="find it", **clients(encoder))
+    emb = SIEEmbeddings(model_name="m", instruction="find it", **mock_connection(encoder))
     assert emb.get_query_embedding("t3") == [3.0, 1.0]
     assert encoder.bodies[0]["params"] == {
         "output_types": ["dense"],
@@ -1074,14 +1065,14 @@ def test_query_embedding_sends_is_query() -> None:
 
 async def test_async_query_embedding_sends_is_query() -> None:
     encoder = Encoder()
-    emb = SIEEmbeddings(model_name="m", **clients(encoder))
+    emb = SIEEmbeddings(model_name="m", **mock_connection(encoder))
     assert await emb.aget_query_embedding("t8") == [8.0, 1.0]
     assert encoder.bodies[0]["params"]["options"] == {"is_query": True}
 
 
 def test_text_embedding_batches_keep_order() -> None:
     encoder = Encoder()
-    emb = SIEEmbeddings(model_name="m", embed_batch_size=3, **clients(encoder))
+    emb = SIEEmbeddings(model_name="m", embed_batch_size=3, **mock_connection(encoder))
     vectors = emb.get_text_embedding_batch(TEXTS)
     assert [v[0] for v in vectors] == [float(i) for i in range(10)]
     assert [[item["text"] for item in b["items"]] for b in encoder.bodies] == [
@@ -1148,7 +1139,7 @@ def test_pickle_round_trip_builds_a_fresh_client(caplog: pytest.LogCaptureFixtur
 
 def test_pickling_with_injected_clients_leaves_the_original_working(caplog: pytest.LogCaptureFixture) -> None:
     encoder = Encoder()
-    emb = SIEEmbeddings(model="m", **clients(encoder))
+    emb = SIEEmbeddings(model="m", **mock_connection(encoder))
     with caplog.at_level(logging.WARNING):
         restored = pickle.loads(pickle.dumps(emb))
     assert "Removing unpickleable" not in caplog.text
@@ -1156,7 +1147,7 @@ def test_pickling_with_injected_clients_leaves_the_original_working(caplog: pyte
     assert restored.http_client is None and restored.http_async_client is None
     assert emb.get_query_embedding("t1") == [1.0, 1.0]
     assert len(encoder.requests) == 1
-    sparse = SIESparseEmbeddings(model="m", **clients(encoder))
+    sparse = SIESparseEmbeddings(model="m", **mock_connection(encoder))
     assert pickle.loads(pickle.dumps(sparse)).http_client is None
     assert sparse.encode_queries(["t1"]) == ([[1, 50]], [[0.5, 0.25]])
 
@@ -1166,7 +1157,7 @@ def test_pickling_with_injected_clients_leaves_the_original_working(caplog: pyte
 
 def test_sparse_embeddings_batches() -> None:
     encoder = Encoder()
-    sparse = SIESparseEmbeddings(model="m", batch_size=2, max_concurrency=2, **clients(encoder))
+    sparse = SIESparseEmbeddings(model="m", batch_size=2, max_concurrency=2, **mock_connection(encoder))
     indices, values = sparse.encode_documents(["t1", "t2", "t3"])
     assert indices == [[1, 50], [2, 50], [3, 50]]
     assert values == [[0.5, 0.25]] * 3
@@ -1181,7 +1172,7 @@ def test_sparse_embeddings_batches() -> None:
 
 async def test_async_sparse_embeddings() -> None:
     encoder = Encoder()
-    sparse = SIESparseEmbeddings(model="m", batch_size=2, **clients(encoder))
+    sparse = SIESparseEmbeddings(model="m", batch_size=2, **mock_connection(encoder))
     assert await sparse.aencode_queries(["t4", "t5", "t6"]) == (
         [[4, 50], [5, 50], [6, 50]],
         [[0.5, 0.25]] * 3,
@@ -1242,7 +1233,7 @@ def rerank_nodes() -> list[NodeWithScore]:
 
 def test_reranker_top_n_scores_and_embed_metadata(events: list[BaseEvent]) -> None:
     scorer = Scorer()
-    reranker = SIEReranker(model="m", top_n=2, instruction="rank it", **clients(scorer))
+    reranker = SIEReranker(model="m", top_n=2, instruction="rank it", **mock_connection(scorer))
     nodes = rerank_nodes()
     ranked = reranker.postprocess_nodes(nodes, query_str="which doc?")
     assert [(n.node.node_id, n.score) for n in ranked] == [("n9", 9.0), ("n7", 7.0)]
@@ -1282,7 +1273,7 @@ async def test_reranker_native_async(events: list[BaseEvent]) -> None:
 
 async def test_reranker_needs_a_query() -> None:
     scorer = Scorer()
-    reranker = SIEReranker(model="m", **clients(scorer))
+    reranker = SIEReranker(model="m", **mock_connection(scorer))
     with pytest.raises(ValueError, match="needs a query"):
         reranker.postprocess_nodes(rerank_nodes())
     with pytest.raises(ValueError, match="needs a query"):
@@ -1375,7 +1366,7 @@ def check_extracted(nodes: list[Any]) -> None:
 
 async def test_extractor_writes_metadata_and_graph_keys() -> None:
     handler = Extractor()
-    extractor = SIEExtractor(model="m", labels=["person", "place"], batch_size=1, **clients(handler))
+    extractor = SIEExtractor(model="m", labels=["person", "place"], batch_size=1, **mock_connection(handler))
     nodes = extract_nodes()
     result = await extractor.acall(nodes)
     check_extracted(result)
@@ -1390,7 +1381,7 @@ async def test_extractor_writes_metadata_and_graph_keys() -> None:
 
 
 def test_extractor_without_graph_keys() -> None:
-    extractor = SIEExtractor(model="m", labels=["person"], graph=False, **clients(Extractor()))
+    extractor = SIEExtractor(model="m", labels=["person"], graph=False, **mock_connection(Extractor()))
     [metadata] = extractor.extract([TextNode(text="Ada met Babbage")])
     assert set(metadata) == {"entities", "entity_relations", "classifications", "objects"}
 
@@ -1408,7 +1399,7 @@ class ObjectExtractor(Extractor):
 async def test_extractor_keeps_detected_objects() -> None:
     """As LangChain's extractors do: the objects are kept in the metadata (out of the text sent on) and the tool."""
     objects = [{"label": "face", "score": 0.8, "bbox": [1.0, 2.0, 3.0, 4.0]}]
-    extractor = SIEExtractor(model="m", labels=["face"], graph=False, **clients(ObjectExtractor()))
+    extractor = SIEExtractor(model="m", labels=["face"], graph=False, **mock_connection(ObjectExtractor()))
     node = TextNode(text="Ada lived in London")
     [metadata] = await extractor.aextract([node])
     assert metadata["objects"] == objects
@@ -1420,7 +1411,7 @@ async def test_extractor_keeps_detected_objects() -> None:
 
 def test_extractor_sync_call_inside_a_running_loop() -> None:
     handler = Extractor()
-    extractor = SIEExtractor(model="m", labels=["person", "place"], **clients(handler))
+    extractor = SIEExtractor(model="m", labels=["person", "place"], **mock_connection(handler))
 
     async def main() -> list[Any]:
         return extractor(extract_nodes())  # the synchronous entry point, with a loop already running
@@ -1436,11 +1427,13 @@ def test_extractor_failure_is_not_retried_on_top_of_the_client() -> None:
         calls.append(request)
         return httpx.Response(400, json={"detail": {"code": "INVALID_INPUT", "message": "bad labels"}})
 
-    extractor = SIEExtractor(model="m", labels=["person"], retry_backoff=0.0, **clients(refuse))
+    extractor = SIEExtractor(model="m", labels=["person"], retry_backoff=0.0, **mock_connection(refuse))
     with pytest.raises(RequestError, match="bad labels"):
         extractor(extract_nodes())
     assert len(calls) == 1  # a refusal is final: no whole-batch retries
-    lenient = SIEExtractor(model="m", labels=["person"], raise_on_error=False, retry_backoff=0.0, **clients(refuse))
+    lenient = SIEExtractor(
+        model="m", labels=["person"], raise_on_error=False, retry_backoff=0.0, **mock_connection(refuse)
+    )
     nodes = lenient(extract_nodes())
     assert len(calls) == 2
     assert "entities" not in nodes[1].metadata
@@ -1448,7 +1441,7 @@ def test_extractor_failure_is_not_retried_on_top_of_the_client() -> None:
 
 def test_extractor_as_tool() -> None:
     handler = Extractor()
-    extractor = SIEExtractor(model="m", labels=["person", "place"], **clients(handler))
+    extractor = SIEExtractor(model="m", labels=["person", "place"], **mock_connection(handler))
     tool = extractor.as_tool()
     assert tool.metadata.name == "sie_extract"
     assert "person, place" in tool.metadata.description
