@@ -77,7 +77,8 @@ class SIEClient(BaseClient[httpx.Client]):
 
     def _exchange(self, call: Call[T], *, stream: bool = False) -> tuple[T | None, httpx.Response | None]:
         """Drive ``exchange()``: the result, or for a stream the opened response."""
-        flow = exchange(call, self._config.policy, self._config.url(call), stream=stream, **self._config.flow_kwargs)
+        config = self._config
+        flow = exchange(call, config.policy, config.url(call), stream=stream, chunk_timeout=config.stream_chunk_timeout)
         response: httpx.Response | None = None
         outcome: Reply | Broken | bytes | None = None
         while True:

@@ -142,11 +142,6 @@ class ClientConfig:
         """The URL a call goes to, as httpx writes it (in error messages)."""
         return str(httpx.URL(self.base_url + call.path))
 
-    @property
-    def flow_kwargs(self) -> dict[str, Any]:
-        """The settings ``exchange()`` takes besides the call."""
-        return {"chunk_timeout": self.stream_chunk_timeout}
-
     def client_kwargs(self) -> dict[str, Any]:
         """Settings of the httpx clients this library creates."""
         return {
