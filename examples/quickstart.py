@@ -1,16 +1,18 @@
 """Quickstart: a small RAG and agent flow with the LangChain adapters for SIE.
 
 Embeds a few documents with ``SIEEmbeddings`` into LangChain's in-memory vector store, retrieves,
-reranks with ``SIEReranker``, extracts entities with ``SIEExtractor``, then answers through
-``SIEChatModel`` with one tool call.
+reranks with ``SIEReranker``, extracts entities with ``SIEExtractor``, then lets ``SIEChatModel``
+call a tool and answer.
 
-Runs live against ``SIE_BASE_URL`` (default ``http://localhost:8080``) when a server answers there;
-otherwise it replays a session recorded from the real SIE peer, and says so on its first line.
-``--record`` re-records that session from the peer on ``http://127.0.0.1:18080``.
+With ``SIE_BASE_URL`` set, it runs live against that server, and fails with a clear message if
+nothing answers there. Without it, it runs live against ``http://localhost:8080`` when a server
+answers there, and otherwise replays a session recorded from the real SIE server, saying so on its
+first line.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -25,11 +27,10 @@ from langchain_core.vectorstores import InMemoryVectorStore
 from sie_integrations import SIEClient, SIEError
 from sie_integrations.langchain import SIEChatModel, SIEEmbeddings, SIEExtractor, SIEReranker
 
+DEFAULT_URL = "http://localhost:8080"
 RECORDED_URL = "http://127.0.0.1:18080"
 CASSETTE = Path(__file__).resolve().parent.parent / "cassettes" / "quickstart.yaml"
-START_SERVER = (
-    "../shared/peer/setup.sh && ../shared/peer/start.sh, then: SIE_BASE_URL=http://127.0.0.1:18080 ./dev quickstart"
-)
+SERVER_DOCS = "docs/server.md"
 EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"  # the peer's one real model
 QUESTION = "What is the weather like in Paris in summer?"
 DOCS = [
@@ -45,17 +46,19 @@ DOCS = [
 
 
 @tool
-def get_weather(city: str) -> str:
-    """Get the current weather for a city."""
-    return f"Sunny, 24 degrees Celsius in {city}."
+def get_weather(location: str) -> str:
+    """Get the current weather at a location."""
+    return f"Sunny, 24 degrees Celsius in {location}."
 
 
-def server_answers(url: str) -> bool:
+def unreachable(url: str) -> str | None:
+    """Why no SIE server answers at ``url``, or None when one does."""
     try:
         with SIEClient(url, timeout=3.0, max_retries=0) as probe:
-            return probe.health().ok
-    except SIEError:
-        return False
+            health = probe.health()
+    except SIEError as exc:
+        return str(exc)
+    return None if health.ok else f"{url} answered its health check with {health!r}"
 
 
 @contextlib.contextmanager
@@ -90,57 +93,87 @@ def run(url: str) -> None:
         print(f"   {doc.metadata['relevance_score']:.3f}  {doc.page_content}")
 
     best = hits[0][0].page_content
-    print(f"\n4. Entities in {best!r} (SIEExtractor on sie-fake-full):")
+    print(f"\n4. Entities in {best!r} (SIEExtractor on sie-fake-full: made-up spans that carry no meaning):")
     extraction = SIEExtractor(model="sie-fake-full", labels=["city", "temperature"], base_url=url).invoke(
         {"text": best}
     )
     for entity in extraction["entities"]:
         print(f"   {entity['label']:>11}: {entity['text']!r} [{entity['start']}:{entity['end']}] {entity['score']:.2f}")
 
-    print("\n5. Answer with SIEChatModel and one tool call.")
+    print(
+        "\n5. An agent turn with SIEChatModel on tiny-agent (a scripted CPU test model): a tool call, then the answer."
+    )
     context = "\n".join(f"- {doc.page_content}" for doc in reranked)
     messages = [
         SystemMessage(f"Answer from this context and the tools:\n{context}"),
         HumanMessage(QUESTION),
     ]
-    caller = SIEChatModel(model="tiny-tools", base_url=url, max_tokens=32).bind_tools([get_weather])
-    ai = caller.invoke(messages)
+    agent = SIEChatModel(model="tiny-agent", base_url=url, max_tokens=64).bind_tools([get_weather])
+    ai = agent.invoke(messages)
+    messages.append(ai)
     for call in ai.tool_calls:
         result = get_weather.invoke(call)
         print(f"   tool call: {call['name']}({call['args']}) -> {result.content}")
-        messages += [ai, result]
-    answerer = SIEChatModel(model="tiny-chat-rendered", base_url=url, max_tokens=32)
+        messages.append(result)
     print("   answer (streamed): ", end="", flush=True)
     final = None
-    for chunk in answerer.stream(messages):
+    for chunk in agent.stream(messages):
         print(chunk.content, end="", flush=True)
         final = chunk if final is None else final + chunk
     usage = final.usage_metadata if final is not None else None
     if usage:
         print(f"\n   tokens: {usage['input_tokens']} in, {usage['output_tokens']} out")
     print(
-        "\n(tiny-tools and tiny-chat are scripted CPU test models;"
-        " point SIE_BASE_URL at a GPU server for real answers.)"
+        "\n(sie-fake, sie-fake-full and tiny-agent are CPU test models with scripted or meaningless output;"
+        " on a GPU server use BAAI/bge-reranker-v2-m3, urchade/gliner_multi-v2.1 and Qwen/Qwen3-4B-Instruct-2507.)"
     )
 
 
-def main() -> int:
-    record = "--record" in sys.argv[1:]
-    url = RECORDED_URL if record else os.environ.get("SIE_BASE_URL", "http://localhost:8080").rstrip("/")
-    if record:
-        print(f"Mode: recording a new session from {url} into {CASSETTE.name}")
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="./dev quickstart",
+        description=(
+            "Search, rerank, extract and a tool-calling chat turn through the LangChain adapters. "
+            f"Runs live against SIE_BASE_URL (a clear error if nothing answers there); without it, "
+            f"against {DEFAULT_URL} if a server answers, else a replay of a recorded session."
+        ),
+    )
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--replay", action="store_true", help="replay the recorded session without looking for a server")
+    modes.add_argument("--record", action="store_true", help=f"re-record the session from the server at {RECORDED_URL}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    given = os.environ.get("SIE_BASE_URL", "").strip().rstrip("/")
+    if args.record:
+        print(f"Mode: recording a new session from {RECORDED_URL} into {CASSETTE.name}")
         with replaying(record=True):
-            run(url)
-    elif server_answers(url):
-        print(f"Mode: live against {url}")
-        run(url)
-    else:
-        print(
-            f"Mode: replay of a session recorded from the real SIE peer (no SIE server answered at {url}). "
-            f"To run live, start one: {START_SERVER}"
-        )
-        with replaying(record=False):
             run(RECORDED_URL)
+        return 0
+    if not args.replay:
+        url = given or DEFAULT_URL
+        problem = unreachable(url)
+        if problem is None:
+            print(f"Mode: live against {url}")
+            run(url)
+            return 0
+        if given:
+            print(
+                f"error: SIE_BASE_URL is {given}, but no SIE server answers there:\n  {problem}\n"
+                f"Check the host and port (sie-integrations doctor --base-url {given}), start a server "
+                f"({SERVER_DOCS}), or unset SIE_BASE_URL to replay the recorded session.",
+                file=sys.stderr,
+            )
+            return 1
+    reason = "--replay" if args.replay else f"SIE_BASE_URL is not set and no server answers at {DEFAULT_URL}"
+    print(
+        f"Mode: replay of a session recorded from the real SIE server ({reason}). "
+        f"To run live, start a server ({SERVER_DOCS}) and set SIE_BASE_URL."
+    )
+    with replaying(record=False):
+        run(RECORDED_URL)
     return 0
 
 
