@@ -1,12 +1,14 @@
-"""Where the notebooks talk to SIE: a live server, or a session recorded from the real SIE peer.
+"""The notebooks' hidden set-up: a live SIE server, or a session recorded from the real SIE peer.
 
-``SIE_NOTEBOOK_MODE``: ``live`` (needs ``SIE_BASE_URL``), ``replay`` (the cassette), ``record``
-(re-records from the peer on http://127.0.0.1:18080), or unset: live when a server answers,
-else replay.
+``SIE_NOTEBOOK_MODE``: ``live`` (the server at ``SIE_BASE_URL``, default http://localhost:8080), ``replay``
+(the cassette), ``record`` (re-records from the peer on http://127.0.0.1:18080), or unset: live when a server
+answers, else replay. ``Session`` sets ``SIE_BASE_URL`` to the server it chose, so the reader-facing cells
+construct the adapters without ``base_url``, as a user's code would.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,42 @@ from sie_integrations import SIEClient, SIEError
 
 RECORDED_URL = "http://127.0.0.1:18080"
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "notebooks"
-START = "../shared/peer/setup.sh && ../shared/peer/start.sh, then SIE_BASE_URL=http://127.0.0.1:18080"
+DEFAULT_URL = "http://localhost:8080"
+
+
+def _comparable(body: Any) -> Any:
+    """A request body as compared on replay: tool results sent back together are compared in any order.
+
+    An agent runs the tool calls of one model turn concurrently, so their results reach the next request in the
+    order the tools finished, which varies from run to run and carries no meaning.
+    """
+    if not body:
+        return body
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body  # msgpack, or not JSON: compared byte for byte
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if isinstance(messages, list):
+        ordered: list[Any] = []
+        results: list[Any] = []
+        for message in [*messages, None]:
+            if isinstance(message, dict) and message.get("role") == "tool":
+                results.append(message)
+                continue
+            ordered += sorted(results, key=lambda m: str(m.get("tool_call_id")))
+            results = []
+            if message is not None:
+                ordered.append(message)
+        data["messages"] = ordered
+    return data
+
+
+def _same_body(r1: Any, r2: Any) -> None:
+    from vcr.util import read_body
+
+    if _comparable(read_body(r1)) != _comparable(read_body(r2)):
+        raise AssertionError("the request bodies differ")
 
 
 def _answers(url: str) -> bool:
@@ -31,7 +68,7 @@ class Session:
 
     def __init__(self, name: str) -> None:
         mode = os.environ.get("SIE_NOTEBOOK_MODE", "")
-        url = os.environ.get("SIE_BASE_URL", "http://localhost:8080").rstrip("/")
+        url = (os.environ.get("SIE_BASE_URL") or DEFAULT_URL).rstrip("/")
         self._cassette: Any = None
         if mode == "live" or (not mode and _answers(url)):
             self.base_url, self.mode = url, "live"
@@ -41,18 +78,23 @@ class Session:
 
             recorder = vcr.VCR(
                 record_mode="all" if self.mode == "record" else "none",
-                match_on=["method", "scheme", "host", "port", "path", "query", "body"],
+                match_on=["method", "scheme", "host", "port", "path", "query", "same_body"],
                 filter_headers=["authorization"],
                 decode_compressed_response=True,
+                drop_unused_requests=True,  # a re-recording keeps nothing of the previous one
             )
+            recorder.register_matcher("same_body", _same_body)
             self._cassette = recorder.use_cassette(str(CASSETTES / f"{name}.yaml"))
             self._cassette.__enter__()
-        if self.mode == "live":
-            print(f"Live against {self.base_url}")
-        elif self.mode == "record":
+        os.environ["SIE_BASE_URL"] = self.base_url  # the adapters read it when no base_url is passed
+        if self.mode == "record":
             print(f"Recording from {self.base_url}")
-        else:
-            print(f"Replaying a session recorded from the real SIE peer (no server answered). To run live: {START}")
+        elif self.mode == "replay":
+            why = "SIE_NOTEBOOK_MODE=replay" if mode == "replay" else f"no SIE server answered at {url}"
+            print(
+                f"Replaying a session recorded from a real SIE server ({why}). "
+                "To run live, set SIE_BASE_URL to a running server (see ../docs/server.md)."
+            )
 
     def close(self) -> None:
         """Stop replaying (or save the recording)."""
