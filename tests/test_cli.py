@@ -21,7 +21,7 @@ import pytest
 from sie_integrations._http.options import ClientOptions
 from sie_integrations.cli import main
 from sie_integrations.cli.embed_input import EmbedError, parse_inputs
-from sie_integrations.cli.embed_output import RunKey, key_mismatch
+from sie_integrations.cli.embed_output import RunKey, key_mismatch, open_sink
 from sie_integrations.cli.progress import ProgressBar, format_duration, render_bar
 from sie_integrations.cli.report import (
     KeyState,
@@ -44,9 +44,10 @@ EMBED_MODEL = "org/embed-model"
 
 @pytest.fixture(autouse=True)
 def _no_sie_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI reads SIE_BASE_URL and SIE_API_KEY: none of these tests may see the developer's."""
+    """The CLI reads SIE_BASE_URL, SIE_API_KEY and COLUMNS: none of these tests may see the developer's."""
     monkeypatch.delenv("SIE_BASE_URL", raising=False)
     monkeypatch.delenv("SIE_API_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", "80")  # doctor fits its tables to the terminal
 
 
 def vector(text: str) -> list[float]:
@@ -80,16 +81,17 @@ class FakeSIE:
     """The handler of an ``httpx.MockTransport``: a small SIE server with models, encode, score, extract,
     generate and chat. Thread-safe; records every request and every text sent to encode.
 
-    ``fail_encode_at``: the n-th encode request (1-based) answers HTTP 500; ``interrupt_encode_at``: it raises
-    ``KeyboardInterrupt`` (a Ctrl-C while it is in flight); ``key``: requests without ``Bearer <key>`` get 401
-    (except the health routes); ``chat_status``: 501 makes chat unsupported; ``slow_text``: the batch holding
-    this text answers 0.2 s late.
+    ``fail_encode_at``: the n-th encode request (1-based) answers ``fail_with`` (status, code, message; by
+    default HTTP 500); ``interrupt_encode_at``: it raises ``KeyboardInterrupt`` (a Ctrl-C while it is in flight);
+    ``key``: requests without ``Bearer <key>`` get 401 (except the health routes); ``chat_status``: 501 makes chat
+    unsupported; ``slow_text``: the batch holding this text answers 0.2 s late.
     """
 
     def __init__(
         self,
         *,
         fail_encode_at: int | None = None,
+        fail_with: tuple[int, str, str] = (500, "INTERNAL_ERROR", "the GPU caught fire"),
         interrupt_encode_at: int | None = None,
         key: str | None = None,
         chat_status: int = 200,
@@ -98,6 +100,7 @@ class FakeSIE:
         models: list[dict[str, Any]] | None = None,
     ) -> None:
         self.fail_encode_at = fail_encode_at
+        self.fail_with = fail_with
         self.interrupt_encode_at = interrupt_encode_at
         self.key = key
         self.chat_status = chat_status
@@ -178,7 +181,8 @@ class FakeSIE:
 
     def _encoded(self, name: str, texts: list[str], number: int) -> httpx.Response:
         if number == self.fail_encode_at:
-            return httpx.Response(500, json={"detail": {"code": "INTERNAL_ERROR", "message": "the GPU caught fire"}})
+            status, code, message = self.fail_with
+            return httpx.Response(status, json={"detail": {"code": code, "message": message}})
         if number == self.interrupt_encode_at:
             raise KeyboardInterrupt
         if self.slow_text in texts:
@@ -427,6 +431,67 @@ def test_doctor_skips_endpoints_no_model_supports(capsys: pytest.CaptureFixture[
     }
 
 
+def served(name: str, outputs: list[str], **fields: Any) -> dict[str, Any]:
+    """A model as sie-server 0.10.1 lists it in /v1/models (``fields`` override)."""
+    profile = {"is_default": True, "identity": None, "remote_contract_sha256": None, "runtime_instance_id": "91c7"}
+    entry = {
+        "name": name,
+        "inputs": ["text"],
+        "outputs": outputs,
+        "dims": {"dense": 384} if "dense" in outputs else {},
+        "loaded": True,
+        "state": "loaded",
+        "last_error": None,
+        "max_sequence_length": 512,
+        "profiles": {"default": profile},
+        "revision": None,
+        "capabilities": {"streaming": True, "grammar": [], "tools": "tokens" in outputs, "code": False, "sql": False},
+        "routing": {"policy": None, "upstream_kind": None},
+    }
+    return {**entry, **fields}
+
+
+SERVED = [
+    served("sie-fake-full", ["dense", "sparse", "multivector", "score", "json", "tokens"], inputs=["text", "image"]),
+    served("tiny-think", ["tokens"]),
+    served("sentence-transformers/all-MiniLM-L6-v2", ["dense"], capabilities=None, max_sequence_length=256),
+    served("tiny-chat", ["tokens"]),
+    served("sie-fake", ["dense", "score", "tokens"]),
+    served("sie-fake:small-a", ["dense", "score", "tokens"], loaded=False, state="available"),
+]
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_doctor_fits_the_terminal(
+    width: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MockTransport listing models as a real server does: no line is wider than COLUMNS, names stay whole,
+    the columns left out are named, and --json keeps every field."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    code, out, _ = run(["doctor", "--base-url", BASE], FakeSIE(models=SERVED), capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    for entry in SERVED:
+        assert re.search(rf"^  {re.escape(entry['name'])}  ", out, re.MULTILINE), entry["name"]
+    header = next(line.split("  ") for line in lines if line.startswith("  NAME"))
+    titles = [title.strip() for title in header if title.strip()]
+    if width == 200:
+        assert titles == ["NAME", "STATE", "INPUTS", "OUTPUTS", "CAN DO", "CAPABILITIES"]
+        assert "left out" not in out
+        assert "dense,sparse,multivector,score,json,tokens" in out
+        return
+    assert titles[0] == "NAME"
+    assert "CAN DO" in titles
+    assert "OUTPUTS" not in titles
+    assert f"OUTPUTS, CAPABILITIES left out to fit {width} columns; see --json)" in out
+    _, as_json, _ = run(["doctor", "--base-url", BASE, "--json"], FakeSIE(models=SERVED), capsys)
+    shown = json.loads(as_json)["models"][0]
+    assert shown["outputs"] == SERVED[0]["outputs"]
+    assert shown["inputs"] == ["text", "image"]
+    assert shown["capabilities"] == ["streaming", "tools"]
+
+
 # --- embed ---------------------------------------------------------------------------------------
 
 TEXTS = [f"text number {i}" for i in range(9)]
@@ -458,7 +523,7 @@ def test_embed_to_npy_keeps_input_order(tmp_path: Path, capsys: pytest.CaptureFi
     np.testing.assert_array_equal(matrix, np.array([vector(t) for t in TEXTS], dtype=np.float32))
     assert sorted(map(tuple, server.encode_batches)) == [tuple(TEXTS[i : i + 2]) for i in range(0, 9, 2)]
     assert 1 < server.max_in_flight <= 3
-    assert stdout.startswith("embedded 9 texts (0 skipped as already done) in ")
+    assert stdout.startswith("embedded 9 texts in ")
     assert not (tmp_path / "vectors.npy.partial").exists()
     assert not (tmp_path / "vectors.npy.partial.json").exists()
 
@@ -574,7 +639,8 @@ def test_embed_resumes_after_a_server_error(tmp_path: Path, capsys: pytest.Captu
     code, _, err = run(args, failing, capsys)
     assert code == 1
     assert "the GPU caught fire" in err
-    assert "4 of 9 texts are in" in err
+    saved = out if fmt == "jsonl" else tmp_path / "out.npy.partial"
+    assert f"4 of 9 texts are saved in {saved}: rerun the same command to continue" in err
     assert len(failing.encode_batches) == 3
     sidecar = json.loads((tmp_path / f"out.{fmt}.partial.json").read_text())
     assert (sidecar["model"], sidecar["count"], sidecar["dims"]) == (EMBED_MODEL, 4, DIMS)
@@ -610,7 +676,8 @@ def test_embed_resumes_after_ctrl_c(tmp_path: Path, capsys: pytest.CaptureFixtur
     args = embed_args(tmp_path / "in.txt", out, "--batch-size", "2", "--concurrency", "1")
     code, _, err = run(args, FakeSIE(interrupt_encode_at=2), capsys)
     assert code == 130
-    assert "interrupted: 2 of 9 texts are in" in err
+    saved = out if fmt == "jsonl" else tmp_path / "out.npy.partial"
+    assert f"interrupted: 2 of 9 texts are saved in {saved}; rerun the same command to continue" in err
     healthy = FakeSIE()
     assert run(args, healthy, capsys)[0] == 0
     assert healthy.encoded == TEXTS[2:]
@@ -677,17 +744,19 @@ def test_embed_refuses_a_mismatched_sidecar(
 
 @pytest.mark.parametrize("fmt", ["npy", "jsonl"])
 def test_embed_restarts_when_nothing_was_written(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    """A run that failed on its 1st batch (a wrong model, say) leaves nothing to protect: another model just runs."""
+    """A run killed before its 1st row leaves nothing to protect: another model just runs."""
     src = write_texts(tmp_path / "in.txt")
     out = tmp_path / f"out.{fmt}"
-    args = embed_args(src, out, "--batch-size", "4")
-    assert run(args, FakeSIE(fail_encode_at=1), capsys)[0] == 1
+    data = src.read_bytes()
+    killed = RunKey(fmt, EMBED_MODEL, False, str(src), len(data), hashlib.sha256(data).hexdigest(), "text")
+    open_sink(str(out), killed, list(range(len(TEXTS))), overwrite=False).close()
     assert (tmp_path / f"out.{fmt}.partial.json").exists()
+    args = embed_args(src, out, "--batch-size", "4")
     args[1] = "another/model"
     server = FakeSIE()
     code, stdout, _ = run(args, server, capsys)
     assert code == 0
-    assert stdout.startswith("embedded 9 texts (0 skipped")
+    assert stdout.startswith("embedded 9 texts in")
     assert sorted(server.encoded) == sorted(TEXTS)
     assert set(server.paths()) == {"/v1/encode/another/model"}
 
@@ -724,6 +793,180 @@ def test_embed_unknown_model_explains(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "`sie-integrations doctor` lists the models" in err
 
 
+def write_jsonl_texts(path: Path, texts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    return path
+
+
+def leftovers(tmp_path: Path) -> set[str]:
+    """The files an embed run left next to its input ``in.*``."""
+    return {p.name for p in tmp_path.iterdir() if not p.name.startswith("in.")}
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("model", "its model was 'org/embed-model', this run's is 'another/model'"),
+        ("query", "its --query setting was False, this run's is True"),
+        ("content", "its input content (sha256) was"),
+        ("input format", "its input format was 'jsonl', this run's is 'text'"),
+    ],
+    ids=["model", "query", "content", "input-format"],
+)
+def test_embed_reuses_a_finished_output_only_for_the_same_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, change: str, named: str
+) -> None:
+    """A finished output made with another model, --query, input or input format is refused (nothing reaches
+    the MockTransport, the output stays); --overwrite embeds the texts again, and then the output is reused."""
+    src = write_jsonl_texts(tmp_path / "in.jsonl", TEXTS)
+    out = tmp_path / f"out.{fmt}"
+    args = embed_args(src, out)
+    assert run(args, FakeSIE(), capsys)[0] == 0
+    before = out.read_bytes()
+    if change == "model":
+        args[1] = "another/model"
+    elif change == "query":
+        args.append("--query")
+    elif change == "content":
+        write_jsonl_texts(src, [TEXTS[0].replace("0", "X"), *TEXTS[1:]])  # the same size
+    else:
+        args += ["--input-format", "text"]
+    server = FakeSIE()
+    code, stdout, err = run(args, server, capsys)
+    assert (code, stdout) == (1, "")
+    assert f"refusing to reuse {out}: {named}" in err
+    assert "pass --overwrite to replace it" in err
+    assert server.requests == []
+    assert out.read_bytes() == before
+
+    assert run([*args, "--overwrite"], server, capsys)[0] == 0
+    assert len(server.encoded) == len(TEXTS)
+    code, stdout, _ = run(args, server, capsys)
+    assert code == 0
+    assert stdout.startswith(f"nothing to do: {out} already holds all 9 texts, made with the same model")
+    assert len(server.encoded) == len(TEXTS)
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+@pytest.mark.parametrize("damage", ["no record", "output changed"])
+def test_embed_reuses_a_finished_output_only_when_its_record_vouches_for_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, damage: str
+) -> None:
+    """An output without its OUTPUT.json (an older version's) or changed since is not "nothing to do"."""
+    src = write_texts(tmp_path / "in.txt")
+    out = tmp_path / f"out.{fmt}"
+    record = tmp_path / f"out.{fmt}.json"
+    assert run(embed_args(src, out), FakeSIE(), capsys)[0] == 0
+    if damage == "no record":
+        record.unlink(missing_ok=True)
+        message = f"{out} exists, but there is no out.{fmt}.json saying which model, options and input made it"
+    else:
+        zeros = np.zeros((len(TEXTS), DIMS), dtype=np.float32)  # the same shape, other vectors
+        if fmt == "npy":
+            np.save(out, zeros)
+        else:
+            out.write_text(
+                "".join(json.dumps({"id": i, "embedding": row.tolist()}) + "\n" for i, row in enumerate(zeros))
+            )
+        message = f"{out} changed since out.{fmt}.json was written"
+    server = FakeSIE()
+    code, stdout, err = run(embed_args(src, out), server, capsys)
+    assert (code, stdout) == (1, "")
+    assert message in err
+    assert "pass --overwrite to replace it" in err
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+@pytest.mark.parametrize(
+    ("status", "code", "message", "hint"),
+    [
+        (404, "MODEL_NOT_FOUND", "Model 'org/embed-model' not found", "`sie-integrations doctor` lists the models"),
+        (400, "INVALID_INPUT", "Model 'tiny-chat' does not support output types: {'dense'}", "(HTTP 400"),
+    ],
+    ids=["unknown-model", "chat-model"],
+)
+def test_embed_a_refusal_before_any_row_leaves_nothing_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, status: int, code: str, message: str, hint: str
+) -> None:
+    """A MockTransport refusing the 1st batch (unknown model, chat model): no rerun advice, no files left."""
+    args = embed_args(write_texts(tmp_path / "in.txt"), tmp_path / f"out.{fmt}")
+    exit_code, _, err = run(args, FakeSIE(fail_encode_at=1, fail_with=(status, code, message)), capsys)
+    assert exit_code == 1
+    assert message in err
+    assert hint in err
+    assert "rerun" not in err
+    assert leftovers(tmp_path) == set()
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+def test_embed_against_a_dead_port_leaves_nothing_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """Nothing listens on 127.0.0.1:9 (real network): the server is named unreachable, no files are left."""
+    args = ["embed", EMBED_MODEL, str(write_texts(tmp_path / "in.txt")), "-o", str(tmp_path / f"out.{fmt}")]
+    code, _, err = run([*args, "--base-url", "http://127.0.0.1:9", "--max-retries", "0"], None, capsys)
+    assert code == 1
+    assert err.startswith("sie-integrations embed: the server is not reachable at http://127.0.0.1:9: ")
+    assert "is the server running?" in err
+    assert "rerun" not in err
+    assert leftovers(tmp_path) == set()
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+def test_embed_a_refusal_after_saved_rows_promises_no_rerun(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """A MockTransport answering 400 to the 3rd batch: the saved rows are named, a rerun is not promised to
+    help; once the cause is gone, a rerun continues from the file named."""
+    out = tmp_path / f"out.{fmt}"
+    args = embed_args(write_texts(tmp_path / "in.txt"), out, "--batch-size", "2", "--concurrency", "1")
+    failing = FakeSIE(fail_encode_at=3, fail_with=(400, "INVALID_INPUT", "this batch is refused"))
+    code, _, err = run(args, failing, capsys)
+    saved = out if fmt == "jsonl" else tmp_path / "out.npy.partial"
+    assert code == 1
+    assert f"this batch is refused (HTTP 400, code=INVALID_INPUT); 4 of 9 texts are saved in {saved} (" in err
+    assert "rerun the same command" not in err
+    assert saved.exists()
+    healthy = FakeSIE()
+    code, _, err = run(args, healthy, capsys)
+    assert code == 0
+    assert f"resuming: 4 of 9 texts already in {saved}\n" in err
+    assert healthy.encoded == TEXTS[4:]
+
+
+@pytest.mark.parametrize("fmt", ["npy", "jsonl"])
+def test_embed_ctrl_c_before_any_row_leaves_nothing_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """Ctrl-C while the MockTransport handles the 1st batch: exit 130, nothing was saved and no file says so."""
+    args = embed_args(write_texts(tmp_path / "in.txt"), tmp_path / f"out.{fmt}", "--concurrency", "1")
+    code, _, err = run(args, FakeSIE(interrupt_encode_at=1), capsys)
+    assert code == 130
+    assert err == "interrupted before any text was embedded; nothing was saved\n"
+    assert leftovers(tmp_path) == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("in.txt", b""), ("in.txt", b"\n  \n\r\n"), ("in.jsonl", b"\n")],
+    ids=["empty", "blank-lines", "empty-jsonl"],
+)
+def test_embed_an_input_without_texts_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes
+) -> None:
+    """An empty input is an error (exit 1, no output file), not a (0, 0) matrix; the MockTransport sees nothing."""
+    src = tmp_path / name
+    src.write_bytes(content)
+    server = FakeSIE()
+    code, stdout, err = run(embed_args(src, tmp_path / "out.npy"), server, capsys)
+    assert (code, stdout) == (1, "")
+    assert err == f"sie-integrations embed: {src} holds no text to embed (blank lines are skipped)\n"
+    assert leftovers(tmp_path) == set()
+    assert server.requests == []
+
+
 # --- small pure helpers ----------------------------------------------------------------------------
 
 
@@ -738,12 +981,13 @@ def test_parse_inputs_errors_name_the_line() -> None:
 
 
 def test_key_mismatch_names_the_first_difference() -> None:
-    key = RunKey("npy", "m", False, "/in.txt", 10, "abc")
+    key = RunKey("npy", "m", False, "/in.txt", 10, "abc", "text")
     assert key_mismatch(key, key) is None
     assert (
-        key_mismatch(key, RunKey("npy", "m2", False, "/in.txt", 10, "abc")) == "its model was 'm', this run's is 'm2'"
+        key_mismatch(key, RunKey("npy", "m2", False, "/in.txt", 10, "abc", "text"))
+        == "its model was 'm', this run's is 'm2'"
     )
-    changed = key_mismatch(key, RunKey("npy", "m", False, "/in.txt", 10, "abd"))
+    changed = key_mismatch(key, RunKey("npy", "m", False, "/in.txt", 10, "abd", "text"))
     assert changed is not None
     assert "input content" in changed
 
@@ -753,6 +997,19 @@ def test_render_bar_and_durations() -> None:
     assert render_bar(0, 0, None, width=4) == "0/0 [####] 100%"
     assert format_duration(3725) == "1:02:05"
     assert format_duration(59.6) == "1:00"
+
+
+def test_progress_bar_ends_on_the_final_count() -> None:
+    """Rows that arrive within 0.1 s of the last redraw are on screen when the bar closes (after a Ctrl-C, say)."""
+    now = [0.0]
+    stream = io.StringIO()
+    bar = ProgressBar(100, stream=stream, enabled=True, clock=lambda: now[0])
+    bar.advance(10)
+    now[0] = 0.05
+    bar.advance(10)
+    bar.close()
+    assert stream.getvalue().rsplit("\r", 1)[-1].startswith("20/100 [")
+    assert stream.getvalue().endswith("\n")
 
 
 def test_progress_bar_counts_only_this_runs_texts_in_the_rate() -> None:

@@ -10,14 +10,19 @@ into a file would run it. A block that must not run (none today) is preceded by
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
+from sie_integrations.cli import build_parser
 from tests.conftest import LIVE_API_KEY, ROOT
 
+SHELL_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>bash|console|shell)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
+)
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 SKIP = re.compile(r"<!--\s*snippet:\s*skip\s*\((?P<reason>[^)]+)\)\s*-->\s*$")
 
@@ -81,3 +86,33 @@ def test_snippet_runs(snippet: Snippet, sie_url: str, tmp_path: Path, monkeypatc
     except CannotOverwriteExistingCassetteException as exc:
         where = f"{snippet.path.relative_to(ROOT)}:{snippet.line}"
         pytest.fail(f"{where} sends a request its cassette does not hold: re-record it with ./dev record\n{exc}")
+
+
+def cli_commands() -> list[tuple[str, list[str]]]:
+    """Every ``sie-integrations ...`` command of the shell blocks in the docs, with its arguments."""
+    found = []
+    for path in doc_files():
+        for match in SHELL_FENCE.finditer(path.read_text(encoding="utf-8")):
+            for line in match["body"].replace("\\\n", " ").splitlines():
+                line = line.strip()
+                if match["lang"] == "console":  # a session: commands after "$ ", the rest is output
+                    if not line.startswith("$ "):
+                        continue
+                    line = line[2:]
+                words = shlex.split(line, comments=True)
+                if words[:1] == ["sie-integrations"]:
+                    found.append((f"{path.relative_to(ROOT)}: {line.strip()}", words[1:]))
+    return found
+
+
+def test_every_documented_command_line_parses() -> None:
+    commands = cli_commands()
+    assert len(commands) >= 4
+    parser = build_parser()
+    for where, argv in commands:
+        if "--help" in argv or "-h" in argv:
+            continue
+        try:
+            parser.parse_args(argv)
+        except SystemExit as exc:
+            pytest.fail(f"{where}: the CLI refuses these arguments (exit {exc.code})")

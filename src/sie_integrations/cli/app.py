@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Embed texts with MODEL. INPUT: a text file (one text per line, blank lines skipped), a .jsonl file "
             "(objects with 'text' and an optional 'id'), or - for stdin. Interrupted runs resume: rerun the same "
-            "command and only the texts not yet written are sent."
+            "command and only the texts not yet written are sent. A finished OUTPUT is reused only by the same "
+            "model, --query and input (OUTPUT.json records them); anything else is refused unless --overwrite."
         ),
         epilog=EXIT_CODES,
     )

@@ -145,7 +145,7 @@ def error_line(error: BaseException, base_url: str) -> str:
     if isinstance(error, SIETimeoutError):
         return f"{text} — is the server overloaded, or is --timeout too short?"
     if isinstance(error, SIEConnectionError):
-        return f"{text} — {start_hint(base_url)}"
+        return f"the server is not reachable at {base_url}: {text} — {start_hint(base_url)}"
     if isinstance(error, ModelNotFoundError):
         return f"{text} — `sie-integrations doctor` lists the models the server has"
     if isinstance(error, SIEError) and error.status_code in (401, 403):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -119,7 +120,8 @@ def doctor_command(connection: Connection, *, as_json: bool, http_client: httpx.
     if connection.timeout is None:
         connection = connection.with_options(timeout=timeout)
     report = run_doctor(connection, http_client, timeout=timeout)
-    print(json.dumps(report_json(report), indent=2) if as_json else render_text(report), file=out)
+    width = shutil.get_terminal_size().columns  # COLUMNS, else the terminal's, else 80
+    print(json.dumps(report_json(report), indent=2) if as_json else render_text(report, width), file=out)
     if report.error:
         print(f"sie-integrations doctor: {report.error}", file=err)
     return report.exit_code

@@ -9,15 +9,15 @@ from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import httpx
 import numpy as np
 
 from .._http.client import SIEClient
-from ..errors import SIEError
+from ..errors import ModelLoadFailedError, RequestError, SIEError
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line
-from .embed_input import EmbedError, read_inputs
+from .embed_input import EmbedError, Inputs, input_kind, read_inputs
 from .embed_output import Rows, RunKey, Sink, open_sink
 from .progress import ProgressBar
 
@@ -97,6 +97,50 @@ def _rate(count: int, seconds: float) -> str:
     return f"{count / seconds:.1f} texts/s" if seconds > 0 and count else "- texts/s"
 
 
+def run_key(options: EmbedOptions, inputs: Inputs) -> RunKey:
+    """What decides this run's vectors: output format, model, --query and the input (file, content, format)."""
+    fmt = output_format(options.output, options.format)
+    kind = input_kind(options.input, options.input_format)
+    return RunKey(fmt, options.model, options.query, inputs.path, inputs.size, inputs.sha256, kind)
+
+
+def rerun_may_fix(error: BaseException) -> bool:
+    """False for what a rerun meets again: a 4xx refusal (but 408 and 429), a permanent load failure, no vectors."""
+    if isinstance(error, RequestError):
+        return error.status_code in (408, 429)
+    if isinstance(error, ModelLoadFailedError):
+        return not error.permanent
+    return isinstance(error, (SIEError, OSError))
+
+
+def stop_message(error: BaseException, sink: Sink, total: int, base_url: str) -> str:
+    """Why the run stopped, where its work is saved, and whether rerunning continues it."""
+    saved = f"{sink.done} of {total} texts are saved in {sink.saved_in}"
+    if isinstance(error, KeyboardInterrupt):
+        if not sink.done:
+            return "interrupted before any text was embedded; nothing was saved"
+        return f"interrupted: {saved}; rerun the same command to continue"
+    reason = f"sie-integrations embed: {error_line(error, base_url)}"
+    if not sink.done:
+        return reason
+    if rerun_may_fix(error):
+        return f"{reason}; {saved}: rerun the same command to continue"
+    return f"{reason}; {saved} (a rerun fails the same way until the cause is fixed, then continues from there)"
+
+
+def write_all(work: Generator[Rows, None, None], sink: Sink, ids: Sequence[Any], bar: ProgressBar) -> None:
+    """Append each batch to the output as it arrives, then finish the output."""
+    try:
+        with closing(work):
+            for rows in work:
+                sink.write(ids[sink.done : sink.done + len(rows)], rows)
+                bar.advance(len(rows))
+        sink.finish()
+    finally:
+        bar.close()
+        sink.close()
+
+
 def run_embed(
     options: EmbedOptions,
     client: SIEClient,
@@ -107,25 +151,20 @@ def run_embed(
 ) -> int:
     """Embed every text not yet in the output, appending in input order; the exit code."""
     inputs = read_inputs(options.input, input_format=options.input_format, stdin=stdin)
-    key = RunKey(
-        output_format(options.output, options.format),
-        options.model,
-        options.query,
-        inputs.path,
-        inputs.size,
-        inputs.sha256,
-    )
-    sink: Sink = open_sink(options.output, key, inputs.ids, overwrite=options.overwrite)
+    if not inputs.texts:
+        where = "stdin" if options.input == "-" else options.input
+        raise EmbedError(f"{where} holds no text to embed (blank lines are skipped)")
+    sink = open_sink(options.output, run_key(options, inputs), inputs.ids, overwrite=options.overwrite)
     total, skipped = len(inputs.texts), sink.done
     if sink.complete:
-        sink.finish()
         print(
-            f"nothing to do: {options.output} already holds all {total} texts (--overwrite embeds them again)",
+            f"nothing to do: {options.output} already holds all {total} texts, made with the same model, options "
+            "and input (--overwrite embeds them again)",
             file=stdout,
         )
         return EXIT_OK
-    if 0 < skipped < total:
-        print(f"resuming: {skipped} of {total} texts already in {options.output}", file=stderr)
+    if skipped:
+        print(f"resuming: {skipped} of {total} texts already in {sink.saved_in}", file=stderr)
     bar = ProgressBar(total, done=skipped, stream=stderr, enabled=options.progress)
     started = time.perf_counter()
     work = ordered_batches(
@@ -138,30 +177,17 @@ def run_embed(
         query=options.query,
     )
     try:
-        with closing(work):
-            for rows in work:
-                sink.write(inputs.ids[sink.done : sink.done + len(rows)], rows)
-                bar.advance(len(rows))
-        sink.finish()
-    except BaseException as exc:
-        bar.close()
-        sink.close()
-        where = f"{sink.done} of {total} texts are in {options.output}; rerun the same command to continue"
-        if isinstance(exc, KeyboardInterrupt):
-            print(f"interrupted: {where}", file=stderr)
-            return EXIT_INTERRUPTED
-        if isinstance(exc, (SIEError, EmbedError, OSError)):
-            print(f"sie-integrations embed: {error_line(exc, client.base_url)}; {where}", file=stderr)
-            return EXIT_FAILED
-        raise
-    bar.close()
+        write_all(work, sink, inputs.ids, bar)
+    except (KeyboardInterrupt, SIEError, EmbedError, OSError) as exc:
+        if not sink.done:
+            sink.discard()
+        print(stop_message(exc, sink, total, client.base_url), file=stderr)
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_FAILED
     seconds = time.perf_counter() - started
     done = sink.done - skipped
-    print(
-        f"embedded {done} texts ({skipped} skipped as already done) in {seconds:.2f} s, "
-        f"{_rate(done, seconds)} -> {options.output}",
-        file=stdout,
-    )
+    also = f" ({skipped} skipped as already done)" if skipped else ""
+    texts = "text" if done == 1 else "texts"
+    print(f"embedded {done} {texts}{also} in {seconds:.2f} s, {_rate(done, seconds)} -> {options.output}", file=stdout)
     return EXIT_OK
 
 

@@ -68,7 +68,8 @@ class ProgressBar:
             self._stream.flush()
 
     def close(self) -> None:
-        """Leave the last state on screen and end its line."""
+        """Draw the final count (a redraw may have been skipped) and end the line."""
         if self._enabled and self._drawn_at is not None:
+            self.draw()
             self._stream.write("\n")
             self._stream.flush()

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from ..types import Health, ModelInfo
 from .common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, start_hint
+from .table import Column, render_table, wrap_cell
 
 Status = Literal["ok", "fail", "skip", "unsupported"]
 ENDPOINTS = ("encode", "score", "extract", "generate", "chat")
@@ -270,36 +271,51 @@ def build_report(
 # --- rendering ---------------------------------------------------------------------------
 
 
-def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+MODEL_COLUMNS = (
+    Column("NAME"),
+    Column("STATE", drop=4),
+    Column("INPUTS", wrap=True, drop=3),
+    Column("OUTPUTS", wrap=True, drop=1),  # CAN DO says it too
+    Column("CAN DO", wrap=True),
+    Column("CAPABILITIES", wrap=True, drop=2),
+)
+CHECK_COLUMNS = (Column(), Column(), Column(wrap=True))
+ROUND_TRIP_COLUMNS = (Column(), Column(), Column(), Column(), Column(wrap=True))
 
 
-def render_text(report: Report) -> str:
-    """The human-readable report."""
+def _model_lines(models: Sequence[ModelRow], width: int) -> list[str]:
+    cells = [
+        [
+            m.name,
+            m.state,
+            ",".join(m.inputs),
+            ",".join(m.outputs),
+            " ".join(m.abilities) or "-",
+            " ".join(m.capabilities) or "-",
+        ]
+        for m in models
+    ]
+    table = render_table(MODEL_COLUMNS, cells, width)
+    if not table.dropped:
+        return table.lines
+    note = f"({', '.join(table.dropped)} left out to fit {width} columns; see --json)"
+    return [*table.lines, *("  " + line for line in wrap_cell(note, width - 2))]
+
+
+def render_text(report: Report, width: int = 80) -> str:
+    """The human-readable report, fitted to ``width`` columns where it can be."""
     lines = [f"SIE doctor: {report.base_url}"]
     head = [c for c in report.checks if c.name in ("reachable", "auth")]
-    lines += _table([[f"[{_MARK[c.status]}]", c.name, c.detail] for c in head])
+    lines += render_table(CHECK_COLUMNS, [[f"[{_MARK[c.status]}]", c.name, c.detail] for c in head], width).lines
     lines.append(f"  version: {report.version or 'unknown'}")
     if report.models:
         lines.append(f"Models ({len(report.models)}):")
-        header = ["NAME", "STATE", "INPUTS", "OUTPUTS", "CAN DO", "CAPABILITIES"]
-        body = [
-            [
-                m.name,
-                m.state,
-                ",".join(m.inputs),
-                ",".join(m.outputs),
-                " ".join(m.abilities) or "-",
-                " ".join(m.capabilities) or "-",
-            ]
-            for m in report.models
-        ]
-        lines += _table([header, *body])
+        lines += _model_lines(report.models, width)
     timed = [c for c in report.checks if c not in head]
     if timed:
         lines.append("Round trips:")
-        lines += _table([[f"[{_MARK[c.status]}]", c.name, c.model or "", _ms(c.latency_ms), c.detail] for c in timed])
+        cells = [[f"[{_MARK[c.status]}]", c.name, c.model or "", _ms(c.latency_ms), c.detail] for c in timed]
+        lines += render_table(ROUND_TRIP_COLUMNS, cells, width).lines
     failed = [c.name for c in report.checks if c.status == "fail"]
     lines.append("All checks passed." if report.ok else f"FAILED: {', '.join(failed)}")
     return "\n".join(lines)
