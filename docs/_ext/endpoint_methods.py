@@ -1,7 +1,8 @@
 """Griffe extension: the client methods made from ``_core/endpoints.py`` documented as the methods they are.
 
 ``SIEClient.encode = _sends(Endpoints.encode)`` reads as an attribute to static analysis; this replaces each
-such attribute with a method carrying the runtime signature and docstring (which ``like()`` sets).
+such attribute with a method carrying the runtime signature and docstring (which ``like()`` sets), the docstring
+parsed as the others are (so its ``Args:`` section renders as the parameter table).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _text(value: Any) -> str | None:
 class EndpointMethods(griffe.Extension):
     """Document ``like()``-made client methods as methods."""
 
-    def on_class_members(self, *, cls: griffe.Class, **kwargs: Any) -> None:
+    def on_class_members(self, *, cls: griffe.Class, agent: griffe.Visitor | griffe.Inspector, **kwargs: Any) -> None:
         if not cls.path.startswith("sie_integrations._http."):
             return
         runtime = getattr(importlib.import_module(cls.module.path), cls.name)
@@ -39,7 +40,9 @@ class EndpointMethods(griffe.Extension):
             signature = inspect.signature(value)
             parameters = griffe.Parameters(
                 *(
-                    griffe.Parameter(p.name, annotation=_text(p.annotation), kind=_KINDS[p.kind], default=_text(p.default))
+                    griffe.Parameter(
+                        p.name, annotation=_text(p.annotation), kind=_KINDS[p.kind], default=_text(p.default)
+                    )
                     for p in signature.parameters.values()
                 )
             )
@@ -47,7 +50,9 @@ class EndpointMethods(griffe.Extension):
                 name,
                 parameters=parameters,
                 returns=_text(signature.return_annotation),
-                docstring=griffe.Docstring(inspect.getdoc(value) or "", parent=None),
+                docstring=griffe.Docstring(
+                    inspect.getdoc(value) or "", parser=agent.docstring_parser, parser_options=agent.docstring_options
+                ),
                 lineno=member.lineno,
                 endlineno=member.endlineno,
             )

@@ -41,24 +41,39 @@ class _Open(BaseModel):
 
 
 class FunctionCall(_Open):
+    """The function a tool call invokes."""
+
     name: str | None = None
+    """The tool's name."""
     arguments: str = ""
+    """The arguments, as a JSON-encoded string (parse it with ``json.loads``)."""
 
 
 class ToolCall(_Open):
+    """A tool call made by the assistant."""
+
     id: str | None = None
+    """The call's id; a ``tool`` message answers it with ``tool_call_id``."""
     type: str = "function"
+    """Always ``"function"``."""
     function: FunctionCall
+    """The function called, and its arguments."""
 
 
 class ChatMessage(_Open):
     """A message sent to the server. Content may be a string or a list of content parts."""
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
+    """Who speaks: ``"system"``, ``"developer"`` (read as system), ``"user"``, ``"assistant"`` or ``"tool"``."""
     content: StrictStr | list[dict[str, Any]] | None = None  # strict: bytes are not quietly decoded
+    """The text, or content parts (``{"type": "text", ...}``, ``{"type": "image_url", ...}`` with a base64
+    ``data:`` URI); None only on an assistant message with ``tool_calls``."""
     name: str | None = None
+    """An optional name of the speaker."""
     tool_calls: list[ToolCall] | None = None
+    """On an assistant message being replayed: the tool calls it made."""
     tool_call_id: str | None = None
+    """On a ``tool`` message (required there, refused elsewhere): the id of the call it answers."""
 
     @model_validator(mode="after")
     def _check_tool_fields(self) -> ChatMessage:
@@ -74,10 +89,16 @@ class ChatMessage(_Open):
 
 
 class FunctionDefinition(_Forbid):
+    """A function the model may call."""
+
     name: str = Field(min_length=1)
+    """The name: 1 to 64 letters, digits, ``_``, ``.`` or ``-``."""
     description: str | None = None
+    """What the function does, for the model to decide when to call it."""
     parameters: dict[str, Any] | None = None
+    """The arguments, as a JSON Schema of type ``object``."""
     strict: bool | None = None
+    """Ask the server to hold the arguments to the schema exactly."""
 
     @field_validator("name")
     @classmethod
@@ -95,12 +116,19 @@ class FunctionDefinition(_Forbid):
 
 
 class ToolDefinition(_Forbid):
+    """A tool offered to the model."""
+
     type: Literal["function"] = "function"
+    """Always ``"function"``."""
     function: FunctionDefinition
+    """The function."""
 
 
 class StreamOptions(_Forbid):
+    """Options of a streamed completion."""
+
     include_usage: bool = True
+    """Send a last chunk, with no choices, that carries the token usage."""
 
 
 class NamedToolChoice(_Forbid):
@@ -118,37 +146,71 @@ class ChatCompletionRequest(_Forbid):
     """The full field set of ``/v1/chat/completions``; unknown fields are refused."""
 
     model: str = Field(min_length=1)
+    """The model id."""
     messages: list[ChatMessage] = Field(min_length=1)
+    """The conversation so far (at least one message)."""
     max_completion_tokens: int | None = Field(default=None, ge=1)
+    """The most tokens to generate; preferred over ``max_tokens`` when both are set."""
     max_tokens: int | None = Field(default=None, ge=1)
+    """The most tokens to generate (the older name of ``max_completion_tokens``)."""
     temperature: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """Sampling temperature, ``>= 0``; 0 is greedy."""
     top_p: float | None = Field(default=None, gt=0, le=1)
+    """Nucleus sampling: sample from the smallest set of tokens with this total probability, in ``(0, 1]``."""
     top_k: int | None = Field(default=None, ge=1)
+    """Sample from the ``top_k`` most likely tokens only."""
     repetition_penalty: float | None = Field(default=None, gt=0, le=2)
+    """Penalty on repeated tokens, in ``(0, 2]``; 1.0 is none."""
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Penalty on tokens by how often they already appear, in ``[-2, 2]``."""
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Penalty on tokens that already appear at all, in ``[-2, 2]``."""
     stop: str | list[str] | None = None
+    """A string, or strings, that end generation when produced."""
     stream: bool | None = None
+    """Set by ``stream_chat_completions``; ``chat_completions`` refuses ``True``."""
     stream_options: StreamOptions | None = None
+    """Options of a streamed completion (``include_usage``)."""
     tools: list[ToolDefinition] | None = None
+    """The tools the model may call."""
     tool_choice: ToolChoice | None = None
+    """``"auto"``, ``"none"``, ``"required"`` (needs ``tools``) or ``{"type": "function", "function": {"name":
+    ...}}`` naming one of the ``tools``."""
     parallel_tool_calls: bool | None = None
+    """Allow several tool calls in one turn (the server's default: allowed)."""
     response_format: dict[str, Any] | None = None
+    """``{"type": "text"}``, ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {"name":
+    ..., "schema": {...}, "strict": ...}}``."""
     n: int | None = Field(default=None, ge=1, le=128)
+    """Completions to generate, 1 to 128 (1 when streaming)."""
     best_of: int | None = Field(default=None, ge=1, le=128)
+    """Candidates to generate server-side, returning the best ``n`` (gateway only; not with streaming)."""
     logprobs: bool | None = None
+    """Return the log probability of each generated token."""
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    """Alternatives to return per token, 0 to 20 (needs ``logprobs=True``)."""
     logit_bias: dict[str, float] | None = None
+    """Token id (as a string) to a bias in ``[-100, 100]`` added to its logit."""
     seed: int | None = None
+    """A seed, for best-effort reproducible sampling."""
     user: str | None = None
+    """An id of the end user, for the server's logs."""
     safety_identifier: str | None = None
+    """A stable id of the end user, for abuse detection (never logged)."""
     lora_adapter: str | None = Field(default=None, min_length=1)
+    """A LoRA adapter to apply (gateway only; an unknown name is refused with ``unknown_lora``)."""
     routing_key: str | None = None
+    """A routing hint for the gateway (a standalone server refuses it)."""
     prompt_cache_key: str | None = None
+    """A prompt-cache hint for the gateway (a standalone server refuses it)."""
     include_reasoning: bool | None = None
+    """Ask for the model's reasoning, returned as ``reasoning_content``."""
     min_tokens: int | None = Field(default=None, ge=0)
+    """The fewest tokens to generate before a stop may end generation (standalone server)."""
     chat_template_kwargs: dict[str, Any] | None = None
+    """Arguments for the model's chat template, such as ``{"enable_thinking": False}`` (standalone server)."""
     schema_in_prompt: bool | None = None
+    """Also put the ``response_format`` schema into the prompt (standalone server)."""
 
     @field_validator("model")
     @classmethod
@@ -188,71 +250,129 @@ class ChatCompletionRequest(_Forbid):
 
 
 class ChatUsage(_Open):
+    """The token counts of a completion."""
+
     prompt_tokens: int = 0
+    """Tokens of the prompt (the rendered messages and tools)."""
     completion_tokens: int = 0
+    """Tokens generated."""
     total_tokens: int = 0
+    """Both together."""
     prompt_tokens_details: dict[str, Any] | None = None
+    """More about the prompt tokens, such as ``cached_tokens``, when sent."""
     completion_tokens_details: dict[str, Any] | None = None
+    """More about the generated tokens, when sent."""
 
 
 class ResponseMessage(_Open):
+    """The assistant's answer in a completion."""
+
     role: str = "assistant"
+    """Always ``"assistant"``."""
     content: str | None = None
+    """The text; None when the answer is only tool calls."""
     tool_calls: list[ToolCall] | None = None
+    """The tool calls the model made, if any."""
     reasoning_content: str | None = None
+    """The model's reasoning, when asked for with ``include_reasoning``."""
 
 
 class Choice(_Open):
+    """One completion of a ``ChatCompletion``."""
+
     index: int = 0
+    """Its position among the ``n`` completions."""
     message: ResponseMessage
+    """The answer."""
     finish_reason: str | None = None
+    """Why generation stopped: ``"stop"``, ``"length"``, ``"tool_calls"`` or ``"content_filter"``."""
     logprobs: Any = None
+    """Token log probabilities, when asked for with ``logprobs``."""
 
 
 class _Envelope(_Open):
     """The fields a completion and a stream chunk share (each narrows ``object`` and ``choices``)."""
 
     id: str = ""
+    """The completion's id (the same on every chunk of a stream)."""
     object: str
     created: int = 0
+    """When it was created, in Unix seconds."""
     model: str = ""
+    """The model that answered."""
     system_fingerprint: str | None = None
+    """An id of the server configuration that answered, when sent."""
     choices: list[Any]
     usage: ChatUsage | None = None
+    """Token counts: on a completion; on a stream, only on the last chunk, with ``include_usage``."""
 
 
 class ChatCompletion(_Envelope):
+    """The answer of ``chat_completions``: one choice per completion (``n``), with the usage."""
+
     object: str = "chat.completion"
+    """Always ``"chat.completion"``."""
     choices: list[Choice]
+    """The completions, one per ``n`` (at least one)."""
 
 
 class FunctionCallDelta(_Open):
+    """A piece of a streamed function call."""
+
     name: str | None = None
+    """The tool's name, on the call's first delta."""
     arguments: str | None = None
+    """The next piece of the JSON-encoded arguments; concatenate them in order."""
 
 
 class ToolCallDelta(_Open):
+    """A piece of a streamed tool call; the pieces of one call share its ``index``."""
+
     index: int | None = None
+    """Which call of the turn this piece belongs to."""
     id: str | None = None
+    """The call's id, on its first delta."""
     type: str | None = None
+    """``"function"``, on the call's first delta."""
     function: FunctionCallDelta | None = None
+    """The name and the next piece of the arguments."""
 
 
 class Delta(_Open):
+    """What a stream chunk adds to the answer."""
+
     role: str | None = None
+    """``"assistant"``, on the first chunk only."""
     content: str | None = None
+    """The next piece of the text."""
     tool_calls: list[ToolCallDelta] | None = None
+    """Pieces of tool calls."""
     reasoning_content: str | None = None
+    """The next piece of the model's reasoning, when asked for with ``include_reasoning``."""
 
 
 class ChunkChoice(_Open):
+    """One completion's part of a stream chunk."""
+
     index: int = 0
+    """The completion's position (always 0: a stream has one)."""
     delta: Delta = Field(default_factory=Delta)
+    """What this chunk adds."""
     finish_reason: str | None = None
+    """On the completion's last chunk: why generation stopped (see ``Choice.finish_reason``)."""
     logprobs: Any = None
+    """Token log probabilities, when asked for with ``logprobs``."""
 
 
 class ChatCompletionChunk(_Envelope):
+    """One event of ``stream_chat_completions``.
+
+    The last chunk, when ``stream_options.include_usage`` is set, has no choices and carries the ``usage``.
+    """
+
     object: str = "chat.completion.chunk"
+    """Always ``"chat.completion.chunk"``."""
     choices: list[ChunkChoice] = Field(default_factory=list)
+    """The completion's part of this chunk; empty on the usage chunk."""
     request_id: str | None = None
+    """The server's id of the request, when sent."""

@@ -14,22 +14,28 @@ class ChatRequestFields(BaseModel):
     """The request fields both chat models take as their own; each is sent only when set."""
 
     temperature: float | None = None
+    """Sampling temperature, ``>= 0`` (0 is greedy); None: the model's default."""
     max_tokens: int | None = Field(default=None, ge=1)
+    """The most tokens to generate per answer; None: the server's limit."""
     top_p: float | None = None
+    """Nucleus sampling, in ``(0, 1]``."""
     top_k: int | None = None
+    """Sample from the ``top_k`` most likely tokens only (at least 1)."""
     repetition_penalty: float | None = None
+    """Penalty on repeated tokens, in ``(0, 2]``; 1.0 is none."""
     seed: int | None = None
+    """A seed, for best-effort reproducible sampling."""
     frequency_penalty: float | None = None
-    """Penalty on tokens by how often they already appear (-2 to 2)."""
+    """Penalty on tokens by how often they already appear, in ``[-2, 2]``."""
     presence_penalty: float | None = None
-    """Penalty on tokens that already appear at all (-2 to 2)."""
+    """Penalty on tokens that already appear at all, in ``[-2, 2]``."""
     logit_bias: dict[str, float] | None = None
-    """Token id (as a string) to a bias added to its logit."""
+    """Token id (as a string) to a bias in ``[-100, 100]`` added to its logit."""
     logprobs: bool | None = None
     """Return token log probabilities (LangChain: in ``response_metadata["logprobs"]``; LlamaIndex: in
     ``ChatResponse.logprobs``)."""
     top_logprobs: int | None = None
-    """How many alternatives per token to return with ``logprobs``."""
+    """How many alternatives per token to return with ``logprobs`` (0 to 20)."""
     user: str | None = None
     """An id of the end user, for the server's logs."""
     safety_identifier: str | None = None

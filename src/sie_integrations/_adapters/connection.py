@@ -65,7 +65,11 @@ def _env_key() -> SecretStr | None:
 
 
 class SIEConnection(ClientOptions):
-    """Every client option, as fields of an adapter; ``base_url`` and ``api_key`` default to the environment."""
+    """Every client option, as fields of an adapter; ``base_url`` and ``api_key`` default to the environment.
+
+    Unknown constructor arguments raise ``ValueError`` naming the closest field (the chat models keep them
+    instead, see ``ChatConnection``).
+    """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
 
@@ -73,14 +77,23 @@ class SIEConnection(ClientOptions):
         default_factory=lambda: os.environ.get("SIE_BASE_URL"),
         description=ClientOptions.model_fields["base_url"].description,
     )
+    """The SIE server or gateway URL (absolute ``http://`` or ``https://``, optionally with a path prefix);
+    defaults to the ``SIE_BASE_URL`` environment variable, else ``http://localhost:8080``."""
     api_key: SecretStr | None = Field(
         default_factory=_env_key, exclude=True, description=ClientOptions.model_fields["api_key"].description
     )
+    """The bearer key; defaults to the ``SIE_API_KEY`` environment variable, which is sent only to the server
+    ``SIE_BASE_URL`` names (not to another ``base_url``). Left out of serialization."""
     timeout: float | None = Field(  # seconds only: an adapter's fields stay JSON
         default=None, description="Seconds per attempt (default: 150 s read, 10 s connect)."
     )
+    """Seconds per attempt; None (default): 150 s to read, 10 s to connect."""
     http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
+    """An ``httpx.Client`` for the synchronous calls instead of an owned one (for proxies, custom transports
+    or connection limits); never closed by the adapter, left out of serialization."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
+    """An ``httpx.AsyncClient`` for the async calls instead of owned ones (one per event loop); never closed
+    by the adapter, left out of serialization."""
 
     _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
 

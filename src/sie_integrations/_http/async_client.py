@@ -56,7 +56,9 @@ def _streams(
 class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
     """An asynchronous client for an SIE server or gateway.
 
-    Owned connection pools are made per event loop, so the client works across ``asyncio.run`` calls.
+    Owned connection pools are made per event loop, so the client works across ``asyncio.run`` calls; close it
+    with ``aclose()`` or an ``async with`` block. Failures raise the typed errors of ``sie_integrations.errors``;
+    mistakes found before anything is sent raise ``ValueError`` or ``TypeError``.
     """
 
     def _open(self) -> None:

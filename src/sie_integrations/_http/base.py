@@ -76,7 +76,12 @@ class BaseClient(Generic[H]):
 
     @classmethod
     def from_options(cls, options: ClientOptions, http_client: H | None = None) -> Self:
-        """A client with these options (what the adapters build theirs with)."""
+        """A client with these options (what the adapters build theirs with).
+
+        Args:
+            options: The client options, as validated fields.
+            http_client: An httpx client to use instead of owned ones, as in the constructor.
+        """
         client = cls.__new__(cls)
         client._start(options, http_client)
         return client

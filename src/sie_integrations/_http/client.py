@@ -49,7 +49,12 @@ def _streams(build: Callable[Concatenate[Endpoints, P], Streamed[C]]) -> Callabl
 
 
 class SIEClient(BaseClient[httpx.Client]):
-    """A synchronous client for an SIE server or gateway."""
+    """A synchronous client for an SIE server or gateway.
+
+    Use one client for many calls (it keeps a pool of keep-alive connections), and close it with ``close()`` or
+    a ``with`` block. Failures raise the typed errors of ``sie_integrations.errors``; mistakes found before
+    anything is sent raise ``ValueError`` or ``TypeError``.
+    """
 
     def _open(self) -> None:
         self._owns_http = self._injected is None

@@ -17,7 +17,8 @@ class ClientOptions(BaseModel):
     """Where and how a client reaches SIE, and how long it waits for capacity.
 
     The adapters validate these as pydantic fields; the clients take them as given (``model_construct``) and
-    ``ClientConfig`` checks them, as a plain Python API does.
+    ``ClientConfig`` checks them, as a plain Python API does. Each field's ``description`` is also the command
+    line's help; the docstring under it is what the reference shows.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
@@ -25,46 +26,68 @@ class ClientOptions(BaseModel):
     base_url: str | None = Field(
         default=None, description="Server URL; defaults to SIE_BASE_URL, else http://localhost:8080."
     )
+    """The SIE server or gateway URL (absolute ``http://`` or ``https://``, optionally with a path prefix);
+    None (default): the ``SIE_BASE_URL`` environment variable, else ``http://localhost:8080``."""
     api_key: SecretStr | None = Field(
         default=None,
         exclude=True,
         description="Bearer key; defaults to SIE_API_KEY (sent only to the SIE_BASE_URL server).",
     )
+    """The bearer key; None (default): the ``SIE_API_KEY`` environment variable, which is sent only to the
+    server ``SIE_BASE_URL`` names. Left out of ``model_dump()``."""
     timeout: TimeoutLike = Field(
         default=None, description="Seconds per attempt, or an httpx.Timeout (default: 150 s read, 10 s connect)."
     )
+    """Seconds per attempt, or an ``httpx.Timeout``; None (default): 150 s to read, 10 s to connect."""
     stream_chunk_timeout: float | None = Field(
         default=None,
         gt=0,
         description="Seconds a stream may go without sending anything (its first bytes included) before it is "
         "closed with SIETimeoutError; None (default) uses the read timeout.",
     )
+    """Seconds a stream may go without sending anything (its first bytes included) before it is closed with
+    ``SIETimeoutError``; None (default): the read timeout."""
     gpu: str | None = Field(default=None, description='Machine profile to route to, or "pool/profile".')
+    """The machine profile a gateway routes to (``"l4"``), or ``"pool/profile"`` for one of a pool's; None
+    (default): the gateway chooses. Leave it unset for a standalone server: it refuses (400) a profile that is
+    not its own."""
     pool: str | None = Field(default=None, description="Pool to route to.")
+    """The pool a gateway routes to (usually given as ``gpu="pool/profile"``); None (default): no pool."""
     wait_for_capacity: bool = Field(
         default=True,
         description="Wait while the model loads or capacity is provisioned (202 / 503) or busy (429 / 503).",
     )
+    """Wait, and send again, while the model loads or capacity is provisioned (202, 503) or the server is busy
+    (429, back-pressure 503s), for up to ``provision_timeout``. False: fail fast (busy answers still get
+    ``max_retries``). Default True."""
     provision_timeout: float = Field(
         default=900.0, gt=0, description="Total seconds one call may spend waiting for capacity."
     )
+    """Total seconds one call may spend waiting for capacity (default 900)."""
     max_retries: int = Field(
         default=3, ge=0, description="Retries after 429, back-pressure 503s and failed connections."
     )
+    """Retries after 429s, back-pressure 503s and failed connections (default 3). A generation is never sent
+    again once it may have reached the server."""
     headers: dict[str, str] | None = Field(
         default=None,
         exclude=True,
         repr=False,
         description="Extra headers sent with every request (may hold credentials).",
     )
+    """Extra headers sent with every request. They may hold credentials, so ``repr()`` and ``model_dump()``
+    leave them out."""
     wire_format: Literal["msgpack", "json"] = Field(
         default="msgpack", description='Body format of encode, score and extract: "msgpack" (default) or "json".'
     )
+    """The body format of encode, score and extract: ``"msgpack"`` (default, compact) or ``"json"``."""
     http2: bool = Field(
         default=False,
         description="Offer HTTP/2 to https:// servers (pip install 'sie-integrations[http2]'); "
         "plain http:// stays HTTP/1.1.",
     )
+    """Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``); plain
+    ``http://`` stays HTTP/1.1. Default False."""
 
     def client_options(self) -> ClientOptions:
         """Just the client options (a subclass, such as an adapter, has more fields)."""

@@ -10,9 +10,17 @@ T = TypeVar("T")
 
 
 class Stream(Generic[T]):
-    """A streamed answer: iterate it for chunks; ``close()`` (or leaving ``with``) ends it early."""
+    """A streamed answer: iterate it for chunks; ``close()`` (or leaving ``with``) ends it early.
+
+    The client's streaming methods return one; iterating it raises the stream's errors as they arrive.
+    """
 
     def __init__(self, chunks: Iterator[T]) -> None:
+        """Wrap the chunks the client reads.
+
+        Args:
+            chunks: The chunks, as the client decodes them from the response.
+        """
         self._chunks = chunks
 
     def __iter__(self) -> Iterator[T]:
@@ -22,6 +30,7 @@ class Stream(Generic[T]):
         return next(self._chunks)
 
     def close(self) -> None:
+        """Stop reading and close the response; safe to call twice."""
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()
@@ -36,9 +45,17 @@ class Stream(Generic[T]):
 
 
 class AsyncStream(Generic[T]):
-    """An async streamed answer: ``async for`` it; ``aclose()`` (or leaving ``async with``) ends it."""
+    """An async streamed answer: ``async for`` it; ``aclose()`` (or leaving ``async with``) ends it.
+
+    The async client's streaming methods return one; iterating it raises the stream's errors as they arrive.
+    """
 
     def __init__(self, chunks: AsyncIterator[T]) -> None:
+        """Wrap the chunks the client reads.
+
+        Args:
+            chunks: The chunks, as the client decodes them from the response.
+        """
         self._chunks = chunks
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -48,6 +65,7 @@ class AsyncStream(Generic[T]):
         return await self._chunks.__anext__()
 
     async def aclose(self) -> None:
+        """Stop reading and close the response; safe to call twice."""
         aclose = getattr(self._chunks, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -57,6 +57,9 @@ def _tool_choice(tool_choice: dict[str, Any] | str | bool | None, tools: list[di
 class SIEChatModel(ChatConnection, BaseChatModel):
     """A chat model served by SIE, with tool calling, streaming and structured output.
 
+    Its errors are both the SIE errors of ``sie_integrations.errors`` and LangChain's standard model errors
+    (``ModelRateLimitError``, ``ContextOverflowError``, ...), where the installed langchain-core has them.
+
     Example:
         ```python
         from sie_integrations.langchain import SIEChatModel
@@ -67,13 +70,20 @@ class SIEChatModel(ChatConnection, BaseChatModel):
     """
 
     model: str = Field(alias="model_name")
+    """The model id (also accepted as ``model_name``); a chat model the server serves."""
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Strings that end generation when produced (also accepted as ``stop_sequences``); a call's ``stop``
+    replaces them."""
     n: int | None = Field(default=None, ge=1)
     """Completions per call: ``generate`` returns ``n`` generations (not with streaming)."""
     streaming: bool = False
+    """Make ``invoke()`` stream under the hood, so callbacks get each token."""
     routing_key: str | None = None
+    """A routing hint for an SIE gateway (a standalone server refuses it with ``unsupported_field``)."""
     prompt_cache_key: str | None = None
+    """A prompt-cache hint for an SIE gateway (a standalone server refuses it with ``unsupported_field``)."""
     lora_adapter: str | None = None
+    """A LoRA adapter to apply, on a gateway that serves it (a standalone server refuses it)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request fields, sent with every request (unknown constructor arguments land here, with a warning,
     as with ``ChatOpenAI``)."""
@@ -105,14 +115,17 @@ class SIEChatModel(ChatConnection, BaseChatModel):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
+        """True: LangChain's ``dumpd`` and ``dumps`` serialize it, ``api_key`` as a reference to ``SIE_API_KEY``."""
         return True
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
+        """Where LangChain's loader finds this class: ``["sie_integrations", "langchain", "chat_models"]``."""
         return ["sie_integrations", "langchain", "chat_models"]
 
     @property
     def lc_secrets(self) -> dict[str, str]:
+        """The secret fields and the environment variable each is read from on load: ``api_key``, ``SIE_API_KEY``."""
         return {"api_key": "SIE_API_KEY"}
 
     @property
@@ -218,7 +231,17 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         parallel_tool_calls: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools; ``tool_choice`` takes "auto", "none", "any"/True (-> "required") or a tool name."""
+        """A runnable that offers ``tools`` to the model with every call.
+
+        Args:
+            tools: The tools: LangChain tools, pydantic models, functions, or OpenAI tool dicts.
+            tool_choice: ``"auto"``, ``"none"``, ``"any"`` or True (sent as ``"required"``), or the name of one
+                of ``tools`` to force it; None: the server's default (``"auto"``). A server that cannot force a
+                call refuses ``"required"`` and named tools with ``unsupported_field``.
+            strict: Ask the server to hold the arguments to each tool's schema exactly; None: not sent.
+            parallel_tool_calls: Allow several tool calls in one turn; None: the server's default (allowed).
+            **kwargs: More request fields for every call, as with ``bind``.
+        """
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         choice = _tool_choice(tool_choice, formatted)
         if choice is not None:
@@ -244,6 +267,17 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         is skipped and remembered, and ``raw.response_metadata["structured_output_method"]`` says which
         one answered. An explicit ``method`` is used as is: ``json_schema`` constrains decoding,
         ``function_calling`` forces a tool call, ``json_mode`` asks for any JSON object.
+
+        Args:
+            schema: The shape of the answer: a pydantic model (answers are instances of it), a TypedDict or a
+                JSON schema dict (answers are dicts). Only ``method="json_mode"`` may leave it out.
+            method: ``"json_schema"``, ``"function_calling"`` or ``"json_mode"``; None: the best the server
+                allows, as above.
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of the parsed answer alone, so a
+                parsing failure does not raise.
+            strict: Ask the server to hold the answer to the schema exactly; None: not sent. Not with
+                ``json_mode``.
+            **kwargs: Refused with ``ValueError`` (no other options).
         """
         if kwargs:
             raise ValueError(f"unexpected arguments: {sorted(kwargs)}")

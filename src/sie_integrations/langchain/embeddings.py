@@ -40,10 +40,15 @@ def _progress_bar(enabled: bool, texts: Sequence[Any]) -> Iterator[Progress | No
 
 class _Encoder(SIEConnection):
     model: str = Field(alias="model_name")
+    """The model id (also accepted as ``model_name``)."""
     instruction: str | None = None
+    """A task instruction sent with every text, for instruction-tuned models."""
     batch_size: int = Field(default=256, ge=1)
+    """Texts per request (default 256)."""
     max_concurrency: int = Field(default=2, ge=1)
+    """Requests in flight at once (default 2): threads for sync calls, a semaphore for async ones."""
     show_progress: bool = False
+    """Show a tqdm progress bar (needs ``pip install tqdm``)."""
 
     def _batching(self, progress: Progress | None = None) -> Batching:
         return Batching(self.batch_size, self.max_concurrency, progress)
@@ -74,35 +79,65 @@ class SIEEmbeddings(_Encoder, Embeddings):
     """
 
     output_dtype: str | None = None
+    """The number type of the vectors, when the model supports it: ``"float32"`` (the server's default),
+    ``"float16"``, ``"int8"``, ``"uint8"``, ``"binary"``."""
 
     def _dense(self, is_query: bool) -> dict[str, Any]:
         return {"instruction": self.instruction, "is_query": is_query, "output_dtype": self.output_dtype}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed documents, in batches, in input order."""
+        """Embed documents, in batches of ``batch_size``, in input order.
+
+        Args:
+            texts: The documents' texts.
+        """
         with _progress_bar(self.show_progress, texts) as progress:
             return embed_rows(self.client, self.model, texts, self._batching(progress), **self._dense(False))
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a search query (sent with ``is_query``)."""
+        """Embed a search query (sent with ``is_query``, for models that embed queries differently).
+
+        Args:
+            text: The query.
+        """
         return embed_rows(self.client, self.model, [text], self._batching(), **self._dense(True))[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async ``embed_documents``.
+
+        Args:
+            texts: The documents' texts.
+        """
         with _progress_bar(self.show_progress, texts) as progress:
             return await aembed_rows(
                 self.async_client, self.model, texts, self._batching(progress), **self._dense(False)
             )
 
     async def aembed_query(self, text: str) -> list[float]:
+        """Async ``embed_query``.
+
+        Args:
+            text: The query.
+        """
         return (await aembed_rows(self.async_client, self.model, [text], self._batching(), **self._dense(True)))[0]
 
     def embed_documents_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
-        """Embed documents (or queries) into one ``(len(texts), dims)`` numpy matrix, no Python floats."""
+        """Embed documents (or queries) into one ``(len(texts), dims)`` numpy matrix, no Python floats.
+
+        Args:
+            texts: The texts, sent in batches of ``batch_size``.
+            is_query: Embed them as search queries (as ``embed_query`` does).
+        """
         with _progress_bar(self.show_progress, texts) as progress:
             return embed_matrix(self.client, self.model, texts, self._batching(progress), **self._dense(is_query))
 
     async def aembed_documents_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
-        """Async ``embed_documents_array``."""
+        """Async ``embed_documents_array``.
+
+        Args:
+            texts: The texts, sent in batches of ``batch_size``.
+            is_query: Embed them as search queries (as ``aembed_query`` does).
+        """
         with _progress_bar(self.show_progress, texts) as progress:
             return await aembed_matrix(
                 self.async_client, self.model, texts, self._batching(progress), **self._dense(is_query)
@@ -126,15 +161,33 @@ class SIESparseEncoder(_Encoder):
         return out[0] if isinstance(texts, str) else out
 
     def encode_documents(self, texts: str | list[str]) -> Any:
-        """Sparse vectors of documents; one dict for a single string, else a list."""
+        """Sparse vectors of documents; one dict for a single string, else a list.
+
+        Args:
+            texts: A document's text, or a list of them (sent in batches of ``batch_size``).
+        """
         return self._sparse(texts, is_query=False)
 
     def encode_queries(self, texts: str | list[str]) -> Any:
-        """Sparse vectors of queries (sent with ``is_query``); one dict for a single string, else a list."""
+        """Sparse vectors of queries (sent with ``is_query``); one dict for a single string, else a list.
+
+        Args:
+            texts: A query, or a list of them.
+        """
         return self._sparse(texts, is_query=True)
 
     async def aencode_documents(self, texts: list[str]) -> list[dict[str, list[Any]]]:
+        """Async ``encode_documents``, for a list of texts.
+
+        Args:
+            texts: The documents' texts.
+        """
         return _sparse_dicts(await self._aencode(texts, output_types=SPARSE))
 
     async def aencode_queries(self, texts: list[str]) -> list[dict[str, list[Any]]]:
+        """Async ``encode_queries``, for a list of texts.
+
+        Args:
+            texts: The queries.
+        """
         return _sparse_dicts(await self._aencode(texts, output_types=SPARSE, is_query=True))

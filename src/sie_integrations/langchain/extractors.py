@@ -22,17 +22,26 @@ class ExtractInput(BaseModel):
 
 class _Extracting(SIEConnection):
     model: str = Field(alias="model_name")
+    """The id of an extraction model, such as a GLiNER model (also accepted as ``model_name``)."""
     labels: list[str] = Field(min_length=1)
+    """The entity labels to find, such as ``["person", "organization"]`` (at least one)."""
 
 
 class SIEExtractor(_Extracting, BaseTool):
-    """Extracts entities, relations, classifications and objects for the configured ``labels``."""
+    """An agent tool: extracts entities, relations, classifications and objects for the configured ``labels``.
+
+    ``invoke({"text": ...})`` returns ``{"entities": [...], "relations": [...], "classifications": [...],
+    "objects": [...]}``.
+    """
 
     name: str = "sie_extract"
+    """The tool's name, as the model sees it."""
     description: str = (
         "Extract named entities (with character offsets), relations and classifications from a text. Input: the text."
     )
+    """What the tool does, as the model sees it."""
     args_schema: type[BaseModel] = ExtractInput
+    """The tool's input: one ``text`` string."""
 
     def _run(self, text: str, **kwargs: Any) -> dict[str, Any]:
         return extraction_dict(extract_one(self.client, self.model, text, labels=self.labels))
@@ -45,7 +54,9 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
     """Writes the extraction of each document into a copy of it, under ``metadata[metadata_key]``."""
 
     metadata_key: str = "sie_extraction"
+    """The metadata key the extraction is written under (default ``"sie_extraction"``)."""
     batch_size: int = Field(default=32, ge=1)
+    """Documents per request (default 32)."""
 
     def _annotate(self, documents: Sequence[Document], results: list[ExtractResult]) -> list[Document]:
         return [
@@ -54,11 +65,23 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
         ]
 
     def transform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
+        """Copies of the documents, each with its extraction under ``metadata[metadata_key]``, in input order.
+
+        Args:
+            documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
+            **kwargs: Not used.
+        """
         texts = [d.page_content for d in documents]
         results = extract_batched(self.client, self.model, texts, labels=self.labels, batch_size=self.batch_size)
         return self._annotate(documents, results)
 
     async def atransform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
+        """Async ``transform_documents``.
+
+        Args:
+            documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
+            **kwargs: Not used.
+        """
         texts = [d.page_content for d in documents]
         results = await aextract_batched(
             self.async_client, self.model, texts, labels=self.labels, batch_size=self.batch_size

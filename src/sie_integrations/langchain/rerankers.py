@@ -28,19 +28,35 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
     """
 
     model: str = Field(alias="model_name")
+    """The id of a scoring model, a reranker (also accepted as ``model_name``)."""
     top_n: int | None = 3
+    """Documents ``compress_documents`` keeps (default 3); None keeps all."""
     instruction: str | None = None
+    """A task instruction sent with each request, for rerankers that take one."""
 
     def rerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
     ) -> list[dict[str, Any]]:
-        """``[{"index", "relevance_score"}]``, best first; ``top_n=-1`` or None keeps all."""
+        """Scores only: ``[{"index": ..., "relevance_score": ...}]``, best first.
+
+        Args:
+            documents: The candidates, as strings or ``Document``s.
+            query: The query to rank them against.
+            top_n: How many to return; -1 (default) or None: all.
+        """
         texts = _texts(documents)
         return _dicts(rerank(self.client, self.model, query, texts, instruction=self.instruction, top_n=top_n))
 
     async def arerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
     ) -> list[dict[str, Any]]:
+        """Async ``rerank``.
+
+        Args:
+            documents: The candidates, as strings or ``Document``s.
+            query: The query to rank them against.
+            top_n: How many to return; -1 (default) or None: all.
+        """
         texts = _texts(documents)
         return _dicts(
             await arerank(self.async_client, self.model, query, texts, instruction=self.instruction, top_n=top_n)
@@ -49,12 +65,26 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
+        """The best ``top_n`` documents, best first, each a copy with ``metadata["relevance_score"]`` set.
+
+        Args:
+            documents: The retrieved documents.
+            query: The query to rank them against.
+            callbacks: Not used.
+        """
         _check_documents(documents)
         return _with_scores(documents, self.rerank(documents, query, top_n=self.top_n))
 
     async def acompress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
+        """Async ``compress_documents``.
+
+        Args:
+            documents: The retrieved documents.
+            query: The query to rank them against.
+            callbacks: Not used.
+        """
         _check_documents(documents)
         return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
 

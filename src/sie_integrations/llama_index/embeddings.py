@@ -22,15 +22,23 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
     """
 
     model_name: str
+    """The model id (also accepted as ``model``)."""
     instruction: str | None = None
+    """A task instruction sent with every text, for instruction-tuned models."""
     output_dtype: str | None = None
+    """The number type of the vectors, when the model supports it: ``"float32"`` (the server's default),
+    ``"float16"``, ``"int8"``, ``"uint8"``, ``"binary"``."""
     embed_batch_size: int = Field(default=256, gt=0, le=2048)
+    """Texts per request, 1 to 2048 (default 256)."""
     max_concurrency: int = Field(default=2, ge=1)
+    """Requests in flight at once (default 2): threads for ``get_text_embedding_array``, a semaphore per event
+    loop for async calls."""
 
     _gates: LoopGates = PrivateAttr(default_factory=LoopGates)
 
     @classmethod
     def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIEEmbeddings"``."""
         return "SIEEmbeddings"
 
     def _args(self, is_query: bool) -> dict[str, Any]:
@@ -57,11 +65,20 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
         """Embed texts into one ``(len(texts), dims)`` numpy matrix, no Python floats.
 
         Batches of ``embed_batch_size``, up to ``max_concurrency`` at a time.
+
+        Args:
+            texts: The texts.
+            is_query: Embed them as search queries (as ``get_query_embedding`` does).
         """
         return embed_matrix(self.client, self.model_name, texts, self._batching(), **self._args(is_query))
 
     async def aget_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
-        """Async ``get_text_embedding_array``."""
+        """Async ``get_text_embedding_array``.
+
+        Args:
+            texts: The texts.
+            is_query: Embed them as search queries (as ``aget_query_embedding`` does).
+        """
         return await aembed_matrix(self.async_client, self.model_name, texts, self._batching(), **self._args(is_query))
 
     def _get_query_embedding(self, query: str) -> list[float]:
@@ -101,8 +118,11 @@ class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model_name: str
+    """The id of a model with sparse output, such as a SPLADE or BGE-M3 model (also accepted as ``model``)."""
     batch_size: int = Field(default=256, ge=1)
+    """Texts per request (default 256)."""
     max_concurrency: int = Field(default=2, ge=1)
+    """Requests in flight at once (default 2): threads for sync calls, a semaphore for async ones."""
 
     def _encode(self, texts: list[str], is_query: bool) -> SparseBatch:
         batching = Batching(self.batch_size, self.max_concurrency)
@@ -118,13 +138,33 @@ class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
         return _split(results)
 
     def encode_documents(self, texts: list[str]) -> SparseBatch:
+        """Sparse vectors of documents, as ``(indices, values)``: two lists with one list per text.
+
+        Args:
+            texts: The documents' texts.
+        """
         return self._encode(texts, is_query=False)
 
     def encode_queries(self, texts: list[str]) -> SparseBatch:
+        """Sparse vectors of queries (sent with ``is_query``), as ``(indices, values)``.
+
+        Args:
+            texts: The queries.
+        """
         return self._encode(texts, is_query=True)
 
     async def aencode_documents(self, texts: list[str]) -> SparseBatch:
+        """Async ``encode_documents``.
+
+        Args:
+            texts: The documents' texts.
+        """
         return await self._aencode(texts, is_query=False)
 
     async def aencode_queries(self, texts: list[str]) -> SparseBatch:
+        """Async ``encode_queries``.
+
+        Args:
+            texts: The queries.
+        """
         return await self._aencode(texts, is_query=True)

@@ -64,14 +64,21 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
     """
 
     model_name: str
+    """The id of an extraction model, such as a GLiNER model (also accepted as ``model``)."""
     labels: list[str] = Field(min_length=1)
+    """The entity labels to find, such as ``["person", "organization"]`` (at least one)."""
     batch_size: int = Field(default=32, ge=1)
+    """Nodes per request (default 32)."""
     graph: bool = True
+    """Also write property-graph entities and relations (``KG_NODES_KEY``, ``KG_RELATIONS_KEY``)."""
     metadata_mode: MetadataMode = MetadataMode.NONE
+    """Which of a node's metadata is sent along with its text (default: none)."""
     show_progress: bool = False
+    """Show LlamaIndex's progress bar over the nodes."""
 
     @classmethod
     def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIEExtractor"``."""
         return "SIEExtractor"
 
     async def _aextract_with_retry(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
@@ -90,6 +97,11 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
             return [{} for _ in nodes]
 
     async def aextract(self, nodes: Sequence[BaseNode]) -> list[dict[str, Any]]:
+        """The metadata to add to each node, in input order.
+
+        Args:
+            nodes: The nodes; their content is sent in batches of ``batch_size``.
+        """
         texts = [node.get_content(metadata_mode=self.metadata_mode) for node in nodes]
         results = await aextract_batched(
             self.async_client, self.model_name, texts, labels=self.labels, batch_size=self.batch_size
@@ -106,7 +118,12 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
         return out
 
     def as_tool(self, name: str = "sie_extract", description: str | None = None) -> FunctionTool:
-        """A tool for agents: extract from a text, returning entities, relations, classifications and objects."""
+        """A tool for agents: extract from a text, returning entities, relations, classifications and objects.
+
+        Args:
+            name: The tool's name, as the model sees it.
+            description: What the tool does, as the model sees it; None: one naming the ``labels``.
+        """
 
         def extract(text: str) -> dict[str, Any]:
             """Extract entities (with character offsets), relations, classifications and objects from a text."""

@@ -64,8 +64,12 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
     """
 
     model_name: str
+    """The model id (also accepted as ``model``); a chat model the server serves."""
     stop: list[str] | None = None
+    """Strings that end generation when produced."""
     context_window: int | None = Field(default=None, description="Tokens; by default asked from the server")
+    """The model's context size in tokens; None (default): the server's ``max_sequence_length``, asked once,
+    else LlamaIndex's default (3900)."""
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request fields, sent with every request (unknown constructor arguments land here, with a warning)."""
 
@@ -73,10 +77,13 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
     @classmethod
     def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIEChatModel"``."""
         return "SIEChatModel"
 
     @property
     def metadata(self) -> LLMMetadata:
+        """What LlamaIndex plans with: the context window (see ``context_window``), ``max_tokens`` as the output
+        budget, a function-calling chat model."""
         return LLMMetadata(
             context_window=self.context_window or self._server_context_window(),
             num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
@@ -111,14 +118,32 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """One answer to the conversation; tool calls come back as ``ToolCallBlock``s.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
         return chat_response(self.client.chat_completions(self._request(messages, False, **kwargs)))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async ``chat``.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
         return chat_response(await self.async_client.chat_completions(self._request(messages, False, **kwargs)))
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer: each response has the text so far and its ``delta``; the last one has the usage.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
         request = self._request(messages, True, **kwargs)
 
         def gen() -> ChatResponseGen:
@@ -131,6 +156,12 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        """Async ``stream_chat``.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
         request = self._request(messages, True, **kwargs)
 
         async def gen() -> ChatResponseAsyncGen:
@@ -146,18 +177,46 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """``chat`` with the prompt as one user message.
+
+        Args:
+            prompt: The prompt, sent as one user message.
+            formatted: Not used (the prompt is sent as is).
+            **kwargs: Request fields for this call, such as ``temperature``.
+        """
         return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Async ``complete``.
+
+        Args:
+            prompt: The prompt, sent as one user message.
+            formatted: Not used (the prompt is sent as is).
+            **kwargs: Request fields for this call, such as ``temperature``.
+        """
         return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        """``stream_chat`` with the prompt as one user message.
+
+        Args:
+            prompt: The prompt, sent as one user message.
+            formatted: Not used (the prompt is sent as is).
+            **kwargs: Request fields for this call, such as ``temperature``.
+        """
         return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
+        """Async ``stream_complete``.
+
+        Args:
+            prompt: The prompt, sent as one user message.
+            formatted: Not used (the prompt is sent as is).
+            **kwargs: Request fields for this call, such as ``temperature``.
+        """
         return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
 
     # --- tools ----------------------------------------------------------------------------
@@ -211,7 +270,13 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
     ) -> list[ToolSelection]:
-        """The tool calls of a response; safe on the partial arguments of a streaming response."""
+        """The tool calls of a response; safe on the partial arguments of a streaming response.
+
+        Args:
+            response: A response of ``chat_with_tools`` (or ``stream_chat_with_tools``).
+            error_on_no_tool_call: Raise ``ValueError`` when the response has no tool call; False returns ``[]``.
+            **kwargs: Not used.
+        """
         calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
         if not calls and error_on_no_tool_call:
             raise ValueError(f"expected at least one tool call, got none: {response.message.content!r}")
@@ -246,7 +311,16 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
         **prompt_args: Any,
     ) -> Any:
         """``output_cls`` by the best method the server allows: ``response_format`` json_schema where it
-        constrains decoding, else a tool call, else the schema in the prompt; refusals are remembered."""
+        constrains decoding, else a tool call, else the schema in the prompt; refusals are remembered.
+
+        ``structured_output_method`` then says which method answered.
+
+        Args:
+            output_cls: The pydantic model of the answer.
+            prompt: The prompt template.
+            llm_kwargs: Request fields for the call, such as ``temperature``.
+            **prompt_args: The template's variables.
+        """
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
         for method in self._structured.plan(caps):
@@ -261,6 +335,14 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Any:
+        """Async ``structured_predict``.
+
+        Args:
+            output_cls: The pydantic model of the answer.
+            prompt: The prompt template.
+            llm_kwargs: Request fields for the call, such as ``temperature``.
+            **prompt_args: The template's variables.
+        """
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = await self.acapabilities()
         for method in self._structured.plan(caps):

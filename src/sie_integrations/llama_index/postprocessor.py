@@ -15,14 +15,21 @@ dispatcher = get_dispatcher(__name__)
 
 
 class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
-    """Reranks retrieved nodes with an SIE scoring model and keeps the best ``top_n``."""
+    """Reranks retrieved nodes with an SIE scoring model and keeps the best ``top_n``.
+
+    Returned nodes carry the reranker's score; a call without a query raises ``ValueError``.
+    """
 
     model_name: str
+    """The id of a scoring model, a reranker (also accepted as ``model``)."""
     top_n: int = Field(default=3, ge=1)
+    """Nodes to keep (default 3)."""
     instruction: str | None = None
+    """A task instruction sent with each request, for rerankers that take one."""
 
     @classmethod
     def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIEReranker"``."""
         return "SIEReranker"
 
     def _texts(self, nodes: list[NodeWithScore]) -> list[str]:
