@@ -75,7 +75,41 @@ def replaying(record: bool) -> Iterator[None]:
         yield
 
 
+# For each step, the models to use, best first: real ones where the server has them, else the test server's.
+RERANKERS = ["BAAI/bge-reranker-v2-m3", "cross-encoder/ms-marco-MiniLM-L-6-v2", "sie-fake"]
+EXTRACTORS = ["urchade/gliner_multi-v2.1", "urchade/gliner_small-v2.1", "sie-fake-full"]
+AGENTS = ["Qwen/Qwen3-4B-Instruct-2507", "tiny-agent"]
+TEST_MODELS = {
+    "sie-fake": "deterministic scores that carry no meaning",
+    "sie-fake-full": "made-up spans that carry no meaning",
+    "tiny-agent": "a scripted test model",
+}
+
+
+def pick(served: set[str], wanted: list[str]) -> str | None:
+    """The first of ``wanted`` that the server serves."""
+    return next((name for name in wanted if name in served), None)
+
+
+def about(model: str) -> str:
+    """The model's name, and a warning when it is a test model with meaningless output."""
+    return f"{model}, {TEST_MODELS[model]}" if model in TEST_MODELS else model
+
+
+def skipped(step: str, wanted: list[str]) -> None:
+    print(
+        f"\n{step}: skipped, the server serves none of {', '.join(wanted)} (sie-integrations doctor lists its models)."
+    )
+
+
 def run(url: str) -> None:
+    with SIEClient(url) as sie:
+        served = {model.name for model in sie.list_models()}
+    if EMBEDDER not in served:
+        raise SystemExit(
+            f"error: the server at {url} does not serve {EMBEDDER}, which the quickstart needs; see {SERVER_DOCS}"
+        )
+
     print(f"\n1. Embed {len(DOCS)} documents with {EMBEDDER} into an in-memory vector store.")
     store = InMemoryVectorStore(SIEEmbeddings(model=EMBEDDER, base_url=url))
     store.add_documents([Document(page_content=text, metadata={"doc": i}) for i, text in enumerate(DOCS)])
@@ -84,31 +118,39 @@ def run(url: str) -> None:
     hits = store.similarity_search_with_score(QUESTION, k=4)
     for doc, score in hits:
         print(f"   {score:.3f}  {doc.page_content}")
+    docs = [doc for doc, _ in hits]
 
-    print("\n3. Rerank with SIEReranker (sie-fake: deterministic scores that carry no meaning):")
-    reranked = SIEReranker(model="sie-fake", base_url=url, top_n=2).compress_documents(
-        [doc for doc, _ in hits], QUESTION
-    )
-    for doc in reranked:
-        print(f"   {doc.metadata['relevance_score']:.3f}  {doc.page_content}")
+    reranker = pick(served, RERANKERS)
+    if reranker is None:
+        skipped("3. Rerank", RERANKERS)
+    else:
+        print(f"\n3. Rerank with SIEReranker ({about(reranker)}):")
+        docs = SIEReranker(model=reranker, base_url=url, top_n=2).compress_documents(docs, QUESTION)
+        for doc in docs:
+            print(f"   {doc.metadata['relevance_score']:.3f}  {doc.page_content}")
 
+    extractor = pick(served, EXTRACTORS)
     best = hits[0][0].page_content
-    print(f"\n4. Entities in {best!r} (SIEExtractor on sie-fake-full: made-up spans that carry no meaning):")
-    extraction = SIEExtractor(model="sie-fake-full", labels=["city", "temperature"], base_url=url).invoke(
-        {"text": best}
-    )
-    for entity in extraction["entities"]:
-        print(f"   {entity['label']:>11}: {entity['text']!r} [{entity['start']}:{entity['end']}] {entity['score']:.2f}")
+    if extractor is None:
+        skipped("4. Extract", EXTRACTORS)
+    else:
+        print(f"\n4. Entities in {best!r} (SIEExtractor on {about(extractor)}):")
+        found = SIEExtractor(model=extractor, labels=["city", "temperature"], base_url=url).invoke({"text": best})
+        for entity in found["entities"]:
+            where = f"[{entity['start']}:{entity['end']}]"
+            print(f"   {entity['label']:>11}: {entity['text']!r} {where} {entity['score']:.2f}")
 
-    print(
-        "\n5. An agent turn with SIEChatModel on tiny-agent (a scripted CPU test model): a tool call, then the answer."
-    )
-    context = "\n".join(f"- {doc.page_content}" for doc in reranked)
+    agent_model = pick(served, AGENTS)
+    if agent_model is None:
+        skipped("5. Agent turn", AGENTS)
+        return
+    print(f"\n5. An agent turn with SIEChatModel on {about(agent_model)}: a tool call, then the answer.")
+    context = "\n".join(f"- {doc.page_content}" for doc in docs)
     messages = [
         SystemMessage(f"Answer from this context and the tools:\n{context}"),
         HumanMessage(QUESTION),
     ]
-    agent = SIEChatModel(model="tiny-agent", base_url=url, max_tokens=64).bind_tools([get_weather])
+    agent = SIEChatModel(model=agent_model, base_url=url, max_tokens=256).bind_tools([get_weather])
     ai = agent.invoke(messages)
     messages.append(ai)
     for call in ai.tool_calls:
@@ -123,10 +165,8 @@ def run(url: str) -> None:
     usage = final.usage_metadata if final is not None else None
     if usage:
         print(f"\n   tokens: {usage['input_tokens']} in, {usage['output_tokens']} out")
-    print(
-        "\n(sie-fake, sie-fake-full and tiny-agent are CPU test models with scripted or meaningless output;"
-        " on a GPU server use BAAI/bge-reranker-v2-m3, urchade/gliner_multi-v2.1 and Qwen/Qwen3-4B-Instruct-2507.)"
-    )
+    if {reranker, extractor, agent_model} & TEST_MODELS.keys():
+        print(f"\n(Test models were used where the server has no real one; {SERVER_DOCS} names real ones.)")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

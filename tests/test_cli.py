@@ -286,7 +286,7 @@ def test_report_of_an_unreachable_server() -> None:
     assert report.exit_code == 3
     assert report.error is not None
     assert report.error.startswith("cannot connect to http://h:9/health: refused — is the server running?")
-    assert "sie-server serve --port 9" in report.error
+    assert "is the server running? check the port (9)" in report.error
 
 
 def test_report_exit_codes_follow_the_checks() -> None:
@@ -358,7 +358,7 @@ def test_doctor_against_a_refused_port(capsys: pytest.CaptureFixture[str]) -> No
     lines = err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("sie-integrations doctor: cannot connect to http://127.0.0.1:9")
-    assert "is the server running? start one with" in lines[0]
+    assert "is the server running? check the port" in lines[0]
     assert "[FAIL]  reachable" in out
     assert time.monotonic() - started < 5
 

@@ -3,8 +3,8 @@
 Replayed from ``cassettes/test_docs_snippets/`` by default; ``./dev live`` runs them against
 ``SIE_BASE_URL`` and ``./dev record`` re-records them. A block runs in a fresh namespace in an
 empty working directory, with ``SIE_BASE_URL`` pointing at the server, as a reader who copies it
-into a file would run it. A block that must not run (none today) is preceded by
-``<!-- snippet: skip (reason) -->``, and the reason is reported.
+into a file would run it. A block that cannot run here (the code a migration guide starts from, a
+gateway-only call) is preceded by ``<!-- snippet: skip (reason) -->``, and the reason is reported.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -55,3 +56,15 @@ def test_an_unknown_argument_is_a_usage_error() -> None:
     result = quickstart("--live", url=None)
     assert result.returncode == 2
     assert "unrecognized arguments: --live" in result.stderr
+
+
+def test_each_step_uses_a_real_model_where_the_server_has_one() -> None:
+    spec = importlib.util.spec_from_file_location("quickstart", QUICKSTART)
+    assert spec is not None and spec.loader is not None
+    quickstart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quickstart)
+    served = {"sentence-transformers/all-MiniLM-L6-v2", "cross-encoder/ms-marco-MiniLM-L-6-v2", "sie-fake"}
+    assert quickstart.pick(served, quickstart.RERANKERS) == "cross-encoder/ms-marco-MiniLM-L-6-v2"
+    assert quickstart.pick(served, quickstart.EXTRACTORS) is None
+    assert quickstart.about("sie-fake") == "sie-fake, deterministic scores that carry no meaning"
+    assert quickstart.about("BAAI/bge-reranker-v2-m3") == "BAAI/bge-reranker-v2-m3"

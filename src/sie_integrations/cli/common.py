@@ -134,8 +134,8 @@ def start_hint(base_url: str) -> str:
     """What to try when nothing answers at ``base_url``."""
     port = urlsplit(base_url).port or 8080
     return (
-        f"is the server running? start one with `sie-server serve --port {port}`, "
-        "or point --base-url / SIE_BASE_URL at a running server"
+        f"is the server running? check the port ({port}) in --base-url / SIE_BASE_URL, or start one "
+        "(docs: Run an SIE server)"
     )
 
 
