@@ -1,15 +1,17 @@
 """The notebooks' hidden set-up: a live SIE server, or a session recorded from the real SIE peer.
 
 ``SIE_NOTEBOOK_MODE``: ``live`` (the server at ``SIE_BASE_URL``, default http://localhost:8080), ``replay``
-(the cassette), ``record`` (re-records from the peer on http://127.0.0.1:18080), or unset: live when a server
-answers, else replay. ``Session`` sets ``SIE_BASE_URL`` to the server it chose, so the reader-facing cells
-construct the adapters without ``base_url``, as a user's code would.
+(the cassette), ``record`` (re-records from the peer on http://127.0.0.1:18080), or unset: live when a
+server answers and serves the notebook's models, else replay. ``Session`` sets ``SIE_BASE_URL`` to the
+server it chose, so the reader-facing cells construct the adapters without ``base_url``, as a user's code
+would.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +57,27 @@ def _same_body(r1: Any, r2: Any) -> None:
         raise AssertionError("the request bodies differ")
 
 
-def _answers(url: str) -> bool:
+def _missing(url: str, models: Sequence[str]) -> list[str] | None:
+    """Which of ``models`` the server at ``url`` does not serve; None when no server answers there."""
     try:
         with SIEClient(url, timeout=3.0, max_retries=0) as probe:
-            return probe.health().ok
+            if not probe.health().ok:
+                return None
+            served = {model.name for model in probe.list_models()}
     except SIEError:
-        return False
+        return None
+    return [model for model in models if model not in served]
 
 
 class Session:
     """The base URL to use, and the cassette being replayed or recorded, if any."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, models: Sequence[str]) -> None:
         mode = os.environ.get("SIE_NOTEBOOK_MODE", "")
         url = (os.environ.get("SIE_BASE_URL") or DEFAULT_URL).rstrip("/")
         self._cassette: Any = None
-        if mode == "live" or (not mode and _answers(url)):
+        missing = None if mode else _missing(url, models)
+        if mode == "live" or missing == []:
             self.base_url, self.mode = url, "live"
         else:
             self.base_url, self.mode = RECORDED_URL, "record" if mode == "record" else "replay"
@@ -81,7 +88,8 @@ class Session:
                 match_on=["method", "scheme", "host", "port", "path", "query", "same_body"],
                 filter_headers=["authorization"],
                 decode_compressed_response=True,
-                drop_unused_requests=True,  # a re-recording keeps nothing of the previous one
+                # A re-recording keeps nothing of the previous one; a replay never rewrites the cassette.
+                drop_unused_requests=self.mode == "record",
             )
             recorder.register_matcher("same_body", _same_body)
             self._cassette = recorder.use_cassette(str(CASSETTES / f"{name}.yaml"))
@@ -90,11 +98,14 @@ class Session:
         if self.mode == "record":
             print(f"Recording from {self.base_url}")
         elif self.mode == "replay":
-            why = "SIE_NOTEBOOK_MODE=replay" if mode == "replay" else f"no SIE server answered at {url}"
-            print(
-                f"Replaying a session recorded from a real SIE server ({why}). "
-                "To run live, set SIE_BASE_URL to a running server (see ../docs/server.md)."
-            )
+            if mode == "replay":
+                why = "SIE_NOTEBOOK_MODE=replay"
+            elif missing:
+                names = ", ".join(missing)
+                why = f"the server at {url} does not serve {names}; put its own models in their place to run live"
+            else:
+                why = f"no SIE server answered at {url}; set SIE_BASE_URL to a running one (see ../docs/server.md)"
+            print(f"Replaying a session recorded from a real SIE server: {why}.")
 
     def close(self) -> None:
         """Stop replaying (or save the recording)."""
