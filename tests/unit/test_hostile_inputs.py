@@ -1190,7 +1190,7 @@ HUGE_INPUTS = [
     Case("client-extract", _client_call("extract")),
     Case("client-generate", _client_call("generate")),
     Case("client-chat", _client_call("chat")),
-    Case("lc-embed-documents", lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, ["a", HUGE])),
+    Case("lc-embed-documents", lambda r, m: sync_or_async(lc_embeddings(r), "embed_documents", m, [HUGE])),
     Case("lc-embed-query", lambda r, m: sync_or_async(lc_embeddings(r), "embed_query", m, HUGE)),
     Case("lc-rerank", lambda r, m: sync_or_async(lc_reranker(r), "compress_documents", m, docs(HUGE), "q")),
     Case("lc-chat", lambda r, m: sync_or_async(lc_chat(r), "invoke", m, HUGE)),

@@ -1,4 +1,8 @@
-"""Splitting large encode calls into batches sent with bounded concurrency, results in input order."""
+"""Splitting large encode calls into batches of similar length, sent with bounded concurrency, results in input order.
+
+The server pads every text of a request to the longest one, so batches of similar length spare it
+that padding; the results are put back in input order.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -21,11 +25,16 @@ Matrix = np.ndarray[Any, Any]
 Items = Sequence[ItemLike]
 R = TypeVar("R")
 T = TypeVar("T")
+L = TypeVar("L", bound=ItemLike)
 
 
 def split(items: Sequence[T], size: int) -> list[Sequence[T]]:
     """``items`` in runs of at most ``size``, in order."""
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+MAX_BATCH_CHARS = 400_000
+"""The most characters of text one request carries (about 100,000 tokens), whatever the batch size."""
 
 
 @dataclass(frozen=True)
@@ -35,23 +44,84 @@ class Batching:
     size: int
     concurrency: int = 1
     progress: Progress | None = None
+    max_chars: int = MAX_BATCH_CHARS
 
-    def done(self, part: Sequence[Any]) -> None:
+    def done(self, part: Part[Any]) -> None:
         """Report a finished part."""
         if self.progress is not None:
-            self.progress(len(part))
+            self.progress(len(part.items))
 
 
-def batches(items: Items, batch_size: int) -> list[Items]:
-    """Every item checked first (nothing is sent if one is bad), then split."""
-    if batch_size < 1:
+@dataclass(frozen=True)
+class Part(Generic[T]):
+    """One request's items, and where each of them is in the input."""
+
+    positions: list[int]
+    items: list[T]
+
+
+def text_length(item: ItemLike) -> int:
+    """The characters of text in one item (its images count as none)."""
+    return len(item) if isinstance(item, str) else len(item.text or "")
+
+
+def length_order(items: Sequence[ItemLike]) -> list[int]:
+    """The positions of ``items``, shortest text first (equal lengths keep their order); every item checked first."""
+    check_items(items)
+    lengths = [text_length(item) for item in items]
+    return sorted(range(len(items)), key=lengths.__getitem__)
+
+
+def by_length(items: Sequence[L]) -> tuple[list[int], list[L]]:
+    """``length_order(items)``, and the items in that order."""
+    order = length_order(items)
+    return order, [items[i] for i in order]
+
+
+def restore(order: Sequence[int], results: Sequence[R]) -> list[R]:
+    """The results of items taken in ``order``, put back in input order."""
+    out: list[Any] = [None] * len(order)
+    for position, result in zip(order, results, strict=True):
+        out[position] = result
+    return out
+
+
+def plan(items: Sequence[ItemLike], size: int, max_chars: int = MAX_BATCH_CHARS) -> list[Part[ItemLike]]:
+    """The items in batches of similar length, shortest first.
+
+    Each batch has at most ``size`` items and ``max_chars`` characters; an item longer than that goes alone.
+    """
+    batches: list[list[int]] = []
+    chars = 0
+    for position in length_order(items):
+        length = text_length(items[position])
+        if not batches or len(batches[-1]) == size or chars + length > max_chars:
+            batches.append([])
+            chars = 0
+        batches[-1].append(position)
+        chars += length
+    return [Part(batch, [items[i] for i in batch]) for batch in batches]
+
+
+def batches(items: Items, batching: Batching) -> list[Part[ItemLike]]:
+    """Every item checked first (nothing is sent if one is bad), then planned."""
+    if batching.size < 1:
         raise ValueError("batch_size must be >= 1")
     if check_items(items):
         return []
-    return split(items, batch_size)
+    return plan(items, batching.size, batching.max_chars)
 
 
-def _in_order(run: Callable[[Items], R], parts: list[Items], max_concurrency: int) -> Iterator[R]:
+def in_input_order(parts: Sequence[Part[Any]], chunks: Iterable[Sequence[R]], count: int) -> list[R]:
+    """Each part's results put back where its items are in the input."""
+    out: list[Any] = [None] * count
+    for part, chunk in zip(parts, chunks, strict=True):
+        for position, result in zip(part.positions, chunk, strict=True):
+            out[position] = result
+    return out
+
+
+def _in_order(run: Callable[[Part[ItemLike]], R], parts: list[Part[ItemLike]], max_concurrency: int) -> Iterator[R]:
     if len(parts) <= 1 or max_concurrency <= 1:
         yield from map(run, parts)
         return
@@ -72,29 +142,29 @@ async def _all_or_cancel(coros: Iterable[Awaitable[R]]) -> list[R]:
 
 
 def map_batched(fn: Callable[[Items], list[R]], items: Items, batching: Batching) -> list[R]:
-    """``fn`` over batches on up to ``batching.concurrency`` threads; its results joined in input order."""
+    """``fn`` over batches on up to ``batching.concurrency`` threads; its results in input order."""
 
-    def run(part: Items) -> list[R]:
-        result = fn(part)
+    def run(part: Part[ItemLike]) -> list[R]:
+        result = fn(part.items)
         batching.done(part)
         return result
 
-    parts = batches(items, batching.size)
-    return [r for chunk in _in_order(run, parts, batching.concurrency) for r in chunk]
+    parts = batches(items, batching)
+    return in_input_order(parts, _in_order(run, parts, batching.concurrency), len(items))
 
 
 async def amap_batched(fn: Callable[[Items], Awaitable[list[R]]], items: Items, batching: Batching) -> list[R]:
-    """``fn`` over batches with at most ``batching.concurrency`` in flight; its results joined in input order."""
+    """``fn`` over batches with at most ``batching.concurrency`` in flight; its results in input order."""
     gate = asyncio.Semaphore(max(1, batching.concurrency))
 
-    async def run(part: Items) -> list[R]:
+    async def run(part: Part[ItemLike]) -> list[R]:
         async with gate:
-            result = await fn(part)
+            result = await fn(part.items)
         batching.done(part)
         return result
 
-    chunks = await _all_or_cancel(run(part) for part in batches(items, batching.size))
-    return [r for chunk in chunks for r in chunk]
+    parts = batches(items, batching)
+    return in_input_order(parts, await _all_or_cancel(run(part) for part in parts), len(items))
 
 
 def encode_batched(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> list[EncodeResult]:
@@ -142,7 +212,7 @@ class _Matrix:
         self._count = count
         self._out: Matrix | None = None
 
-    def put(self, start: int, batch: Matrix) -> None:
+    def put(self, positions: list[int], batch: Matrix) -> None:
         if self._out is None:
             self._out = np.empty((self._count, batch.shape[1]), dtype=batch.dtype)
         elif batch.shape[1] != self._out.shape[1] or batch.dtype != self._out.dtype:
@@ -151,7 +221,7 @@ class _Matrix:
                 f"and {batch.dtype}[{batch.shape[1]}])",
                 code="MALFORMED_RESPONSE",
             )
-        self._out[start : start + len(batch)] = batch
+        self._out[positions] = batch
 
     def result(self) -> Matrix:
         return self._out if self._out is not None else np.empty((0, 0), dtype=np.float32)
@@ -159,32 +229,29 @@ class _Matrix:
 
 def embed_matrix(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> Matrix:
     """Dense vectors as one ``(len(items), dims)`` matrix, batched like ``embed_rows``."""
-    parts = batches(items, batching.size)
+    parts = batches(items, batching)
     out = _Matrix(len(items))
 
-    def run(part: Items) -> Matrix:
-        matrix = client.encode_dense(model, part, **args)
+    def run(part: Part[ItemLike]) -> Matrix:
+        matrix = client.encode_dense(model, part.items, **args)
         batching.done(part)
         return matrix
 
-    start = 0
-    for matrix in _in_order(run, parts, batching.concurrency):
-        out.put(start, matrix)
-        start += len(matrix)
+    for part, matrix in zip(parts, _in_order(run, parts, batching.concurrency), strict=True):
+        out.put(part.positions, matrix)
     return out.result()
 
 
 async def aembed_matrix(client: AsyncSIEClient, model: str, items: Items, batching: Batching, **args: Any) -> Matrix:
     """Async ``embed_matrix``."""
-    parts = batches(items, batching.size)
     out = _Matrix(len(items))
     gate = asyncio.Semaphore(max(1, batching.concurrency))
 
-    async def run(start: int, part: Items) -> None:
+    async def run(part: Part[ItemLike]) -> None:
         async with gate:
-            matrix = await client.encode_dense(model, part, **args)
-        out.put(start, matrix)
+            matrix = await client.encode_dense(model, part.items, **args)
+        out.put(part.positions, matrix)
         batching.done(part)
 
-    await _all_or_cancel(run(i * batching.size, part) for i, part in enumerate(parts))
+    await _all_or_cancel(run(part) for part in batches(items, batching))
     return out.result()

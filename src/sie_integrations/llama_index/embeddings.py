@@ -8,7 +8,15 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from .._adapters.batching import Batching, aembed_matrix, aencode_batched, embed_matrix, encode_batched
+from .._adapters.batching import (
+    Batching,
+    aembed_matrix,
+    aencode_batched,
+    by_length,
+    embed_matrix,
+    encode_batched,
+    restore,
+)
 from .._adapters.sparse import SPARSE, sparse_vectors
 from ..types import EncodeResult
 from ._base import LlamaIndexConnection, LoopGates
@@ -80,6 +88,32 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
             is_query: Embed them as search queries (as ``aget_query_embedding`` does).
         """
         return await aembed_matrix(self.async_client, self.model_name, texts, self._batching(), **self._args(is_query))
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[list[float]]:
+        """Embed texts in batches of ``embed_batch_size`` texts of similar length; results in input order.
+
+        Args:
+            texts: The texts.
+            show_progress: Show LlamaIndex's progress bar.
+            **kwargs: Passed on to LlamaIndex's ``get_text_embedding_batch``.
+        """
+        order, ordered = by_length(texts)
+        return restore(order, super().get_text_embedding_batch(ordered, show_progress, **kwargs))
+
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[list[float]]:
+        """Async ``get_text_embedding_batch``.
+
+        Args:
+            texts: The texts.
+            show_progress: Show LlamaIndex's progress bar.
+            **kwargs: Passed on to LlamaIndex's ``aget_text_embedding_batch``.
+        """
+        order, ordered = by_length(texts)
+        return restore(order, await super().aget_text_embedding_batch(ordered, show_progress, **kwargs))
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._embed([query], is_query=True)[0]
