@@ -597,11 +597,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 repetition, smaller inputs")
     ap.add_argument("--only", default="embed,floor,replay,decode,stream,imports")
     ap.add_argument("--floor-counts", default="512,5000", help="corpus sizes of the floor part (comma-separated)")
+    ap.add_argument("--reps", type=int, help="repetitions (default 3, or 1 with --quick)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     t_start = time.perf_counter()
     url = os.environ.get("SIE_BASE_URL", "http://127.0.0.1:18080").rstrip("/")
-    reps = 1 if args.quick else 3
+    reps = args.reps or (1 if args.quick else 3)
     scale = 10 if args.quick else 1
     ensure_venvs()
     ensure_server(url)
@@ -666,9 +667,7 @@ def main() -> None:
         results["imports"] = import_suite(5)
 
     results["meta"] = {
-        "command": "cd /work/main && uv run --all-extras python benchmarks/run.py"
-        + (" --quick" if args.quick else "")
-        + (f" --only {args.only}" if args.only != ap.get_default("only") else ""),
+        "command": " ".join(["uv run --all-extras python benchmarks/run.py", *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "total_s": time.perf_counter() - t_start,
         "reps": reps,
