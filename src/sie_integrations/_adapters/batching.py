@@ -66,14 +66,14 @@ def text_length(item: ItemLike) -> int:
 
 
 def length_order(items: Sequence[ItemLike]) -> list[int]:
-    """The positions of ``items``, shortest text first (equal lengths keep their order); every item checked first."""
-    check_items(items)
+    """The positions of ``items``, shortest text first (equal lengths keep their order)."""
     lengths = [text_length(item) for item in items]
     return sorted(range(len(items)), key=lengths.__getitem__)
 
 
 def by_length(items: Sequence[L]) -> tuple[list[int], list[L]]:
-    """``length_order(items)``, and the items in that order."""
+    """``length_order(items)``, and the items in that order; every item checked first."""
+    check_items(items)
     order = length_order(items)
     return order, [items[i] for i in order]
 
@@ -112,13 +112,10 @@ def batches(items: Items, batching: Batching) -> list[Part[ItemLike]]:
     return plan(items, batching.size, batching.max_chars)
 
 
-def in_input_order(parts: Sequence[Part[Any]], chunks: Iterable[Sequence[R]], count: int) -> list[R]:
+def in_input_order(parts: Sequence[Part[Any]], chunks: Iterable[Sequence[R]]) -> list[R]:
     """Each part's results put back where its items are in the input."""
-    out: list[Any] = [None] * count
-    for part, chunk in zip(parts, chunks, strict=True):
-        for position, result in zip(part.positions, chunk, strict=True):
-            out[position] = result
-    return out
+    results = [result for chunk in chunks for result in chunk]
+    return restore([position for part in parts for position in part.positions], results)
 
 
 def _in_order(run: Callable[[Part[ItemLike]], R], parts: list[Part[ItemLike]], max_concurrency: int) -> Iterator[R]:
@@ -150,7 +147,7 @@ def map_batched(fn: Callable[[Items], list[R]], items: Items, batching: Batching
         return result
 
     parts = batches(items, batching)
-    return in_input_order(parts, _in_order(run, parts, batching.concurrency), len(items))
+    return in_input_order(parts, _in_order(run, parts, batching.concurrency))
 
 
 async def amap_batched(fn: Callable[[Items], Awaitable[list[R]]], items: Items, batching: Batching) -> list[R]:
@@ -164,7 +161,7 @@ async def amap_batched(fn: Callable[[Items], Awaitable[list[R]]], items: Items, 
         return result
 
     parts = batches(items, batching)
-    return in_input_order(parts, await _all_or_cancel(run(part) for part in parts), len(items))
+    return in_input_order(parts, await _all_or_cancel(run(part) for part in parts))
 
 
 def encode_batched(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> list[EncodeResult]:
