@@ -17,11 +17,11 @@ import argparse
 import asyncio
 import http.client
 import json
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgpack
+from http_server import serve
 
 CACHE: dict[tuple, tuple[int, str, bytes]] = {}
 LOCKS: dict[tuple, asyncio.Lock] = {}
@@ -59,21 +59,13 @@ def _fetch_upstream(method: str, path: str, headers: dict[str, str], body: bytes
         conn.close()
 
 
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    422: "Unprocessable Entity",
-    500: "Error",
-    503: "Unavailable",
-}
-
-
-async def _answer(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes, bool]:
+async def _answer(
+    method: str, path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, str, bytes, bool, dict[str, str]]:
     ctype = headers.get("content-type", "")
     count, fmt, stream = _count_and_format(path, ctype, body)
     if stream and path.startswith("/v1/chat/completions"):
-        return 200, "text/event-stream; charset=utf-8", CHAT_SSE, True
+        return 200, "text/event-stream; charset=utf-8", CHAT_SSE, True, {}
     key = (method, path, ctype, headers.get("accept", ""), count, fmt)
     hit = CACHE.get(key)
     if hit is None:
@@ -85,60 +77,7 @@ async def _answer(method: str, path: str, headers: dict[str, str], body: bytes) 
                 if hit[0] == 200:
                     CACHE[key] = hit
     status, rtype, data = hit
-    return status, rtype, data, False
-
-
-async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _version = lines[0].split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    k, v = line.split(":", 1)
-                    headers[k.strip().lower()] = v.strip()
-            if headers.get("transfer-encoding", "").lower() == "chunked":
-                body = bytearray()
-                while True:
-                    size = int((await reader.readline()).split(b";")[0], 16)
-                    if size == 0:
-                        await reader.readline()
-                        break
-                    body += await reader.readexactly(size)
-                    await reader.readline()
-                body = bytes(body)
-            else:
-                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-            status, rtype, data, sse = await _answer(method, target, headers, body)
-            reason = REASONS.get(status, "Status")
-            if sse:
-                writer.write(
-                    f"HTTP/1.1 {status} {reason}\r\ncontent-type: {rtype}\r\ncache-control: no-cache\r\n"
-                    "transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n".encode()
-                )
-                for event in data.split(b"\n\n"):
-                    if event.strip():
-                        chunk = event + b"\n\n"
-                        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                writer.write(b"0\r\n\r\n")
-            else:
-                writer.write(
-                    f"HTTP/1.1 {status} {reason}\r\ncontent-type: {rtype}\r\ncontent-length: {len(data)}\r\n"
-                    "connection: keep-alive\r\n\r\n".encode()
-                )
-                writer.write(data)
-            await writer.drain()
-            if headers.get("connection", "").lower() == "close":
-                return
-    except Exception as exc:  # keep serving other connections
-        print(f"replay: {type(exc).__name__}: {exc}", file=sys.stderr)
-    finally:
-        writer.close()
+    return status, rtype, data, False, {}
 
 
 async def main() -> None:
@@ -151,10 +90,7 @@ async def main() -> None:
     UPSTREAM = urlsplit(args.upstream)
     if args.chat_sse:
         CHAT_SSE = await asyncio.to_thread(Path(args.chat_sse).read_bytes)
-    server = await asyncio.start_server(handle, "127.0.0.1", args.port, limit=2**26, backlog=256)
-    print(f"READY {args.port}", flush=True)
-    async with server:
-        await server.serve_forever()
+    await serve(_answer, args.port, "replay")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,20 @@ FLOOR_CLIENTS: dict[str, tuple[Path | str, dict]] = {
     "floor: in-process sentence-transformers, no HTTP": (PEER_PY, {"client": "in_process"}),
 }
 SERVER_BEST = "server's best: length-sorted batches of 256, one in flight"
+CLUSTER_PORT = 18198
+CLUSTER_SLOTS = (1, 4, 16)
+CLUSTER_FIXED = (1, 2, 4, 8, 16, 32)
+ADAPTIVE = "ours embed_documents, adaptive (the default), first call"
+# The simulated cluster: ours adaptive, ours at each fixed limit, sie-langchain.
+CLUSTER_CLIENTS: dict[str, tuple[Path | str, dict]] = {
+    ADAPTIVE: (OURS, {"client": "ours_lc"}),
+    "ours embed_documents, adaptive, third call on the same adapter": (OURS, {"client": "ours_lc", "prime": 2}),
+    **{
+        f"ours embed_documents, max_concurrency={n}": (OURS, {"client": "ours_lc", "max_concurrency": n})
+        for n in CLUSTER_FIXED
+    },
+    "sie-langchain SIEEmbeddings (512 per call)": (SIE312_PY, {"client": "sie_langchain"}),
+}
 NUMPY_KEYS = {k for k in CLIENTS if "numpy" in k}
 OURS_KEYS = [k for k in CLIENTS if k.startswith("ours") and k not in NUMPY_KEYS]  # list[list[float]] output
 OURS_NUMPY = "ours LangChain embed_documents_array (numpy)"
@@ -269,6 +283,55 @@ def embedding_suite(
         log(
             f"  {case}: {time.perf_counter() - t0:.0f}s  "
             + ", ".join(f"{n.split(' (')[0][:22]}={s['texts_per_s'] or 0:.0f}/s" for n, s in summary.items())
+        )
+    return out
+
+
+class Cluster:
+    """``cluster_server.py`` with ``slots`` slots, in its own process."""
+
+    def __init__(self, slots: int) -> None:
+        command = [OURS, str(HERE / "cluster_server.py"), "--port", str(CLUSTER_PORT), "--slots", str(slots)]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("READY"):
+            raise SystemExit(f"simulated cluster did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{CLUSTER_PORT}"
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def cluster_suite(count: int, reps: int, raw: dict) -> dict:
+    """Each client against the simulated cluster at 1, 4 and 16 slots; refusals counted per run."""
+    out: dict = {}
+    for slots in CLUSTER_SLOTS:
+        cluster = Cluster(slots)
+        try:
+            runs: dict[str, list[dict]] = {name: [] for name in CLUSTER_CLIENTS}
+            for _ in range(reps):
+                for name, (py, base) in CLUSTER_CLIENTS.items():
+                    cfg = {**base, "model": "simulated", "base_url": cluster.url, "kind": "mixed", "count": count}
+                    result = run_worker(py, "embed_worker.py", cfg)
+                    with urllib.request.urlopen(cluster.url + "/stats") as answer:
+                        result["refusals"] = json.loads(answer.read())["refusals"]
+                    runs[name].append(result)
+        finally:
+            cluster.close()
+        raw[f"cluster {slots} slots x{count}"] = runs
+        out[str(slots)] = {
+            name: {
+                "texts_per_s": med([r for r in rows if "error" not in r], "texts_per_s"),
+                "refusals": med([r for r in rows if "error" not in r], "refusals"),
+                "runs": len([r for r in rows if "error" not in r]),
+                "errors": [r["error"] for r in rows if "error" in r],
+            }
+            for name, rows in runs.items()
+        }
+        log(
+            f"  {slots} slots: "
+            + ", ".join(f"{n[-22:]}={s['texts_per_s'] or 0:.0f}/s" for n, s in out[str(slots)].items())
         )
     return out
 
@@ -487,6 +550,36 @@ def render(results: dict) -> str:
                 row = f"| {count:,} texts | {name} | {fmt(wall, 1)} | {fmt(rate)} | {times} | {s['runs']}{err} |"
                 lines.append(row)
         lines.append("")
+    cluster = results.get("cluster")
+    if cluster:
+        count = results["meta"].get("cluster_count", 0)
+        lines += [
+            f"### A simulated cluster: {count:,} mixed-length texts against 1, 4 and 16 parallel slots",
+            "",
+            "`cluster_server.py`: a batch waits for a free slot, then takes `0.005 + 1e-5 x items x longest text` "
+            "seconds; a batch that would take the pending items past 512 per slot is refused (503 `QUEUE_FULL`, "
+            "`Retry-After: 1`). Each cell: texts/s, then the share of the best fixed `max_concurrency` for that "
+            "slot count (the target for adaptive is at least 0.90), then the refusals the server sent (median).",
+            "",
+            "| client | " + " | ".join(f"{s} slot{'s' if s != '1' else ''}" for s in cluster) + " |",
+            "|---|" + "---:|" * len(cluster),
+        ]
+        bests = {
+            slots: max(
+                (v["texts_per_s"] or 0 for k, v in rows.items() if "max_concurrency=" in k),
+                default=0,
+            )
+            for slots, rows in cluster.items()
+        }
+        for name in next(iter(cluster.values())):
+            cells = []
+            for slots, rows in cluster.items():
+                s = rows[name]
+                rate, best = s["texts_per_s"], bests[slots]
+                share = f"{rate / best:.2f}" if rate and best else "n/a"
+                cells.append(f"{fmt(rate)} / {share} / {fmt(s['refusals'])}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
     dec = results.get("decode")
     if dec:
         n = dec["numpy_matrix"]["vectors"]
@@ -572,7 +665,13 @@ def update_readme(table: str) -> None:
 
 # --- main --------------------------------------------------------------------------------------
 
-PART_KEYS = {"floor": "floor", "stream": "streaming", "decode": "decode", "imports": "imports"}
+PART_KEYS = {
+    "floor": "floor",
+    "cluster": "cluster",
+    "stream": "streaming",
+    "decode": "decode",
+    "imports": "imports",
+}
 
 
 def keep_previous_parts(results: dict, previous: dict, ran: dict[str, bool], dates: dict[str, str]) -> None:
@@ -595,7 +694,8 @@ def keep_previous_parts(results: dict, previous: dict, ran: dict[str, bool], dat
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 repetition, smaller inputs")
-    ap.add_argument("--only", default="embed,floor,replay,decode,stream,imports")
+    ap.add_argument("--only", default="embed,floor,cluster,replay,decode,stream,imports")
+    ap.add_argument("--cluster-count", type=int, default=5000, help="texts per call in the cluster part")
     ap.add_argument("--floor-counts", default="512,5000", help="corpus sizes of the floor part (comma-separated)")
     ap.add_argument("--reps", type=int, help="repetitions (default 3, or 1 with --quick)")
     args = ap.parse_args()
@@ -629,6 +729,10 @@ def main() -> None:
         counts = [int(c) // scale for c in args.floor_counts.split(",")]
         cases = [(MINILM, "mixed", count) for count in counts]
         results["floor"] = embedding_suite(url, cases, reps, False, raw, FLOOR_CLIENTS)
+
+    if "cluster" in only:
+        log("the simulated cluster")
+        results["cluster"] = cluster_suite(args.cluster_count // scale, reps, raw)
 
     replay = None
     try:
@@ -673,6 +777,7 @@ def main() -> None:
         "reps": reps,
         "quick": args.quick,
         "base_url": url,
+        "cluster_count": args.cluster_count // scale,
     }
     ran = {"embed": "peer" in results["embeddings"], "replay": "replay" in results["embeddings"]}
     ran |= {part: part_key in results for part, part_key in PART_KEYS.items() if part not in ran}

@@ -582,6 +582,21 @@ def test_embed_text_to_jsonl_uses_line_numbers_as_ids(tmp_path: Path, capsys: py
     ]
 
 
+def test_embed_sends_texts_grouped_by_length_and_writes_them_in_input_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Within a window of batches, requests hold texts of similar length (the server pads to the longest)."""
+    texts = ["x" * n for n in (30, 2, 50, 3, 40, 1, 20, 4)]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts), encoding="utf-8")
+    server = FakeSIE()
+    out = tmp_path / "out.jsonl"
+    code, _, _ = run(embed_args(src, out, "--batch-size", "2", "--concurrency", "1"), server, capsys)
+    assert code == 0
+    assert server.encoded == sorted(texts, key=len)
+    assert [r["embedding"] for r in read_jsonl(out)] == [vector(t) for t in texts]
+
+
 def test_embed_jsonl_input_keeps_its_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A .jsonl input: ``id`` when given, else the line number; the MockTransport sees only the texts."""
     src = tmp_path / "in.jsonl"
@@ -595,7 +610,7 @@ def test_embed_jsonl_input_keeps_its_ids(tmp_path: Path, capsys: pytest.CaptureF
         (1, vector("second")),
         (7, vector("third")),
     ]
-    assert server.encoded == ["first", "second", "third"]
+    assert sorted(server.encoded) == ["first", "second", "third"]  # sent grouped by length, written in input order
 
 
 def test_embed_reads_stdin(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -126,7 +126,7 @@ class RateLimitError(RequestError):
     """HTTP 429: too many requests, still refused after the capacity wait or the allowed retries.
 
     With ``wait_for_capacity`` on (the default), increase ``provision_timeout`` to wait longer; with it off,
-    increase ``max_retries``. Otherwise send fewer requests at once (lower an adapter's ``max_concurrency``).
+    increase ``max_retries``. Otherwise send fewer requests at once (pin an adapter's ``max_concurrency`` low).
     ``retry_after`` says how long the server asked to wait.
     """
 

@@ -1075,7 +1075,7 @@ def test_text_embedding_batches_keep_order() -> None:
     emb = SIEEmbeddings(model_name="m", embed_batch_size=3, **mock_connection(encoder))
     vectors = emb.get_text_embedding_batch(TEXTS)
     assert [v[0] for v in vectors] == [float(i) for i in range(10)]
-    assert [[item["text"] for item in b["items"]] for b in encoder.bodies] == [
+    assert sorted([item["text"] for item in b["items"]] for b in encoder.bodies) == [  # sent 2 or more at once
         ["t0", "t1", "t2"],
         ["t3", "t4", "t5"],
         ["t6", "t7", "t8"],

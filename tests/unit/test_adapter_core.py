@@ -32,6 +32,7 @@ from sie_integrations._adapters.rerank import MAX_ITEMS_PER_REQUEST, Ranked, are
 from sie_integrations._adapters.sparse import sparse_vectors
 from sie_integrations._adapters.structured import NoToolCall, StreamedAnswer, StructuredMemory, json_schema_format
 from sie_integrations._adapters.usage import cached_tokens, reasoning_tokens, total_tokens
+from sie_integrations._core.concurrency import Limit
 from sie_integrations.chat import ChatUsage
 from sie_integrations.types import (
     Classification,
@@ -119,17 +120,19 @@ def check_reranked(scorer: Scorer, ranked: list[Ranked]) -> None:
 
 def test_rerank_sends_one_request_per_part() -> None:
     scorer = Scorer()
-    check_reranked(scorer, rerank(scorer, "m", "q", TEXTS, instruction="find", top_n=2))  # type: ignore[arg-type]
+    ranked = rerank(lambda part: scorer.score("m", "q", part, instruction="find"), TEXTS, top_n=2, limit=Limit())
+    check_reranked(scorer, ranked)
 
 
 async def test_arerank_sends_one_request_per_part() -> None:
     scorer = AsyncScorer()
-    check_reranked(scorer, await arerank(scorer, "m", "q", TEXTS, instruction="find", top_n=2))  # type: ignore[arg-type]
+    ranked = await arerank(lambda part: scorer.score("m", "q", part, instruction="find"), TEXTS, top_n=2, limit=Limit())
+    check_reranked(scorer, ranked)
 
 
 def test_rerank_of_nothing_sends_nothing() -> None:
     scorer = Scorer()
-    assert rerank(scorer, "m", "q", [], instruction=None, top_n=3) == []  # type: ignore[arg-type]
+    assert rerank(lambda part: scorer.score("m", "q", part, instruction=None), [], top_n=3, limit=Limit()) == []
     assert scorer.calls == []
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sie_integrations import AsyncSIEClient, SIEClient
 from sie_integrations._adapters.batching import Batching, aembed_matrix, aembed_rows, embed_matrix, embed_rows
 from sie_integrations._core.codec import WireFormatError, stack_vector_maps
+from sie_integrations._core.concurrency import Limit
 from sie_integrations._core.encode import encode_dense_call, parse_encode
 from sie_integrations.errors import RequestError
 
@@ -158,8 +159,8 @@ TEXTS = [str(i) for i in range(23)]
 def test_rows_and_matrix_keep_input_order_across_batches(max_concurrency: int) -> None:
     transport, sizes = encoding_transport()
     with SIEClient("http://sie.test", http_client=httpx.Client(transport=transport)) as client:
-        rows = embed_rows(client, "m", TEXTS, Batching(5, max_concurrency))
-        matrix = embed_matrix(client, "m", TEXTS, Batching(5, max_concurrency))
+        rows = embed_rows(client, "m", TEXTS, Batching(5, Limit(pinned=max_concurrency)))
+        matrix = embed_matrix(client, "m", TEXTS, Batching(5, Limit(pinned=max_concurrency)))
     assert [r[0] for r in rows] == [float(t) for t in TEXTS]
     assert all(type(v) is float for r in rows for v in r)
     np.testing.assert_array_equal(matrix[:, 0], [float(t) for t in TEXTS])
@@ -171,8 +172,8 @@ def test_async_rows_and_matrix_keep_input_order_across_batches() -> None:
 
     async def run() -> tuple[list[list[float]], np.ndarray[Any, Any]]:
         async with AsyncSIEClient("http://sie.test", http_client=httpx.AsyncClient(transport=transport)) as client:
-            rows = await aembed_rows(client, "m", TEXTS, Batching(4, 3))
-            return rows, await aembed_matrix(client, "m", TEXTS, Batching(4, 3))
+            rows = await aembed_rows(client, "m", TEXTS, Batching(4, Limit(pinned=3)))
+            return rows, await aembed_matrix(client, "m", TEXTS, Batching(4, Limit(pinned=3)))
 
     rows, matrix = asyncio.run(run())
     assert [r[0] for r in rows] == [float(t) for t in TEXTS]
@@ -184,7 +185,7 @@ def test_a_batch_of_another_width_is_refused_not_truncated() -> None:
     transport, _ = encoding_transport(dims_of_batch={2: 4})
     client = SIEClient("http://sie.test", http_client=httpx.Client(transport=transport))
     with pytest.raises(RequestError) as info:
-        embed_matrix(client, "m", TEXTS, Batching(5, 1))
+        embed_matrix(client, "m", TEXTS, Batching(5, Limit(pinned=1)))
     assert info.value.code == "MALFORMED_RESPONSE"
     assert "batches differ" in str(info.value)
 
@@ -192,8 +193,8 @@ def test_a_batch_of_another_width_is_refused_not_truncated() -> None:
 def test_empty_input_sends_nothing() -> None:
     transport, sizes = encoding_transport()
     with SIEClient("http://sie.test", http_client=httpx.Client(transport=transport)) as client:
-        assert embed_matrix(client, "m", [], Batching(5, 2)).shape == (0, 0)
-        assert embed_rows(client, "m", [], Batching(5, 2)) == []
+        assert embed_matrix(client, "m", [], Batching(5, Limit(pinned=2))).shape == (0, 0)
+        assert embed_rows(client, "m", [], Batching(5, Limit(pinned=2))) == []
         assert client.encode_dense("m", []).shape == (0, 0)
     assert sizes == []
 
@@ -226,7 +227,7 @@ def test_a_failed_batch_stops_the_batches_not_yet_sent() -> None:
 
     client = SIEClient("http://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(slow_answer)))
     with pytest.raises(RequestError) as info:
-        embed_rows(client, "m", [str(i) for i in range(40)], Batching(1, 2))
+        embed_rows(client, "m", [str(i) for i in range(40)], Batching(1, Limit(pinned=2)))
     assert info.value.code == "INVALID_INPUT"
     assert len(sent) < 10, f"{len(sent)} of 40 batches were sent after the first one failed"
 
@@ -245,7 +246,7 @@ def test_async_a_failed_batch_cancels_the_others() -> None:
         transport = httpx.MockTransport(slow_answer)
         async with AsyncSIEClient("http://sie.test", http_client=httpx.AsyncClient(transport=transport)) as client:
             with pytest.raises(RequestError):
-                await aembed_matrix(client, "m", [str(i) for i in range(40)], Batching(1, 4))
+                await aembed_matrix(client, "m", [str(i) for i in range(40)], Batching(1, Limit(pinned=4)))
             return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
 
     left = asyncio.run(run())

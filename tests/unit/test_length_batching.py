@@ -22,6 +22,7 @@ from sie_integrations._adapters.batching import (
     plan,
     text_length,
 )
+from sie_integrations._core.concurrency import Limit
 
 
 def vector_of(text: str) -> list[float]:
@@ -79,7 +80,7 @@ def test_plan_places_every_item_once(texts: list[str], size: int, max_chars: int
 def test_results_come_back_in_input_order_whatever_the_batches() -> None:
     server = Server()
     with SIEClient("https://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(server))) as sie:
-        batching = Batching(size=16, concurrency=4)
+        batching = Batching(size=16, limit=Limit(pinned=4))
         results = encode_batched(sie, "m", CORPUS, batching)
         rows = embed_rows(sie, "m", CORPUS, batching)
         matrix = embed_matrix(sie, "m", CORPUS, batching)
@@ -98,7 +99,7 @@ def test_async_results_come_back_in_input_order() -> None:
     async def run() -> tuple[list[np.ndarray], np.ndarray]:
         transport = httpx.MockTransport(server)
         async with AsyncSIEClient("https://sie.test", http_client=httpx.AsyncClient(transport=transport)) as sie:
-            batching = Batching(size=16, concurrency=4)
+            batching = Batching(size=16, limit=Limit(pinned=4))
             results = await aencode_batched(sie, "m", CORPUS, batching)
             return [r.dense for r in results], await aembed_matrix(sie, "m", CORPUS, batching)
 
@@ -111,7 +112,7 @@ def test_async_results_come_back_in_input_order() -> None:
 def test_each_request_holds_texts_of_similar_length() -> None:
     server = Server()
     with SIEClient("https://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(server))) as sie:
-        embed_matrix(sie, "m", CORPUS, Batching(size=64, concurrency=1))
+        embed_matrix(sie, "m", CORPUS, Batching(size=64, limit=Limit(pinned=1)))
     spreads = [max(map(len, texts)) - min(map(len, texts)) for texts in server.requests]
     unsorted = [max(map(len, CORPUS[i : i + 64])) - min(map(len, CORPUS[i : i + 64])) for i in range(0, 300, 64)]
     assert sum(spreads) < sum(unsorted) / 3

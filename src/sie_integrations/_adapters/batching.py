@@ -1,4 +1,4 @@
-"""Splitting large encode calls into batches of similar length, sent with bounded concurrency, results in input order.
+"""Splitting large encode calls into batches of similar length, sent with a limit in flight, results in input order.
 
 The server pads every text of a request to the longest one, so batches of similar length spare it
 that padding; the results are put back in input order.
@@ -6,17 +6,17 @@ that padding; the results are put back in input order.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from .._core.concurrency import Limit
 from .._core.items import check_items
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
+from .._http.dispatch import arun_batches, run_batches
 from ..errors import RequestError
 from ..types import EncodeResult, ItemLike
 
@@ -26,6 +26,11 @@ Items = Sequence[ItemLike]
 R = TypeVar("R")
 T = TypeVar("T")
 L = TypeVar("L", bound=ItemLike)
+
+
+def in_flight(max_concurrency: int | None, adaptive: Limit) -> Limit:
+    """``max_concurrency`` pinned when it is set, else the adapter's ``adaptive`` limit."""
+    return adaptive if max_concurrency is None else Limit(pinned=max_concurrency)
 
 
 def split(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -39,10 +44,10 @@ MAX_BATCH_CHARS = 400_000
 
 @dataclass(frozen=True)
 class Batching:
-    """How a large encode call is sent: ``size`` items per request, ``concurrency`` requests at a time."""
+    """How a large encode call is sent: ``size`` items per request, ``limit`` requests at a time."""
 
     size: int
-    concurrency: int = 1
+    limit: Limit = field(default_factory=lambda: Limit(pinned=1))
     progress: Progress | None = None
     max_chars: int = MAX_BATCH_CHARS
 
@@ -63,6 +68,11 @@ class Part(Generic[T]):
 def text_length(item: ItemLike) -> int:
     """The characters of text in one item (its images count as none)."""
     return len(item) if isinstance(item, str) else len(item.text or "")
+
+
+def cost(part: Part[ItemLike]) -> float:
+    """What the server computes for a part, about: its items times its longest text (it pads to that)."""
+    return len(part.items) * max(1, max(map(text_length, part.items), default=0))
 
 
 def length_order(items: Sequence[ItemLike]) -> list[int]:
@@ -118,28 +128,8 @@ def in_input_order(parts: Sequence[Part[Any]], chunks: Iterable[Sequence[R]]) ->
     return restore([position for part in parts for position in part.positions], results)
 
 
-def _in_order(run: Callable[[Part[ItemLike]], R], parts: list[Part[ItemLike]], max_concurrency: int) -> Iterator[R]:
-    if len(parts) <= 1 or max_concurrency <= 1:
-        yield from map(run, parts)
-        return
-    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(parts))) as pool:
-        yield from pool.map(run, parts)  # a failure cancels the batches not yet started
-
-
-async def _all_or_cancel(coros: Iterable[Awaitable[R]]) -> list[R]:
-    """``asyncio.gather``, except that the first failure cancels the batches still running or waiting."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
 def map_batched(fn: Callable[[Items], list[R]], items: Items, batching: Batching) -> list[R]:
-    """``fn`` over batches on up to ``batching.concurrency`` threads; its results in input order."""
+    """``fn`` over batches on up to ``batching.limit`` threads; its results in input order."""
 
     def run(part: Part[ItemLike]) -> list[R]:
         result = fn(part.items)
@@ -147,21 +137,19 @@ def map_batched(fn: Callable[[Items], list[R]], items: Items, batching: Batching
         return result
 
     parts = batches(items, batching)
-    return in_input_order(parts, _in_order(run, parts, batching.concurrency))
+    return in_input_order(parts, run_batches(run, parts, batching.limit, cost))
 
 
 async def amap_batched(fn: Callable[[Items], Awaitable[list[R]]], items: Items, batching: Batching) -> list[R]:
-    """``fn`` over batches with at most ``batching.concurrency`` in flight; its results in input order."""
-    gate = asyncio.Semaphore(max(1, batching.concurrency))
+    """``fn`` over batches with up to ``batching.limit`` in flight; its results in input order."""
 
     async def run(part: Part[ItemLike]) -> list[R]:
-        async with gate:
-            result = await fn(part.items)
+        result = await fn(part.items)
         batching.done(part)
         return result
 
     parts = batches(items, batching)
-    return in_input_order(parts, await _all_or_cancel(run(part) for part in parts))
+    return in_input_order(parts, await arun_batches(run, parts, batching.limit, cost))
 
 
 def encode_batched(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> list[EncodeResult]:
@@ -234,7 +222,7 @@ def embed_matrix(client: SIEClient, model: str, items: Items, batching: Batching
         batching.done(part)
         return matrix
 
-    for part, matrix in zip(parts, _in_order(run, parts, batching.concurrency), strict=True):
+    for part, matrix in zip(parts, run_batches(run, parts, batching.limit, cost), strict=True):
         out.put(part.positions, matrix)
     return out.result()
 
@@ -242,13 +230,11 @@ def embed_matrix(client: SIEClient, model: str, items: Items, batching: Batching
 async def aembed_matrix(client: AsyncSIEClient, model: str, items: Items, batching: Batching, **args: Any) -> Matrix:
     """Async ``embed_matrix``."""
     out = _Matrix(len(items))
-    gate = asyncio.Semaphore(max(1, batching.concurrency))
 
     async def run(part: Part[ItemLike]) -> None:
-        async with gate:
-            matrix = await client.encode_dense(model, part.items, **args)
+        matrix = await client.encode_dense(model, part.items, **args)
         out.put(part.positions, matrix)
         batching.done(part)
 
-    await _all_or_cancel(run(part) for part in batches(items, batching))
+    await arun_batches(run, batches(items, batching), batching.limit, cost)
     return out.result()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from .._http.async_client import AsyncSIEClient
-from .._http.client import SIEClient
+from .._core.concurrency import Limit
+from .._http.dispatch import arun_batches, run_batches
 from ..types import ScoreEntry
 from .batching import split
 
@@ -40,15 +40,19 @@ def merge(scored_parts: Sequence[Sequence[ScoreEntry]], top_n: int | None) -> li
     return merged if top_n is None or top_n < 0 else merged[:top_n]
 
 
-def rerank(
-    client: SIEClient, model: str, query: str, texts: Sequence[str], *, instruction: str | None, top_n: int | None
-) -> list[Ranked]:
-    """Score ``texts`` against ``query``, one request per part in turn; the best ``top_n``."""
-    return merge([client.score(model, query, part, instruction=instruction) for part in parts(texts)], top_n)
+def _cost(part: Sequence[str]) -> float:
+    return len(part) * max(1, max(map(len, part), default=0))
 
 
-async def arerank(
-    client: AsyncSIEClient, model: str, query: str, texts: Sequence[str], *, instruction: str | None, top_n: int | None
-) -> list[Ranked]:
+Score = Callable[[Sequence[str]], list[ScoreEntry]]
+AsyncScore = Callable[[Sequence[str]], Awaitable[list[ScoreEntry]]]
+
+
+def rerank(score: Score, texts: Sequence[str], *, top_n: int | None, limit: Limit) -> list[Ranked]:
+    """``score`` each part of ``texts``, ``limit`` parts at a time; the best ``top_n`` of all."""
+    return merge(list(run_batches(score, parts(texts), limit, _cost)), top_n)
+
+
+async def arerank(score: AsyncScore, texts: Sequence[str], *, top_n: int | None, limit: Limit) -> list[Ranked]:
     """Async ``rerank``."""
-    return merge([await client.score(model, query, part, instruction=instruction) for part in parts(texts)], top_n)
+    return merge(await arun_batches(score, parts(texts), limit, _cost), top_n)

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TypeVar, cast
 
 from ..errors import SIEConnectionError, SIETimeoutError
+from . import load
 from .call import Call
 from .error_mapping import error_info
-from .retry import Attempts, Broken, RetryPolicy, connection_error
+from .retry import Attempts, Broken, RetryPolicy, connection_error, is_backpressure
 
 T = TypeVar("T")
 logger = logging.getLogger("sie_integrations")
@@ -59,9 +60,10 @@ class Reply:
 
 @dataclass(frozen=True)
 class Retry:
-    """Wait this many seconds, then send the call again."""
+    """Wait this many seconds, then send the call again; ``refused``: the server refused it before any work."""
 
     delay: float
+    refused: bool = False
 
 
 def opened(status: int) -> bool:
@@ -72,11 +74,12 @@ def opened(status: int) -> bool:
 def settle(call: Call[T], attempts: Attempts, status: int, headers: Mapping[str, str], content: bytes) -> T | Retry:
     """The parsed result of a response, a ``Retry``, or a raised typed error."""
     if opened(status):
+        load.answered(headers)
         return call.parse(content, headers.get("content-type"))
     info = error_info(status, headers, content)
     delay = attempts.retry_delay(info)
     if delay is not None:
-        return Retry(delay)
+        return Retry(delay, refused=is_backpressure(info))
     if call.on_error is not None:
         return call.on_error(info)
     raise attempts.final_error(info)
@@ -118,6 +121,8 @@ def exchange(
             settled = settle(call, attempts, outcome.status, outcome.headers, content)
             if not isinstance(settled, Retry):
                 return settled
+            if settled.refused:
+                load.refused(settled.delay)
             delay, after = settled.delay, f"HTTP {outcome.status}"
         logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, after)
         yield Wait(delay)

@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-format", choices=["auto", "text", "jsonl"], default="auto", help="default: jsonl for *.jsonl"
     )
     embed.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="texts per request (64)")
-    embed.add_argument("--concurrency", type=_positive_int, default=4, metavar="N", help="requests in flight (4)")
+    embed.add_argument(
+        "--concurrency", type=_positive_int, default=None, metavar="N", help="requests in flight (default: adapts)"
+    )
     embed.add_argument("--query", action="store_true", help="embed the texts as queries (is_query)")
     embed.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is no TTY")
     embed.add_argument("--overwrite", action="store_true", help="discard an existing output or progress and start over")

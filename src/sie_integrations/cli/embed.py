@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import deque
-from collections.abc import Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
@@ -14,7 +12,9 @@ from typing import Any, BinaryIO, TextIO
 import httpx
 import numpy as np
 
+from .._core.concurrency import Limit
 from .._http.client import SIEClient
+from .._http.dispatch import run_batches
 from ..errors import ModelLoadFailedError, RequestError, SIEError
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line
 from .embed_input import EmbedError, Inputs, input_kind, read_inputs
@@ -32,7 +32,7 @@ class EmbedOptions:
     format: str | None = None
     input_format: str = "auto"
     batch_size: int = 64
-    concurrency: int = 4
+    concurrency: int | None = None
     query: bool = False
     progress: bool = False
     overwrite: bool = False
@@ -61,6 +61,28 @@ def encode_rows(client: SIEClient, model: str, texts: Sequence[str], *, query: b
         raise EmbedError(f"{model} returned vectors of different sizes in one batch") from exc
 
 
+WINDOW = 8
+"""Batches per window: the texts of a window are sent grouped by length and written in input order."""
+
+
+@dataclass(frozen=True)
+class _Part:
+    window: int
+    positions: list[int]  # within the window
+    texts: list[str]
+
+
+def _parts(texts: Sequence[str], start: int, batch_size: int) -> Iterator[_Part]:
+    """Each window of ``texts[start:]``, its texts sorted by length, cut into batches."""
+    span = batch_size * WINDOW
+    for window, first in enumerate(range(start, len(texts), span)):
+        chunk = texts[first : first + span]
+        order = sorted(range(len(chunk)), key=lambda i: len(chunk[i]))
+        for i in range(0, len(order), batch_size):
+            positions = order[i : i + batch_size]
+            yield _Part(window, positions, [chunk[p] for p in positions])
+
+
 def ordered_batches(
     client: SIEClient,
     model: str,
@@ -68,29 +90,39 @@ def ordered_batches(
     *,
     start: int,
     batch_size: int,
-    concurrency: int,
+    limit: Limit,
     query: bool,
 ) -> Generator[Rows, None, None]:
-    """Encode ``texts[start:]`` in batches, up to ``concurrency`` in flight, yielding them in input order."""
-    parts = (texts[i : i + batch_size] for i in range(start, len(texts), batch_size))
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sie-embed") as pool:
-        pending: deque[Future[Rows]] = deque()
+    """Encode ``texts[start:]`` with ``limit`` requests in flight, yielding rows in input order as they complete."""
+    span = batch_size * WINDOW
 
-        def submit() -> None:
-            part = next(parts, None)
-            if part is not None:
-                pending.append(pool.submit(encode_rows, client, model, part, query=query))
+    def run(part: _Part) -> Rows:
+        return encode_rows(client, model, part.texts, query=query)
 
-        for _ in range(max(1, concurrency)):
-            submit()
-        try:
-            while pending:
-                rows = pending.popleft().result()
-                submit()
-                yield rows
-        finally:
-            for future in pending:
-                future.cancel()
+    def cost(part: _Part) -> float:
+        return len(part.texts) * max(1, max(map(len, part.texts)))
+
+    window: Rows | None = None
+    done = np.zeros(0, dtype=bool)
+    given = 0
+    sent = run_batches(run, _parts(texts, start, batch_size), limit, cost)
+    with closing(sent):  # stopping early stops the batches not yet sent
+        for part, rows in zip(_parts(texts, start, batch_size), sent, strict=True):
+            if window is None:
+                size = min(span, len(texts) - start - part.window * span)
+                window, done, given = np.empty((size, rows.shape[1]), dtype=rows.dtype), np.zeros(size, bool), 0
+            elif rows.shape[1] != window.shape[1]:
+                raise EmbedError(f"{model} returned vectors of different sizes")
+            window[part.positions] = rows
+            done[part.positions] = True
+            ready = given
+            while ready < len(done) and done[ready]:
+                ready += 1
+            if ready > given:  # the rows now complete from the window's start, in input order
+                yield window[given:ready]
+                given = ready
+            if given == len(done):
+                window = None
 
 
 def _rate(count: int, seconds: float) -> str:
@@ -173,7 +205,7 @@ def run_embed(
         inputs.texts,
         start=skipped,
         batch_size=options.batch_size,
-        concurrency=options.concurrency,
+        limit=Limit(pinned=options.concurrency) if options.concurrency else Limit(),
         query=options.query,
     )
     try:
@@ -194,7 +226,7 @@ def run_embed(
 def embed_command(options: EmbedOptions, connection: Connection, *, http_client: httpx.Client | None = None) -> int:
     """Run ``embed`` (``http_client``: e.g. one on an ``httpx.MockTransport``); the exit code."""
     err = sys.stderr
-    if options.batch_size < 1 or options.concurrency < 1:
+    if options.batch_size < 1 or (options.concurrency is not None and options.concurrency < 1):
         print("sie-integrations embed: --batch-size and --concurrency must be >= 1", file=err)
         return EXIT_USAGE
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from .._adapters.batching import (
     Batching,
@@ -19,9 +19,11 @@ from .._adapters.batching import (
     embed_matrix,
     embed_rows,
     encode_batched,
+    in_flight,
 )
 from .._adapters.connection import SIEConnection
 from .._adapters.sparse import SPARSE, sparse_vectors
+from .._core.concurrency import Limit
 from ..types import EncodeResult
 
 
@@ -45,13 +47,15 @@ class _Encoder(SIEConnection):
     """A task instruction sent with every text, for instruction-tuned models."""
     batch_size: int = Field(default=256, ge=1)
     """Texts per request (default 256)."""
-    max_concurrency: int = Field(default=2, ge=1)
-    """Requests in flight at once (default 2): threads for sync calls, a semaphore for async ones."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
+    without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
+    _adaptive: Limit = PrivateAttr(default_factory=Limit)
     show_progress: bool = False
     """Show a tqdm progress bar (needs ``pip install tqdm``)."""
 
     def _batching(self, progress: Progress | None = None) -> Batching:
-        return Batching(self.batch_size, self.max_concurrency, progress)
+        return Batching(self.batch_size, in_flight(self.max_concurrency, self._adaptive), progress)
 
     def _encode(self, texts: list[str], **args: Any) -> list[EncodeResult]:
         with _progress_bar(self.show_progress, texts) as progress:

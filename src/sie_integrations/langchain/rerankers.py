@@ -7,10 +7,13 @@ from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from .._adapters.batching import in_flight
 from .._adapters.connection import SIEConnection
 from .._adapters.rerank import Ranked, arerank, rerank
+from .._core.concurrency import Limit
+from ..types import ScoreEntry
 
 
 def _texts(documents: Sequence[str | Document]) -> list[str]:
@@ -33,6 +36,13 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
     """Documents ``compress_documents`` keeps (default 3); None keeps all."""
     instruction: str | None = None
     """A task instruction sent with each request, for rerankers that take one."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests in flight at once, for more documents than one request takes (1,000). None (the default)
+    adapts it to the server, between 1 and 32; a number pins it."""
+    _adaptive: Limit = PrivateAttr(default_factory=Limit)
+
+    def _limit(self) -> Limit:
+        return in_flight(self.max_concurrency, self._adaptive)
 
     def rerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
@@ -44,8 +54,11 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
             query: The query to rank them against.
             top_n: How many to return; -1 (default) or None: all.
         """
-        texts = _texts(documents)
-        return _dicts(rerank(self.client, self.model, query, texts, instruction=self.instruction, top_n=top_n))
+
+        def score(part: Sequence[str]) -> list[ScoreEntry]:
+            return self.client.score(self.model, query, part, instruction=self.instruction)
+
+        return _dicts(rerank(score, _texts(documents), top_n=top_n, limit=self._limit()))
 
     async def arerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
@@ -57,10 +70,11 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
             query: The query to rank them against.
             top_n: How many to return; -1 (default) or None: all.
         """
-        texts = _texts(documents)
-        return _dicts(
-            await arerank(self.async_client, self.model, query, texts, instruction=self.instruction, top_n=top_n)
-        )
+
+        async def score(part: Sequence[str]) -> list[ScoreEntry]:
+            return await self.async_client.score(self.model, query, part, instruction=self.instruction)
+
+        return _dicts(await arerank(score, _texts(documents), top_n=top_n, limit=self._limit()))
 
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import weakref
 from typing import Any
 
 from pydantic import model_validator
@@ -33,22 +31,3 @@ class LlamaIndexConnection(SIEConnection):
         clone.__dict__.update(http_client=None, http_async_client=None)
         state: dict[Any, Any] = super(LlamaIndexConnection, clone).__getstate__()
         return state
-
-
-class LoopGates:
-    """One semaphore per event loop, so concurrent async calls stay under a limit on every loop."""
-
-    def __init__(self) -> None:
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def __reduce__(self) -> tuple[type[LoopGates], tuple[()]]:
-        return (LoopGates, ())
-
-    def get(self, limit: int) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        gate = self._gates.get(loop)
-        if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(max(1, limit))
-        return gate

@@ -1,0 +1,67 @@
+"""What the server said about its load while one batch was sent: refusals, and its queue and work times.
+
+``exchange()`` notes them on the ``Load`` that ``watching()`` opened in the caller's context (its thread, or
+its asyncio task), so the code sending a batch learns how it went without a return value of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass
+class Load:
+    """How one batch went, as the server told it."""
+
+    refusals: int = 0
+    """Answers that refused it before any work (429, 503 ``QUEUE_FULL`` and the like)."""
+    waited: float = 0.0
+    """Seconds slept after those refusals."""
+    work: float | None = None
+    """Seconds the server worked on it (``X-Total-Time`` minus ``X-Queue-Time``), when it said."""
+    queued: float | None = None
+    """Seconds it waited in the server's queue (``X-Queue-Time``), when the server said."""
+
+
+_current: ContextVar[Load | None] = ContextVar("sie_integrations_load", default=None)
+
+
+@contextmanager
+def watching() -> Iterator[Load]:
+    """A ``Load`` that the calls made inside the block report to."""
+    load = Load()
+    token = _current.set(load)
+    try:
+        yield load
+    finally:
+        _current.reset(token)
+
+
+def refused(delay: float) -> None:
+    """Note a refusal, and the seconds waited before sending again."""
+    load = _current.get()
+    if load is not None:
+        load.refusals += 1
+        load.waited += delay
+
+
+def _milliseconds(headers: Mapping[str, str], name: str) -> float | None:
+    try:
+        value = float(headers.get(name) or "nan")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def answered(headers: Mapping[str, str]) -> None:
+    """Note the server's work time from the timing headers of its answer, when it sent them."""
+    load = _current.get()
+    if load is None:
+        return
+    total, queue = _milliseconds(headers, "x-total-time"), _milliseconds(headers, "x-queue-time")
+    load.work = None if total is None else max(0.0, total - (queue or 0.0)) / 1000
+    load.queued = None if total is None or queue is None else queue / 1000

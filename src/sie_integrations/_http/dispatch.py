@@ -1,0 +1,157 @@
+"""Sending many batches with ``limit.value`` of them in flight; the results in the order of the batches.
+
+Each batch is timed and watched (``_core/load.py``), and how it went adjusts the limit
+(``_core/concurrency.py``). The first failure stops the batches not yet sent and is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TypeVar, cast
+
+from .._core.concurrency import Limit, Sample
+from .._core.load import Load, watching
+
+T = TypeVar("T")
+R = TypeVar("R")
+Cost = Callable[[T], float]
+
+_END = object()
+AHEAD = 4
+"""How many rounds of batches may finish ahead of the oldest one still running (bounds the results held)."""
+
+
+def _sample(load: Load, started: float, cost: float, full: bool) -> Sample:
+    latency = time.perf_counter() - started - load.waited
+    return Sample(latency, load.work, load.queued, cost, load.refusals > 0, full)
+
+
+def _timed(run: Callable[[T], R], batch: T, limit: Limit, cost: float, full: bool) -> R:
+    ticket, started = limit.sent(), time.perf_counter()
+    with watching() as load:
+        try:
+            result = run(batch)
+        except BaseException:
+            if load.refusals:  # refused until the wait budget ran out
+                limit.done(ticket, _sample(load, started, cost, full))
+            raise
+    limit.done(ticket, _sample(load, started, cost, full))
+    return result
+
+
+async def _atimed(run: Callable[[T], Awaitable[R]], batch: T, limit: Limit, cost: float, full: bool) -> R:
+    ticket, started = limit.sent(), time.perf_counter()
+    with watching() as load:
+        try:
+            result = await run(batch)
+        except BaseException:
+            if load.refusals:
+                limit.done(ticket, _sample(load, started, cost, full))
+            raise
+    limit.done(ticket, _sample(load, started, cost, full))
+    return result
+
+
+def run_batches(run: Callable[[T], R], batches: Iterable[T], limit: Limit, cost: Cost[T]) -> Generator[R, None, None]:
+    """``run`` over ``batches`` on threads, up to ``limit.value`` at once; the results in batch order."""
+    if isinstance(batches, Sequence) and len(batches) <= 1:
+        for batch in batches:  # one request: no thread
+            yield _timed(run, batch, limit, cost(batch), True)
+        return
+    todo = iter(batches)
+    with ThreadPoolExecutor(max_workers=limit.pinned or limit.cap, thread_name_prefix="sie-batch") as pool:
+        running: dict[Future[R], int] = {}
+        finished: dict[int, R] = {}
+        sent = given = 0
+        more = True
+        try:
+            while True:
+                while more and len(running) < limit.value and sent - given < AHEAD * limit.value:
+                    batch = next(todo, _END)
+                    if batch is _END:
+                        more = False
+                        break
+                    full = len(running) + 1 >= limit.value
+                    running[pool.submit(_timed, run, cast(T, batch), limit, cost(cast(T, batch)), full)] = sent
+                    sent += 1
+                while given in finished:
+                    yield finished.pop(given)
+                    given += 1
+                if not running:
+                    if not more:
+                        return
+                    continue
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finished[running.pop(future)] = future.result()
+        finally:
+            for future in running:
+                future.cancel()
+
+
+async def arun_batches(run: Callable[[T], Awaitable[R]], batches: Sequence[T], limit: Limit, cost: Cost[T]) -> list[R]:
+    """``run`` over ``batches`` as tasks, up to ``limit.value`` at once; the results in batch order."""
+    results: list[R | None] = [None] * len(batches)
+    running: dict[asyncio.Task[R], int] = {}
+    sent = 0
+    try:
+        while sent < len(batches) or running:
+            while sent < len(batches) and len(running) < limit.value:
+                full = len(running) + 1 >= limit.value
+                batch = batches[sent]
+                running[asyncio.ensure_future(_atimed(run, batch, limit, cost(batch), full))] = sent
+                sent += 1
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                results[running.pop(task)] = task.result()
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+    return results  # type: ignore[return-value]
+
+
+class Gate:
+    """For calls a framework starts all at once: each waits until fewer than ``limit.value`` are in flight."""
+
+    def __init__(self, limit: Limit) -> None:
+        self.limit = limit
+        self._in_flight = 0
+        self._changed = asyncio.Condition()
+
+    async def run(self, run: Callable[[T], Awaitable[R]], batch: T, cost: float) -> R:
+        """``run(batch)`` once there is room, timed like the batches of ``arun_batches``."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._in_flight < self.limit.value)
+            self._in_flight += 1
+            full = self._in_flight >= self.limit.value
+        try:
+            return await _atimed(run, batch, self.limit, cost, full)
+        finally:
+            async with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
+
+
+class LoopGates:
+    """One ``Gate`` per event loop, so calls on every loop stay under the limit."""
+
+    def __init__(self) -> None:
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Gate] = weakref.WeakKeyDictionary()
+
+    def __reduce__(self) -> tuple[type[LoopGates], tuple[()]]:
+        return (LoopGates, ())
+
+    def get(self, limit: Limit) -> Gate:
+        """The running loop's gate for ``limit`` (a pinned limit of the same value keeps its gate)."""
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        same = gate is not None and (gate.limit is limit or (limit.pinned and gate.limit.pinned == limit.pinned))
+        if gate is None or not same:
+            gate = self._gates[loop] = Gate(limit)
+        return gate

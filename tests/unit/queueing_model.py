@@ -1,0 +1,156 @@
+"""A discrete-event model of an SIE server with parallel slots, in virtual time, driving a ``Limit``.
+
+Every time here is simulated, so results are exact and the same on any machine: no test asserts a timing.
+The server runs up to ``slots`` batches at once, first come first served, and sends its work time with each
+answer (as ``X-Total-Time`` less ``X-Queue-Time``). A batch takes ``base + per_char * items * longest``
+seconds (the server pads to the longest text). It refuses a batch (503 ``QUEUE_FULL``, ``Retry-After: 1``)
+when its pending items (running and queued) would pass ``pending_items`` per slot, as a standalone server
+does past 512; the client sends it again ``retry_wait`` seconds later. The client keeps ``limit.value``
+batches in flight, like ``run_batches``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sie_integrations._core.concurrency import Limit, Sample
+
+Batch = tuple[int, int]  # (items, longest text in characters)
+
+
+def mixed_corpus(count: int, seed: int = 0) -> list[int]:
+    """Text lengths in characters: 75% of 40-100, 25% of 500-1,000 (like the benchmark's mixed corpus)."""
+    rng = random.Random(seed)
+    return [rng.randint(40, 100) if rng.random() < 0.75 else rng.randint(500, 1000) for _ in range(count)]
+
+
+def length_sorted_batches(lengths: list[int], size: int) -> list[Batch]:
+    """``(items, longest)`` of each batch, shortest first, as the client plans them."""
+    ordered = sorted(lengths)
+    return [(len(ordered[i : i + size]), max(ordered[i : i + size])) for i in range(0, len(ordered), size)]
+
+
+@dataclass(frozen=True)
+class Server:
+    """The model's parameters (the default service times are those of a mid-size model on one GPU)."""
+
+    slots: int
+    pending_items: int = 512
+    base: float = 0.005
+    per_char: float = 2.3e-6
+    overhead: float = 0.001
+    retry_wait: float = 1.25
+
+    def service(self, batch: Batch) -> float:
+        return self.base + self.per_char * batch[0] * batch[1]
+
+
+@dataclass
+class Job:
+    batch: Batch
+    ticket: int
+    sent: float
+    full: bool
+    waited: float = 0.0
+    arrived: float = 0.0
+    queued: float = 0.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one simulated run did."""
+
+    seconds: float
+    texts: int
+    refusals: int
+    limits: list[int]
+
+    @property
+    def throughput(self) -> float:
+        return self.texts / self.seconds
+
+
+class Simulation:
+    """One client (its ``Limit``) against one modelled server."""
+
+    def __init__(self, server: Server, limit: Limit, *, timing: bool = True) -> None:
+        self.server, self.limit, self.timing = server, limit, timing
+        self.clock = 0.0
+        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._busy = self._pending = 0
+        self._queue: deque[Job] = deque()
+        self._todo: deque[Batch] = deque()
+        self._in_flight = self._answered = 0
+        self.refusals = 0
+        self.limits: list[int] = []
+
+    def _at(self, delay: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._events, (self.clock + delay, next(self._order), action))
+
+    def _start(self, job: Job) -> None:
+        self._busy += 1
+        job.queued = self.clock - job.arrived
+        work = self.server.service(job.batch)
+        self._at(work, lambda: self._end(job, work))
+
+    def _end(self, job: Job, work: float) -> None:
+        self._busy -= 1
+        self._pending -= job.batch[0]
+        if self._queue:
+            self._start(self._queue.popleft())
+        self._at(self.server.overhead, lambda: self._answer(job, work))
+
+    def _arrive(self, job: Job) -> None:
+        items = job.batch[0]
+        if self._pending + items > self.server.pending_items * self.server.slots:
+            self.refusals += 1
+            job.waited += self.server.retry_wait
+            self._at(self.server.overhead + self.server.retry_wait, lambda: self._arrive(job))
+            return
+        self._pending += items
+        job.arrived = self.clock
+        if self._busy < self.server.slots:
+            self._start(job)
+        else:
+            self._queue.append(job)
+
+    def _answer(self, job: Job, work: float) -> None:
+        latency = self.clock - job.sent - job.waited
+        items, longest = job.batch
+        told = (work, job.queued) if self.timing else (None, None)
+        sample = Sample(latency, *told, cost=items * longest, refused=job.waited > 0, full=job.full)
+        self.limit.done(job.ticket, sample)
+        self._in_flight -= 1
+        self._answered += 1
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._todo and self._in_flight < self.limit.value:
+            self._in_flight += 1
+            job = Job(self._todo.popleft(), self.limit.sent(), self.clock, self._in_flight >= self.limit.value)
+            self.limits.append(self.limit.value)
+            self._at(self.server.overhead, lambda job=job: self._arrive(job))  # type: ignore[misc]
+
+    def call(self, batches: list[Batch]) -> None:
+        """One embedding call: its batches, until the last answer."""
+        self._todo.extend(batches)
+        self._answered = 0
+        self._fill()
+        while self._answered < len(batches):
+            self.clock, _, action = heapq.heappop(self._events)
+            action()
+
+
+def simulate(server: Server, calls: list[list[Batch]], limit: Limit, *, timing: bool = True) -> Run:
+    """The calls one after another, on one ``Limit`` (as an adapter keeps it between calls)."""
+    simulation = Simulation(server, limit, timing=timing)
+    for batches in calls:
+        simulation.call(batches)
+    texts = sum(items for batches in calls for items, _ in batches)
+    return Run(simulation.clock, texts, simulation.refusals, simulation.limits)
