@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from .._core.concurrency import Limit
+from .._core.concurrency import Limit, batch_cost
 from .._core.items import check_items
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
@@ -71,8 +71,8 @@ def text_length(item: ItemLike) -> int:
 
 
 def cost(part: Part[ItemLike]) -> float:
-    """What the server computes for a part, about: its items times its longest text (it pads to that)."""
-    return len(part.items) * max(1, max(map(text_length, part.items), default=0))
+    """``batch_cost`` of a part's texts."""
+    return batch_cost(map(text_length, part.items))
 
 
 def length_order(items: Sequence[ItemLike]) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from .._core.concurrency import Limit
+from .._core.concurrency import Limit, batch_cost
 from .._http.dispatch import arun_batches, run_batches
 from ..types import ScoreEntry
 from .batching import split
@@ -41,7 +41,7 @@ def merge(scored_parts: Sequence[Sequence[ScoreEntry]], top_n: int | None) -> li
 
 
 def _cost(part: Sequence[str]) -> float:
-    return len(part) * max(1, max(map(len, part), default=0))
+    return batch_cost(map(len, part))
 
 
 Score = Callable[[Sequence[str]], list[ScoreEntry]]

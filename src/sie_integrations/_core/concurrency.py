@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 INITIAL = 2
@@ -44,6 +45,12 @@ SMOOTHING = 0.2
 """Weight of the newest answer in the running mean of the server's work time."""
 WINDOW = 64
 """Answers over which the least latency per unit of cost is taken, when the server gives no timing."""
+
+
+def batch_cost(lengths: Iterable[int]) -> float:
+    """What the server computes for a batch, about: its items times its longest text (it pads to that)."""
+    sizes = list(lengths)
+    return len(sizes) * max(1, max(sizes, default=0))
 
 
 @dataclass(frozen=True)

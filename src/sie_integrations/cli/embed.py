@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, TextIO
 import httpx
 import numpy as np
 
-from .._core.concurrency import Limit
+from .._core.concurrency import Limit, batch_cost
 from .._http.client import SIEClient
 from .._http.dispatch import run_batches
 from ..errors import ModelLoadFailedError, RequestError, SIEError
@@ -96,18 +96,18 @@ def ordered_batches(
     """Encode ``texts[start:]`` with ``limit`` requests in flight, yielding rows in input order as they complete."""
     span = batch_size * WINDOW
 
-    def run(part: _Part) -> Rows:
-        return encode_rows(client, model, part.texts, query=query)
+    def run(part: _Part) -> tuple[_Part, Rows]:
+        return part, encode_rows(client, model, part.texts, query=query)
 
     def cost(part: _Part) -> float:
-        return len(part.texts) * max(1, max(map(len, part.texts)))
+        return batch_cost(map(len, part.texts))
 
     window: Rows | None = None
     done = np.zeros(0, dtype=bool)
     given = 0
     sent = run_batches(run, _parts(texts, start, batch_size), limit, cost)
     with closing(sent):  # stopping early stops the batches not yet sent
-        for part, rows in zip(_parts(texts, start, batch_size), sent, strict=True):
+        for part, rows in sent:
             if window is None:
                 size = min(span, len(texts) - start - part.window * span)
                 window, done, given = np.empty((size, rows.shape[1]), dtype=rows.dtype), np.zeros(size, bool), 0

@@ -27,7 +27,7 @@ from .._adapters.batching import (
     split,
 )
 from .._adapters.sparse import SPARSE, sparse_vectors
-from .._core.concurrency import Limit
+from .._core.concurrency import Limit, batch_cost
 from .._http.dispatch import LoopGates, run_batches
 from ..types import EncodeResult
 from ._base import LlamaIndexConnection
@@ -36,7 +36,7 @@ dispatcher = get_dispatcher(__name__)
 
 
 def _cost(part: Sequence[str]) -> float:
-    return len(part) * max(1, max(map(len, part), default=0))
+    return batch_cost(map(len, part))
 
 
 class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
