@@ -205,6 +205,8 @@ class GenerateResult:
     """Token counts."""
     timings: dict[str, float] = field(default_factory=dict)
     """Server timings in milliseconds, when sent: ``ttft_ms`` (to the first token), ``tpot_ms`` (per token)."""
+    attempt_id: str | None = None
+    """The gateway's id of the worker attempt that answered (to correlate logs), when sent."""
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,15 @@ from hypothesis import strategies as st
 
 from sie_integrations import AsyncSIEClient, Image, Item, SIEClient
 from sie_integrations._adapters.batching import (
+    IMAGE_CHARS,
+    MAX_BATCH_IMAGE_BYTES,
     Batching,
     aembed_matrix,
     aencode_batched,
     embed_matrix,
     embed_rows,
     encode_batched,
+    image_bytes,
     plan,
     text_length,
 )
@@ -62,9 +65,19 @@ def test_an_item_longer_than_the_budget_goes_alone() -> None:
     assert [part.items for part in parts] == [["a", "c"], ["b" * 50]]
 
 
-def test_plan_measures_items_by_their_text() -> None:
+def test_plan_measures_items_by_their_text_and_an_image_as_a_long_text() -> None:
     parts = plan([Item(text="long text"), "x", Item(images=(Image(b"\x89PNG", "png"),))], size=2)
-    assert [part.positions for part in parts] == [[2, 1], [0]]
+    assert [part.positions for part in parts] == [[1, 0], [2]]
+    assert text_length(Item(text="ab", images=(Image(b"x"), Image(b"y")))) == 2 + 2 * IMAGE_CHARS
+
+
+def test_plan_caps_the_image_bytes_of_a_request() -> None:
+    big = Item(images=(Image(b"x" * (MAX_BATCH_IMAGE_BYTES // 3 + 1), "png"),))
+    parts = plan([big] * 7 + ["text"], size=256)
+    assert [part.positions for part in parts] == [[7, 0, 1], [2, 3], [4, 5], [6]]  # two images fit, not three
+    assert all(sum(image_bytes(item) for item in part.items) <= MAX_BATCH_IMAGE_BYTES for part in parts)
+    huge = Item(images=(Image(b"x" * (MAX_BATCH_IMAGE_BYTES + 1), "png"),))
+    assert [part.positions for part in plan([huge, huge], size=256)] == [[0], [1]]
 
 
 @given(st.lists(st.text(max_size=40), max_size=60), st.integers(1, 8), st.integers(1, 120))

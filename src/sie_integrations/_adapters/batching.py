@@ -41,6 +41,12 @@ def split(items: Sequence[T], size: int) -> list[Sequence[T]]:
 MAX_BATCH_CHARS = 400_000
 """The most characters of text one request carries (about 100,000 tokens), whatever the batch size."""
 
+MAX_BATCH_IMAGE_BYTES = 8 * 1024 * 1024
+"""The most image bytes one request carries, well inside the server's body limits (16 MiB at a gateway)."""
+
+IMAGE_CHARS = 1_000
+"""What one image counts as, in characters of text, when batches are sorted and their cost estimated."""
+
 
 @dataclass(frozen=True)
 class Batching:
@@ -66,8 +72,13 @@ class Part(Generic[T]):
 
 
 def text_length(item: ItemLike) -> int:
-    """The characters of text in one item (its images count as none)."""
-    return len(item) if isinstance(item, str) else len(item.text or "")
+    """The characters of text in one item, each image counting as ``IMAGE_CHARS``."""
+    return len(item) if isinstance(item, str) else len(item.text or "") + IMAGE_CHARS * len(item.images)
+
+
+def image_bytes(item: ItemLike) -> int:
+    """The bytes of the images of one item."""
+    return 0 if isinstance(item, str) else sum(len(image.data) for image in item.images)
 
 
 def cost(part: Part[ItemLike]) -> float:
@@ -99,17 +110,20 @@ def restore(order: Sequence[int], results: Sequence[R]) -> list[R]:
 def plan(items: Sequence[ItemLike], size: int, max_chars: int = MAX_BATCH_CHARS) -> list[Part[ItemLike]]:
     """The items in batches of similar length, shortest first.
 
-    Each batch has at most ``size`` items and ``max_chars`` characters; an item longer than that goes alone.
+    Each batch has at most ``size`` items, ``max_chars`` characters and ``MAX_BATCH_IMAGE_BYTES`` of images;
+    an item larger than that goes alone.
     """
     batches: list[list[int]] = []
-    chars = 0
+    chars = data = 0
     for position in length_order(items):
-        length = text_length(items[position])
-        if not batches or len(batches[-1]) == size or chars + length > max_chars:
+        length, size_of = text_length(items[position]), image_bytes(items[position])
+        full = chars + length > max_chars or data + size_of > MAX_BATCH_IMAGE_BYTES
+        if not batches or len(batches[-1]) == size or full:
             batches.append([])
-            chars = 0
+            chars = data = 0
         batches[-1].append(position)
         chars += length
+        data += size_of
     return [Part(batch, [items[i] for i in batch]) for batch in batches]
 
 

@@ -78,13 +78,14 @@ def parse_generate(content: bytes, content_type: str | None) -> GenerateResult:
     model, text = body.get("model"), body.get("text")
     if not isinstance(model, str) or not isinstance(text, str):
         raise malformed("generate", "missing model or text")
-    finish = body.get("finish_reason")
+    finish, attempt = body.get("finish_reason"), body.get("attempt_id")
     return GenerateResult(
         model=model,
         text=text,
         finish_reason=finish if isinstance(finish, str) else None,
         usage=_usage(body.get("usage")),
         timings=_timings(body),
+        attempt_id=attempt if isinstance(attempt, str) else None,
     )
 
 

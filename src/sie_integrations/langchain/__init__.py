@@ -1,4 +1,4 @@
-"""LangChain adapters for SIE: chat model, embeddings, sparse encoder, reranker and extractor."""
+"""LangChain adapters for SIE: chat model, text completion, embeddings, sparse encoder, rerankers and extractor."""
 
 try:
     import langchain_core  # noqa: F401
@@ -10,23 +10,30 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .chat_models import SIEChatModel
-    from .embeddings import SIEEmbeddings, SIESparseEncoder
+    from .embeddings import SIEEmbeddings, SIEMultiVectorEmbeddings, SIESparseEncoder
     from .extractors import SIEExtractionTransformer, SIEExtractor
-    from .rerankers import SIEReranker
+    from .llms import SIELLM
+    from .rerankers import SIEMaxSimReranker, SIEReranker
 
 _MODULES = {
     "SIEChatModel": ".chat_models",
     "SIEEmbeddings": ".embeddings",
+    "SIEMultiVectorEmbeddings": ".embeddings",
     "SIESparseEncoder": ".embeddings",
     "SIEExtractionTransformer": ".extractors",
     "SIEExtractor": ".extractors",
+    "SIELLM": ".llms",
+    "SIEMaxSimReranker": ".rerankers",
     "SIEReranker": ".rerankers",
 }
 __all__ = [
+    "SIELLM",
     "SIEChatModel",
     "SIEEmbeddings",
     "SIEExtractionTransformer",
     "SIEExtractor",
+    "SIEMaxSimReranker",
+    "SIEMultiVectorEmbeddings",
     "SIEReranker",
     "SIESparseEncoder",
 ]

@@ -1,4 +1,4 @@
-"""SIE embeddings for LangChain: dense (``Embeddings``) and sparse (hybrid search)."""
+"""SIE embeddings for LangChain: dense (``Embeddings``), sparse (hybrid search) and multivector (late interaction)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ from .._adapters.batching import (
     in_flight,
 )
 from .._adapters.connection import SIEConnection
+from .._adapters.multivector import MULTIVECTOR, multivectors
 from .._adapters.sparse import SPARSE, sparse_vectors
 from .._core.concurrency import Limit
+from .._core.images import ImageSource, image_items
 from ..types import EncodeResult
 
 
@@ -125,6 +127,31 @@ class SIEEmbeddings(_Encoder, Embeddings):
         """
         return (await aembed_rows(self.async_client, self.model, [text], self._batching(), **self._dense(True)))[0]
 
+    def embed_image(self, uris: list[ImageSource]) -> list[list[float]]:
+        """Embed images into the model's vector space, for a model that takes images (CLIP, SigLIP, ...).
+
+        Every image is read and checked first (its format told by its bytes; at most 16 MiB), then sent in
+        batches. A model without image input answers with its error, raised typed.
+
+        Args:
+            uris: Paths (or ``file://`` and ``data:`` URIs), the files' bytes, or PIL images.
+        """
+        items = image_items(uris)
+        with _progress_bar(self.show_progress, items) as progress:
+            return embed_rows(self.client, self.model, items, self._batching(progress), **self._dense(False))
+
+    async def aembed_image(self, uris: list[ImageSource]) -> list[list[float]]:
+        """Async ``embed_image``.
+
+        Args:
+            uris: Paths (or ``file://`` and ``data:`` URIs), the files' bytes, or PIL images.
+        """
+        items = image_items(uris)
+        with _progress_bar(self.show_progress, items) as progress:
+            return await aembed_rows(
+                self.async_client, self.model, items, self._batching(progress), **self._dense(False)
+            )
+
     def embed_documents_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Embed documents (or queries) into one ``(len(texts), dims)`` numpy matrix, no Python floats.
 
@@ -195,3 +222,42 @@ class SIESparseEncoder(_Encoder):
             texts: The queries.
         """
         return _sparse_dicts(await self._aencode(texts, output_types=SPARSE, is_query=True))
+
+
+class SIEMultiVectorEmbeddings(_Encoder):
+    """Late-interaction (ColBERT-style) embeddings: one ``(tokens, dims)`` numpy matrix per text.
+
+    For ``SIEMaxSimReranker``, or a vector store with multivector support (Qdrant's ``MultiVectorConfig``).
+    """
+
+    def embed_documents(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
+        """The token vectors of each document, in batches of ``batch_size``, in input order.
+
+        Args:
+            texts: The documents' texts.
+        """
+        return multivectors(self._encode(texts, output_types=MULTIVECTOR))
+
+    def embed_query(self, text: str) -> np.ndarray[Any, Any]:
+        """The token vectors of a search query (sent with ``is_query``).
+
+        Args:
+            text: The query.
+        """
+        return multivectors(self._encode([text], output_types=MULTIVECTOR, is_query=True))[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
+        """Async ``embed_documents``.
+
+        Args:
+            texts: The documents' texts.
+        """
+        return multivectors(await self._aencode(texts, output_types=MULTIVECTOR))
+
+    async def aembed_query(self, text: str) -> np.ndarray[Any, Any]:
+        """Async ``embed_query``.
+
+        Args:
+            text: The query.
+        """
+        return multivectors(await self._aencode([text], output_types=MULTIVECTOR, is_query=True))[0]

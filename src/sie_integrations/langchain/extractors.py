@@ -1,4 +1,4 @@
-"""SIE extraction for LangChain: an agent tool, and a document transformer for ingestion."""
+"""SIE extraction for LangChain: an agent tool, and a document transformer for ingestion and graph stores."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from .._adapters.connection import SIEConnection
 from .._adapters.extraction import aextract_batched, aextract_one, extract_batched, extract_one, extraction_dict
 from ..types import ExtractResult
+from ._graph import graph_documents
 
 
 class ExtractInput(BaseModel):
@@ -51,12 +52,25 @@ class SIEExtractor(_Extracting, BaseTool):
 
 
 class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
-    """Writes the extraction of each document into a copy of it, under ``metadata[metadata_key]``."""
+    """Writes the extraction of each document into a copy of it, under ``metadata[metadata_key]``.
+
+    ``convert_to_graph_documents`` gives the extraction as graph documents instead, for a graph store.
+    """
 
     metadata_key: str = "sie_extraction"
     """The metadata key the extraction is written under (default ``"sie_extraction"``)."""
     batch_size: int = Field(default=32, ge=1)
     """Documents per request (default 32)."""
+
+    def _extract(self, documents: Sequence[Document]) -> list[ExtractResult]:
+        texts = [d.page_content for d in documents]
+        return extract_batched(self.client, self.model, texts, labels=self.labels, batch_size=self.batch_size)
+
+    async def _aextract(self, documents: Sequence[Document]) -> list[ExtractResult]:
+        texts = [d.page_content for d in documents]
+        return await aextract_batched(
+            self.async_client, self.model, texts, labels=self.labels, batch_size=self.batch_size
+        )
 
     def _annotate(self, documents: Sequence[Document], results: list[ExtractResult]) -> list[Document]:
         return [
@@ -71,9 +85,7 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
             documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
             **kwargs: Not used.
         """
-        texts = [d.page_content for d in documents]
-        results = extract_batched(self.client, self.model, texts, labels=self.labels, batch_size=self.batch_size)
-        return self._annotate(documents, results)
+        return self._annotate(documents, self._extract(documents))
 
     async def atransform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
         """Async ``transform_documents``.
@@ -82,8 +94,29 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
             documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
             **kwargs: Not used.
         """
-        texts = [d.page_content for d in documents]
-        results = await aextract_batched(
-            self.async_client, self.model, texts, labels=self.labels, batch_size=self.batch_size
-        )
-        return self._annotate(documents, results)
+        return self._annotate(documents, await self._aextract(documents))
+
+    def convert_to_graph_documents(self, documents: Sequence[Document]) -> list[Any]:
+        """The extraction of each document as a graph document, for a graph store's ``add_graph_documents``.
+
+        One per document, in input order, with the document as ``source``. Each entity text and label is a node
+        (``id`` the text, ``type`` the label, properties ``score``, ``starts``, ``ends``); each relation a
+        relationship typed with its label as the server sends it, not normalised (properties: ``score``). A
+        relation's head or tail found as no entity is a node of type ``"Entity"``.
+
+        The class is ``langchain_community.graphs.graph_document.GraphDocument`` when langchain-community is
+        installed, else langchain-neo4j's, else a plain dataclass with the same fields (``nodes``,
+        ``relationships``, ``source``).
+
+        Args:
+            documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
+        """
+        return graph_documents(documents, self._extract(documents))
+
+    async def aconvert_to_graph_documents(self, documents: Sequence[Document]) -> list[Any]:
+        """Async ``convert_to_graph_documents``.
+
+        Args:
+            documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
+        """
+        return graph_documents(documents, await self._aextract(documents))

@@ -1,4 +1,4 @@
-"""SIE reranking for LangChain, as a document compressor."""
+"""SIE reranking for LangChain, as document compressors: a scoring model, or MaxSim over token vectors."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pydantic import Field, PrivateAttr
 
 from .._adapters.batching import in_flight
 from .._adapters.connection import SIEConnection
+from .._adapters.multivector import maxsim, ranked
 from .._adapters.rerank import Ranked, arerank, rerank
 from .._core.concurrency import Limit
 from ..types import ScoreEntry
+from .embeddings import SIEMultiVectorEmbeddings
 
 
 def _texts(documents: Sequence[str | Document]) -> list[str]:
@@ -122,3 +124,73 @@ def _with_scores(documents: Sequence[Document], ranked: list[dict[str, Any]]) ->
             )
         )
     return out
+
+
+class SIEMaxSimReranker(SIEMultiVectorEmbeddings, BaseDocumentCompressor):
+    """Reranks documents by MaxSim between the query's and each document's token vectors; keeps the best ``top_n``.
+
+    A second stage after any vector store: the candidates' token vectors come from a multivector model
+    (ColBERT-style) and are scored on the client, so the store needs no multivector support. Each returned
+    document is a copy with ``metadata["relevance_score"]`` set (the MaxSim score); inputs are not changed.
+    """
+
+    top_n: int | None = 3
+    """Documents ``compress_documents`` keeps (default 3); None keeps all."""
+
+    def rerank(
+        self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
+    ) -> list[dict[str, Any]]:
+        """Scores only: ``[{"index": ..., "relevance_score": ...}]``, best first.
+
+        Args:
+            documents: The candidates, as strings or ``Document``s.
+            query: The query to rank them against.
+            top_n: How many to return; -1 (default) or None: all.
+        """
+        texts = _texts(documents)
+        if not texts:
+            return []
+        scores = maxsim(self.embed_query(query), self.embed_documents(texts))
+        return _dicts(ranked(scores, top_n))
+
+    async def arerank(
+        self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
+    ) -> list[dict[str, Any]]:
+        """Async ``rerank``.
+
+        Args:
+            documents: The candidates, as strings or ``Document``s.
+            query: The query to rank them against.
+            top_n: How many to return; -1 (default) or None: all.
+        """
+        texts = _texts(documents)
+        if not texts:
+            return []
+        scores = maxsim(await self.aembed_query(query), await self.aembed_documents(texts))
+        return _dicts(ranked(scores, top_n))
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """The best ``top_n`` documents, best first, each a copy with ``metadata["relevance_score"]`` set.
+
+        Args:
+            documents: The retrieved documents.
+            query: The query to rank them against.
+            callbacks: Not used.
+        """
+        _check_documents(documents)
+        return _with_scores(documents, self.rerank(documents, query, top_n=self.top_n))
+
+    async def acompress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Async ``compress_documents``.
+
+        Args:
+            documents: The retrieved documents.
+            query: The query to rank them against.
+            callbacks: Not used.
+        """
+        _check_documents(documents)
+        return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))

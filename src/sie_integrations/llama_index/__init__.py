@@ -7,9 +7,20 @@ except ImportError as exc:  # pragma: no cover - exercised by the install matrix
         "sie_integrations.llama_index needs LlamaIndex: pip install 'sie-integrations[llamaindex]'"
     ) from exc
 
-from .embeddings import SIEEmbeddings, SIESparseEmbeddings
+from .embeddings import SIEEmbeddings, SIEMultiModalEmbedding, SIEMultiVectorEmbeddings, SIESparseEmbeddings
 from .extractors import SIEExtractor
+from .generation import SIELLM
 from .llms import SIEChatModel
-from .postprocessor import SIEReranker
+from .postprocessor import SIEMaxSimReranker, SIEReranker
 
-__all__ = ["SIEChatModel", "SIEEmbeddings", "SIEExtractor", "SIEReranker", "SIESparseEmbeddings"]
+__all__ = [
+    "SIELLM",
+    "SIEChatModel",
+    "SIEEmbeddings",
+    "SIEExtractor",
+    "SIEMaxSimReranker",
+    "SIEMultiModalEmbedding",
+    "SIEMultiVectorEmbeddings",
+    "SIEReranker",
+    "SIESparseEmbeddings",
+]

@@ -1,7 +1,8 @@
-"""SIE embeddings for LlamaIndex: dense (``BaseEmbedding``) and sparse (hybrid search)."""
+"""SIE embeddings for LlamaIndex: dense (``BaseEmbedding``), sparse (hybrid search), multivector (late interaction)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -10,8 +11,10 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.callbacks.base import EventContext
+from llama_index.core.embeddings import MultiModalEmbedding
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent, EmbeddingStartEvent
+from llama_index.core.schema import ImageType
 from llama_index.core.utils import get_tqdm_iterable
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -23,20 +26,24 @@ from .._adapters.batching import (
     embed_matrix,
     encode_batched,
     in_flight,
+    plan,
     restore,
     split,
+    text_length,
 )
+from .._adapters.multivector import aencode_multivectors, encode_multivectors
 from .._adapters.sparse import SPARSE, sparse_vectors
 from .._core.concurrency import Limit, batch_cost
+from .._core.images import image_items, image_label
 from .._http.dispatch import LoopGates, run_batches
-from ..types import EncodeResult
+from ..types import EncodeResult, ItemLike
 from ._base import LlamaIndexConnection
 
 dispatcher = get_dispatcher(__name__)
 
 
-def _cost(part: Sequence[str]) -> float:
-    return batch_cost(map(len, part))
+def _cost(part: Sequence[ItemLike]) -> float:
+    return batch_cost(map(text_length, part))
 
 
 class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
@@ -69,13 +76,13 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
     def _args(self, is_query: bool) -> dict[str, Any]:
         return {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
 
-    def _embed(self, texts: list[str], is_query: bool = False) -> list[list[float]]:
+    def _embed(self, texts: Sequence[ItemLike], is_query: bool = False) -> list[list[float]]:
         if not texts:
             return []
         rows: list[list[float]] = self.client.encode_dense(self.model_name, texts, **self._args(is_query)).tolist()
         return rows
 
-    async def _aembed(self, texts: list[str], is_query: bool = False) -> list[list[float]]:
+    async def _aembed(self, texts: Sequence[ItemLike], is_query: bool = False) -> list[list[float]]:
         if not texts:
             return []
         gate = self._gates.get(in_flight(self.max_concurrency, self._adaptive))
@@ -127,28 +134,33 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
         order, ordered = by_length(texts)
         if self.embeddings_cache is not None or self.rate_limiter is not None:
             return restore(order, super().get_text_embedding_batch(ordered, show_progress, **kwargs))
-        return restore(order, self._in_flight_batches(ordered, show_progress))
+        parts = [(list(part), part) for part in split(ordered, self.embed_batch_size)]
+        return restore(order, self._in_flight_batches(parts, show_progress))
 
-    def _in_flight_batches(self, texts: list[str], show_progress: bool) -> list[list[float]]:
-        """LlamaIndex's batch loop, its events included, with the batches sent ``max_concurrency`` at a time."""
+    def _in_flight_batches(
+        self, parts: Sequence[tuple[list[str], Sequence[ItemLike]]], show_progress: bool
+    ) -> list[list[float]]:
+        """LlamaIndex's batch loop, its events included, with the batches sent ``max_concurrency`` at a time.
+
+        Each part is what the events name (the texts, or the images' paths) and what is sent.
+        """
         payload = self.to_payload()
-        parts = split(texts, self.embed_batch_size)
         opened: deque[EventContext] = deque()
 
-        def started() -> Iterator[Sequence[str]]:  # pulled on this thread, just before each batch is sent
-            for part in get_tqdm_iterable(parts, show_progress, "Generating embeddings"):
+        def started() -> Iterator[Sequence[ItemLike]]:  # pulled on this thread, just before each batch is sent
+            for _, items in get_tqdm_iterable(parts, show_progress, "Generating embeddings"):
                 dispatcher.event(EmbeddingStartEvent(model_dict=payload))
                 opened.append(EventContext(self.callback_manager, CBEventType.EMBEDDING))
                 opened[-1].on_start(payload={EventPayload.SERIALIZED: payload})
-                yield part
+                yield items
 
         out: list[list[float]] = []
         limit = in_flight(self.max_concurrency, self._adaptive)
-        sent = run_batches(lambda part: self._embed(list(part)), started(), limit, _cost)
+        sent = run_batches(lambda items: self._embed(list(items)), started(), limit, _cost)
         try:
-            for part, vectors in zip(parts, sent, strict=True):
-                opened.popleft().on_end(payload={EventPayload.CHUNKS: list(part), EventPayload.EMBEDDINGS: vectors})
-                dispatcher.event(EmbeddingEndEvent(chunks=list(part), embeddings=vectors))
+            for (chunks, _), vectors in zip(parts, sent, strict=True):
+                opened.popleft().on_end(payload={EventPayload.CHUNKS: chunks, EventPayload.EMBEDDINGS: vectors})
+                dispatcher.event(EmbeddingEndEvent(chunks=chunks, embeddings=vectors))
                 out.extend(vectors)
         except Exception as exc:
             for event in opened:
@@ -188,6 +200,74 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return await self._aembed(texts)
+
+
+class SIEMultiModalEmbedding(SIEEmbeddings, MultiModalEmbedding):
+    """Text and image embeddings in one vector space, from an SIE model that takes images (CLIP, SigLIP, ...).
+
+    The image embedding model of a ``MultiModalVectorStoreIndex``. Images are paths, bytes, ``BytesIO`` or
+    PIL images; each is read and checked before anything is sent (its format told by its bytes, at most
+    16 MiB), then sent in batches of ``embed_batch_size`` (fewer when the images are large), up to
+    ``max_concurrency`` at a time. Text methods are those of ``SIEEmbeddings``.
+    """
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIEMultiModalEmbedding"``."""
+        return "SIEMultiModalEmbedding"
+
+    def _image_parts(self, images: Sequence[ImageType]) -> tuple[list[int], list[tuple[list[str], list[ItemLike]]]]:
+        """Where each planned image is in the input, and each batch as (what events name, what is sent)."""
+        parts = plan(image_items(images), self.embed_batch_size)
+        order = [i for part in parts for i in part.positions]
+        return order, [([image_label(images[i]) for i in part.positions], part.items) for part in parts]
+
+    def _get_image_embedding(self, img_file_path: ImageType) -> list[float]:
+        return self._embed(list(image_items([img_file_path])))[0]
+
+    async def _aget_image_embedding(self, img_file_path: ImageType) -> list[float]:
+        return (await self._aembed(list(image_items([img_file_path]))))[0]
+
+    def _get_image_embeddings(self, img_file_paths: list[ImageType]) -> list[list[float]]:
+        order, parts = self._image_parts(img_file_paths)
+        return restore(order, [vector for _, items in parts for vector in self._embed(items)])
+
+    async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[list[float]]:
+        order, parts = self._image_parts(img_file_paths)
+        return restore(order, [vector for _, items in parts for vector in await self._aembed(items)])
+
+    def get_image_embedding_batch(
+        self, img_file_paths: list[ImageType], show_progress: bool = False
+    ) -> list[list[float]]:
+        """Embed images in batches, up to ``max_concurrency`` in flight, with LlamaIndex's events; in input order.
+
+        Args:
+            img_file_paths: Paths, bytes, ``BytesIO`` or PIL images.
+            show_progress: Show LlamaIndex's progress bar.
+        """
+        order, parts = self._image_parts(img_file_paths)
+        return restore(order, self._in_flight_batches(parts, show_progress))
+
+    async def aget_image_embedding_batch(
+        self, img_file_paths: list[ImageType], show_progress: bool = False
+    ) -> list[list[float]]:
+        """Async ``get_image_embedding_batch``; batches wait for a free slot of ``max_concurrency``.
+
+        Args:
+            img_file_paths: Paths, bytes, ``BytesIO`` or PIL images.
+            show_progress: Not used.
+        """
+        order, parts = self._image_parts(img_file_paths)
+        payload: dict[str, Any] = {EventPayload.SERIALIZED: self.to_payload()}
+
+        async def run(part: tuple[list[str], list[ItemLike]]) -> list[list[float]]:
+            with self.callback_manager.event(CBEventType.EMBEDDING, payload=payload) as event:
+                vectors = await self._aembed(part[1])
+                event.on_end(payload={EventPayload.CHUNKS: part[0], EventPayload.EMBEDDINGS: vectors})
+            return vectors
+
+        batches = await asyncio.gather(*(run(part) for part in parts))
+        return restore(order, [vector for vectors in batches for vector in vectors])
 
 
 SparseBatch = tuple[list[list[int]], list[list[float]]]
@@ -260,3 +340,67 @@ class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
             texts: The queries.
         """
         return await self._aencode(texts, is_query=True)
+
+
+class SIEMultiVectorEmbeddings(LlamaIndexConnection, BaseModel):
+    """Late-interaction (ColBERT-style) embeddings: one ``(tokens, dims)`` numpy matrix per text.
+
+    For ``SIEMaxSimReranker``, or a vector store with multivector support (Qdrant's ``MultiVectorConfig``).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_name: str
+    """The id of a model with multivector output, such as a ColBERT model (also accepted as ``model``)."""
+    instruction: str | None = None
+    """A task instruction sent with every text, for instruction-tuned models."""
+    batch_size: int = Field(default=256, ge=1)
+    """Texts per request (default 256)."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
+    without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
+    _adaptive: Limit = PrivateAttr(default_factory=Limit)
+
+    def _batching(self) -> Batching:
+        return Batching(self.batch_size, in_flight(self.max_concurrency, self._adaptive))
+
+    def get_text_embeddings(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
+        """The token vectors of each text, in batches of ``batch_size``, in input order.
+
+        Args:
+            texts: The texts.
+        """
+        return encode_multivectors(
+            self.client, self.model_name, texts, self._batching(), is_query=False, instruction=self.instruction
+        )
+
+    def get_query_embedding(self, query: str) -> np.ndarray[Any, Any]:
+        """The token vectors of a search query (sent with ``is_query``).
+
+        Args:
+            query: The query.
+        """
+        return encode_multivectors(
+            self.client, self.model_name, [query], self._batching(), is_query=True, instruction=self.instruction
+        )[0]
+
+    async def aget_text_embeddings(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
+        """Async ``get_text_embeddings``.
+
+        Args:
+            texts: The texts.
+        """
+        return await aencode_multivectors(
+            self.async_client, self.model_name, texts, self._batching(), is_query=False, instruction=self.instruction
+        )
+
+    async def aget_query_embedding(self, query: str) -> np.ndarray[Any, Any]:
+        """Async ``get_query_embedding``.
+
+        Args:
+            query: The query.
+        """
+        vectors = await aencode_multivectors(
+            self.async_client, self.model_name, [query], self._batching(), is_query=True, instruction=self.instruction
+        )
+        return vectors[0]

@@ -1,4 +1,4 @@
-"""SIE reranking for LlamaIndex, as a node postprocessor."""
+"""SIE reranking for LlamaIndex, as node postprocessors: a scoring model, or MaxSim over token vectors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from pydantic import Field, PrivateAttr
 
-from .._adapters.batching import in_flight
+from .._adapters.batching import Batching, in_flight
+from .._adapters.multivector import aencode_multivectors, encode_multivectors, maxsim, ranked
 from .._adapters.rerank import Ranked, arerank, rerank
 from .._core.concurrency import Limit
 from ..types import ScoreEntry
@@ -19,27 +20,18 @@ from ._base import LlamaIndexConnection
 dispatcher = get_dispatcher(__name__)
 
 
-class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
-    """Reranks retrieved nodes with an SIE scoring model and keeps the best ``top_n``.
-
-    Returned nodes carry the reranker's score; a call without a query raises ``ValueError``.
-    """
+class _Reranking(LlamaIndexConnection, BaseNodePostprocessor):
+    """What both rerankers share: ``top_n``, the nodes' texts, and LlamaIndex's rerank events."""
 
     model_name: str
-    """The id of a scoring model, a reranker (also accepted as ``model``)."""
     top_n: int = Field(default=3, ge=1)
     """Nodes to keep (default 3)."""
     instruction: str | None = None
-    """A task instruction sent with each request, for rerankers that take one."""
+    """A task instruction sent with each request, for models that take one."""
     max_concurrency: int | None = Field(default=None, ge=1)
-    """Requests in flight at once, for more nodes than one request takes (1,000). None (the default)
-    adapts it to the server, between 1 and 32; a number pins it."""
+    """Requests in flight at once, for more nodes than one request takes. None (the default) adapts it to the
+    server, between 1 and 32; a number pins it."""
     _adaptive: Limit = PrivateAttr(default_factory=Limit)
-
-    @classmethod
-    def class_name(cls) -> str:
-        """The name LlamaIndex serializes the class under: ``"SIEReranker"``."""
-        return "SIEReranker"
 
     def _limit(self) -> Limit:
         return in_flight(self.max_concurrency, self._adaptive)
@@ -49,7 +41,7 @@ class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
 
     def _start(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> str:
         if query_bundle is None:
-            raise ValueError("SIEReranker needs a query")
+            raise ValueError(f"{type(self).__name__} needs a query")
         dispatcher.event(
             ReRankStartEvent(query=query_bundle, nodes=nodes, top_n=self.top_n, model_name=self.model_name)
         )
@@ -59,6 +51,21 @@ class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
         out = [NodeWithScore(node=nodes[r.index].node, score=r.score) for r in ranked]
         dispatcher.event(ReRankEndEvent(nodes=out))
         return out
+
+
+class SIEReranker(_Reranking):
+    """Reranks retrieved nodes with an SIE scoring model and keeps the best ``top_n``.
+
+    Returned nodes carry the reranker's score; a call without a query raises ``ValueError``.
+    """
+
+    model_name: str
+    """The id of a scoring model, a reranker (also accepted as ``model``)."""
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIEReranker"``."""
+        return "SIEReranker"
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
@@ -79,3 +86,50 @@ class SIEReranker(LlamaIndexConnection, BaseNodePostprocessor):
             return await self.async_client.score(self.model_name, query, part, instruction=self.instruction)
 
         return self._end(nodes, await arerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
+
+
+class SIEMaxSimReranker(_Reranking):
+    """Reranks retrieved nodes by MaxSim between the query's and each node's token vectors; keeps the best ``top_n``.
+
+    A second stage after any vector store: the token vectors come from a multivector model (ColBERT-style)
+    and are scored on the client, so the store needs no multivector support. Returned nodes carry the MaxSim
+    score; a call without a query raises ``ValueError``.
+    """
+
+    model_name: str
+    """The id of a model with multivector output, such as a ColBERT model (also accepted as ``model``)."""
+    batch_size: int = Field(default=256, ge=1)
+    """Node texts per request (default 256)."""
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIEMaxSimReranker"``."""
+        return "SIEMaxSimReranker"
+
+    def _batching(self) -> Batching:
+        return Batching(self.batch_size, self._limit())
+
+    def _postprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        query = self._start(nodes, query_bundle)
+        if not nodes:
+            return self._end(nodes, [])
+        args = {"instruction": self.instruction}
+        q = encode_multivectors(self.client, self.model_name, [query], self._batching(), is_query=True, **args)
+        d = encode_multivectors(
+            self.client, self.model_name, self._texts(nodes), self._batching(), is_query=False, **args
+        )
+        return self._end(nodes, ranked(maxsim(q[0], d), self.top_n))
+
+    async def _apostprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        query = self._start(nodes, query_bundle)
+        if not nodes:
+            return self._end(nodes, [])
+        args = {"instruction": self.instruction}
+        client, batching = self.async_client, self._batching()
+        q = await aencode_multivectors(client, self.model_name, [query], batching, is_query=True, **args)
+        d = await aencode_multivectors(client, self.model_name, self._texts(nodes), batching, is_query=False, **args)
+        return self._end(nodes, ranked(maxsim(q[0], d), self.top_n))

@@ -1,0 +1,188 @@
+"""SIE text completion for LlamaIndex: a ``CustomLLM`` over the native ``/v1/generate``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.generic_utils import (
+    astream_completion_response_to_chat_response,
+    completion_response_to_chat_response,
+    messages_to_prompt,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+)
+from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.custom import CustomLLM
+from pydantic import Field
+
+from .._adapters.generation import StreamedText, completed, generate_args
+from ..types import GenerateChunk, GenerateResult
+from ._base import LlamaIndexConnection
+
+
+def _response(result: GenerateResult, stops: list[str]) -> CompletionResponse:
+    text, info = completed(result, stops)
+    return CompletionResponse(text=text, raw={"text": text, **info}, additional_kwargs=info)
+
+
+class _Accumulated:
+    """A stream's text so far; each delta as LlamaIndex's ``CompletionResponse`` (text so far, and the delta)."""
+
+    def __init__(self, model: str, stops: list[str]) -> None:
+        self._stream = StreamedText(model, stops)
+        self.text = ""
+
+    def feed(self, chunk: GenerateChunk) -> CompletionResponse | None:
+        delta, info = self._stream.feed(chunk)
+        self.text += delta
+        if info is not None:
+            return CompletionResponse(
+                text=self.text, delta=delta, raw={"text": self.text, **info}, additional_kwargs=info
+            )
+        return CompletionResponse(text=self.text, delta=delta) if delta else None
+
+
+class SIELLM(LlamaIndexConnection, CustomLLM):
+    """Text completion from an SIE generative model, over ``/v1/generate``: the prompt is continued as is.
+
+    ``raw`` and ``additional_kwargs`` of each response hold ``finish_reason``, ``usage`` (read by LlamaIndex's
+    token counter), and the server's ``ttft_ms``, ``tpot_ms`` and ``attempt_id`` where it sends them.
+    ``chat`` goes through ``messages_to_prompt``; for chat templates and tools, use ``SIEChatModel``.
+    """
+
+    model_name: str
+    """The id of a generative model (also accepted as ``model``)."""
+    max_new_tokens: int = Field(default=256, ge=1)
+    """The most tokens to generate (default 256)."""
+    temperature: float | None = Field(default=None, ge=0)
+    """Sampling temperature (0 is greedy); None: the model's default."""
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    """Nucleus sampling, in ``(0, 1]``; None: the model's default."""
+    stop: list[str] | None = None
+    """Strings that end generation when produced; a call's ``stop`` replaces them."""
+    context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
+    """The model's context size in tokens, for LlamaIndex's prompt packing (default 3900)."""
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serializes the class under: ``"SIELLM"``."""
+        return "SIELLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """What LlamaIndex plans prompts with: a completion model, its context and output sizes."""
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_new_tokens,
+            is_chat_model=False,
+            model_name=self.model_name,
+        )
+
+    def _args(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        defaults: dict[str, Any] = {"max_new_tokens": self.max_new_tokens}
+        if self.temperature is not None:
+            defaults["temperature"] = self.temperature
+        if self.top_p is not None:
+            defaults["top_p"] = self.top_p
+        stop = kwargs.pop("stop", None)
+        kwargs.pop("formatted", None)
+        return generate_args(defaults, stop if stop is not None else self.stop, kwargs)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Continue ``prompt``; keyword arguments override ``max_new_tokens``, ``temperature``, ``top_p``, ``stop``.
+
+        Args:
+            prompt: The text to continue, sent as is.
+            formatted: Not used: the prompt is never templated.
+            **kwargs: Per-call settings.
+        """
+        args, model = self._args(kwargs), self.model_name
+        return _response(self.client.generate(model, prompt, **args), args.get("stop", []))
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        """Stream ``complete``: each response has the text so far and its ``delta``; the last one the usage.
+
+        Args:
+            prompt: The text to continue, sent as is.
+            formatted: Not used: the prompt is never templated.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        args, model = self._args(kwargs), self.model_name
+
+        def gen() -> CompletionResponseGen:
+            accumulated = _Accumulated(model, args.get("stop", []))
+            with self.client.stream_generate(model, prompt, **args) as stream:
+                for chunk in stream:
+                    response = accumulated.feed(chunk)
+                    if response is not None:
+                        yield response
+
+        return gen()
+
+    @llm_completion_callback()
+    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Async ``complete``.
+
+        Args:
+            prompt: The text to continue, sent as is.
+            formatted: Not used: the prompt is never templated.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        args, model = self._args(kwargs), self.model_name
+        return _response(await self.async_client.generate(model, prompt, **args), args.get("stop", []))
+
+    @llm_completion_callback()
+    async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
+        """Async ``stream_complete``.
+
+        Args:
+            prompt: The text to continue, sent as is.
+            formatted: Not used: the prompt is never templated.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        args, model = self._args(kwargs), self.model_name
+
+        async def gen() -> CompletionResponseAsyncGen:
+            accumulated = _Accumulated(model, args.get("stop", []))
+            async with self.async_client.stream_generate(model, prompt, **args) as stream:
+                async for chunk in stream:
+                    response = accumulated.feed(chunk)
+                    if response is not None:
+                        yield response
+
+        return gen()
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async ``chat``, without blocking the event loop: the messages as one prompt (``messages_to_prompt``).
+
+        Args:
+            messages: The conversation.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        prompt = (self.messages_to_prompt or messages_to_prompt)(messages)
+        return completion_response_to_chat_response(await self.acomplete(prompt, formatted=True, **kwargs))
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        """Async ``stream_chat``, without blocking the event loop.
+
+        Args:
+            messages: The conversation.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        prompt = (self.messages_to_prompt or messages_to_prompt)(messages)
+        return astream_completion_response_to_chat_response(
+            await self.astream_complete(prompt, formatted=True, **kwargs)
+        )

@@ -1,0 +1,153 @@
+"""SIEExtractionTransformer.convert_to_graph_documents: LangChain's GraphDocument, or the plain shape without it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+import warnings
+from typing import Any
+
+import pytest
+from langchain_core.documents import Document
+
+with warnings.catch_warnings():  # langchain-community warns that it is being sunset; only its graph classes are used
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from langchain_community.graphs import NetworkxEntityGraph
+    from langchain_community.graphs import graph_document as community
+    from langchain_community.graphs.networkx_graph import KnowledgeTriple
+
+from sie_integrations._adapters.graph import GraphNode, GraphRelationship
+from sie_integrations.langchain import SIEExtractionTransformer
+from sie_integrations.langchain._graph import GRAPH_MODULES, GraphDocument, graph_documents
+from sie_integrations.types import Entity, ExtractResult, Relation
+
+LABELS = ["person", "city"]
+TEXTS = ["Alice met Bob in Paris.", "Carol lives in Rome.", "x"]
+RESULT = ExtractResult(
+    id="item-0",
+    entities=[Entity("Alice", "person", 0.9, 0, 5), Entity("Paris", "city", 0.8, 17, 22)],
+    relations=[Relation("Alice", "Paris", "visited", 0.7), Relation("Alice", "Bob", "met", 0.6)],
+)
+
+
+def _block(monkeypatch: pytest.MonkeyPatch, *packages: str) -> None:
+    """Make these packages look not installed, even where already imported."""
+    for name in GRAPH_MODULES:
+        if name.split(".")[0] in packages:
+            monkeypatch.setitem(sys.modules, name, None)
+    for package in packages:
+        monkeypatch.setitem(sys.modules, package, None)
+
+
+def _keys(nodes: Any) -> list[tuple[str, str]]:
+    return [(n.id, n.type) for n in nodes]
+
+
+def test_langchain_community_classes_where_installed() -> None:
+    doc = Document(page_content=TEXTS[0])
+    (graph,) = graph_documents([doc], [RESULT])
+    assert type(graph) is community.GraphDocument
+    assert graph.source is doc
+    assert all(type(n) is community.Node for n in graph.nodes)
+    assert _keys(graph.nodes) == [("Alice", "person"), ("Paris", "city"), ("Bob", "Entity")]
+    assert graph.nodes[0].properties == {"score": 0.9, "starts": [0], "ends": [5]}
+    assert [(type(r), r.type, r.properties) for r in graph.relationships] == [
+        (community.Relationship, "visited", {"score": 0.7}),
+        (community.Relationship, "met", {"score": 0.6}),
+    ]
+    visited, met = graph.relationships
+    assert visited.source is graph.nodes[0] and visited.target is graph.nodes[1]
+    assert met.source is graph.nodes[0] and met.target is graph.nodes[2]
+
+
+def test_langchain_neo4j_classes_without_langchain_community(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Node(community.Node): ...
+
+    class Relationship(community.Relationship): ...
+
+    class Neo4jGraphDocument(community.GraphDocument): ...
+
+    neo4j = types.ModuleType("langchain_neo4j.graphs.graph_document")
+    neo4j.Node, neo4j.Relationship, neo4j.GraphDocument = Node, Relationship, Neo4jGraphDocument
+    _block(monkeypatch, "langchain_community")
+    monkeypatch.setitem(sys.modules, "langchain_neo4j.graphs.graph_document", neo4j)
+    (graph,) = graph_documents([Document(page_content=TEXTS[0])], [RESULT])
+    assert type(graph) is Neo4jGraphDocument
+    assert {type(n) for n in graph.nodes} == {Node}
+    assert {type(r) for r in graph.relationships} == {Relationship}
+
+
+def test_the_plain_shape_without_either(monkeypatch: pytest.MonkeyPatch) -> None:
+    _block(monkeypatch, "langchain_community", "langchain_neo4j")
+    doc = Document(page_content=TEXTS[0])
+    (graph,) = graph_documents([doc], [RESULT])
+    assert type(graph) is GraphDocument
+    assert graph.source is doc
+    alice, paris, bob = graph.nodes
+    assert alice == GraphNode("Alice", "person", {"score": 0.9, "starts": [0], "ends": [5]})
+    assert bob == GraphNode("Bob", "Entity")
+    assert graph.relationships == [
+        GraphRelationship(alice, paris, "visited", {"score": 0.7}),
+        GraphRelationship(alice, bob, "met", {"score": 0.6}),
+    ]
+
+
+def test_importing_the_adapters_imports_no_graph_package() -> None:
+    code = (
+        "import importlib.util, sys\n"
+        "import sie_integrations.langchain\n"
+        "from sie_integrations.langchain import SIEExtractionTransformer\n"
+        "assert importlib.util.find_spec('langchain_community') is not None\n"
+        "leaked = sorted(m for m in sys.modules if m.split('.')[0] in ('langchain_community', 'langchain_neo4j'))\n"
+        "print(','.join(leaked))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def _assert_well_formed(graphs: list[Any], docs: list[Document]) -> None:
+    assert len(graphs) == len(docs)
+    for graph, doc in zip(graphs, docs, strict=True):
+        assert graph.source is doc
+        keys = _keys(graph.nodes)
+        assert len(keys) == len(set(keys))
+        assert {n.type for n in graph.nodes} <= {*LABELS, "Entity"}
+        for node in graph.nodes:
+            spans = zip(node.properties.get("starts", []), node.properties.get("ends", []), strict=True)
+            assert all(doc.page_content[start:end] == node.id for start, end in spans)
+        for relationship in graph.relationships:
+            assert relationship.source in graph.nodes and relationship.target in graph.nodes
+            assert isinstance(relationship.type, str) and relationship.type
+            assert isinstance(relationship.properties["score"], float)
+
+
+@pytest.mark.live
+@pytest.mark.vcr
+async def test_graph_documents_from_the_peer_feed_a_graph_store(sie_url: str) -> None:
+    docs = [Document(page_content=t, metadata={"source": i}) for i, t in enumerate(TEXTS)]
+    transformer = SIEExtractionTransformer(model="sie-fake-full", labels=LABELS, base_url=sie_url, batch_size=2)
+    graphs = transformer.convert_to_graph_documents(docs)
+    assert all(type(g) is community.GraphDocument for g in graphs)
+    _assert_well_formed(graphs, docs)
+    assert any(g.relationships for g in graphs)
+    assert all("sie_extraction" not in d.metadata for d in docs)
+    assert await transformer.aconvert_to_graph_documents(docs) == graphs
+
+    store = NetworkxEntityGraph()
+    for graph in graphs:
+        for r in graph.relationships:
+            store.add_triple(KnowledgeTriple(r.source.id, r.type, r.target.id))
+    pairs = {(r.source.id, r.target.id) for g in graphs for r in g.relationships}
+    assert {(head, tail) for head, tail, _ in store.get_triples()} == pairs
+
+
+@pytest.mark.live
+@pytest.mark.vcr
+def test_plain_graph_documents_from_the_peer(sie_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _block(monkeypatch, "langchain_community", "langchain_neo4j")
+    docs = [Document(page_content=t) for t in TEXTS]
+    transformer = SIEExtractionTransformer(model="sie-fake-full", labels=LABELS, base_url=sie_url, batch_size=2)
+    graphs = transformer.convert_to_graph_documents(docs)
+    assert all(type(g) is GraphDocument for g in graphs)
+    _assert_well_formed(graphs, docs)
