@@ -26,7 +26,52 @@ def _dicts(ranked: list[Ranked]) -> list[dict[str, Any]]:
     return [{"index": r.index, "relevance_score": r.score} for r in ranked]
 
 
-class SIEReranker(SIEConnection, BaseDocumentCompressor):
+class _Compressor(BaseDocumentCompressor):
+    """A document compressor over a ``rerank`` / ``arerank`` that gives scores best first."""
+
+    top_n: int | None = 3
+    """Documents ``compress_documents`` keeps (default 3); None keeps all."""
+
+    def rerank(
+        self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
+    ) -> list[dict[str, Any]]:
+        """Scores only: ``[{"index": ..., "relevance_score": ...}]``, best first."""
+        raise NotImplementedError
+
+    async def arerank(
+        self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
+    ) -> list[dict[str, Any]]:
+        """Async ``rerank``."""
+        raise NotImplementedError
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """The best ``top_n`` documents, best first, each a copy with ``metadata["relevance_score"]`` set.
+
+        Args:
+            documents: The retrieved documents.
+            query: The query to rank them against.
+            callbacks: Not used.
+        """
+        _check_documents(documents)
+        return _with_scores(documents, self.rerank(documents, query, top_n=self.top_n))
+
+    async def acompress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Async ``compress_documents``.
+
+        Args:
+            documents: The retrieved documents.
+            query: The query to rank them against.
+            callbacks: Not used.
+        """
+        _check_documents(documents)
+        return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
+
+
+class SIEReranker(SIEConnection, _Compressor):
     """Reranks documents against a query with an SIE scoring model; keeps the best ``top_n``.
 
     Each returned document is a copy with ``metadata["relevance_score"]`` set; inputs are not changed.
@@ -34,8 +79,6 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
 
     model: str = Field(alias="model_name")
     """The id of a scoring model, a reranker (also accepted as ``model_name``)."""
-    top_n: int | None = 3
-    """Documents ``compress_documents`` keeps (default 3); None keeps all."""
     instruction: str | None = None
     """A task instruction sent with each request, for rerankers that take one."""
     max_concurrency: int | None = Field(default=None, ge=1)
@@ -78,32 +121,6 @@ class SIEReranker(SIEConnection, BaseDocumentCompressor):
 
         return _dicts(await arerank(score, _texts(documents), top_n=top_n, limit=self._limit()))
 
-    def compress_documents(
-        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
-    ) -> Sequence[Document]:
-        """The best ``top_n`` documents, best first, each a copy with ``metadata["relevance_score"]`` set.
-
-        Args:
-            documents: The retrieved documents.
-            query: The query to rank them against.
-            callbacks: Not used.
-        """
-        _check_documents(documents)
-        return _with_scores(documents, self.rerank(documents, query, top_n=self.top_n))
-
-    async def acompress_documents(
-        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
-    ) -> Sequence[Document]:
-        """Async ``compress_documents``.
-
-        Args:
-            documents: The retrieved documents.
-            query: The query to rank them against.
-            callbacks: Not used.
-        """
-        _check_documents(documents)
-        return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
-
 
 def _check_documents(documents: Sequence[Document]) -> None:
     """Before anything is sent: only ``Document``s can come back with a score (``rerank`` takes strings too)."""
@@ -126,16 +143,13 @@ def _with_scores(documents: Sequence[Document], ranked: list[dict[str, Any]]) ->
     return out
 
 
-class SIEMaxSimReranker(SIEMultiVectorEmbeddings, BaseDocumentCompressor):
+class SIEMaxSimReranker(SIEMultiVectorEmbeddings, _Compressor):
     """Reranks documents by MaxSim between the query's and each document's token vectors; keeps the best ``top_n``.
 
     A second stage after any vector store: the candidates' token vectors come from a multivector model
     (ColBERT-style) and are scored on the client, so the store needs no multivector support. Each returned
     document is a copy with ``metadata["relevance_score"]`` set (the MaxSim score); inputs are not changed.
     """
-
-    top_n: int | None = 3
-    """Documents ``compress_documents`` keeps (default 3); None keeps all."""
 
     def rerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
@@ -168,29 +182,3 @@ class SIEMaxSimReranker(SIEMultiVectorEmbeddings, BaseDocumentCompressor):
             return []
         scores = maxsim(await self.aembed_query(query), await self.aembed_documents(texts))
         return _dicts(ranked(scores, top_n))
-
-    def compress_documents(
-        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
-    ) -> Sequence[Document]:
-        """The best ``top_n`` documents, best first, each a copy with ``metadata["relevance_score"]`` set.
-
-        Args:
-            documents: The retrieved documents.
-            query: The query to rank them against.
-            callbacks: Not used.
-        """
-        _check_documents(documents)
-        return _with_scores(documents, self.rerank(documents, query, top_n=self.top_n))
-
-    async def acompress_documents(
-        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
-    ) -> Sequence[Document]:
-        """Async ``compress_documents``.
-
-        Args:
-            documents: The retrieved documents.
-            query: The query to rank them against.
-            callbacks: Not used.
-        """
-        _check_documents(documents)
-        return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
