@@ -13,9 +13,8 @@ from langchain_core.documents import Document
 
 with warnings.catch_warnings():  # langchain-community warns that it is being sunset; only its graph classes are used
     warnings.simplefilter("ignore", DeprecationWarning)
-    from langchain_community.graphs import NetworkxEntityGraph
+    from langchain_community.graphs import Neo4jGraph
     from langchain_community.graphs import graph_document as community
-    from langchain_community.graphs.networkx_graph import KnowledgeTriple
 
 from sie_integrations._adapters.graph import GraphNode, GraphRelationship
 from sie_integrations.langchain import SIEExtractionTransformer
@@ -124,7 +123,7 @@ def _assert_well_formed(graphs: list[Any], docs: list[Document]) -> None:
 
 @pytest.mark.live
 @pytest.mark.vcr
-async def test_graph_documents_from_the_peer_feed_a_graph_store(sie_url: str) -> None:
+async def test_graph_documents_from_the_peer_go_through_neo4j_import(sie_url: str) -> None:
     docs = [Document(page_content=t, metadata={"source": i}) for i, t in enumerate(TEXTS)]
     transformer = SIEExtractionTransformer(model="sie-fake-full", labels=LABELS, base_url=sie_url, batch_size=2)
     graphs = transformer.convert_to_graph_documents(docs)
@@ -134,12 +133,20 @@ async def test_graph_documents_from_the_peer_feed_a_graph_store(sie_url: str) ->
     assert all("sie_extraction" not in d.metadata for d in docs)
     assert await transformer.aconvert_to_graph_documents(docs) == graphs
 
-    store = NetworkxEntityGraph()
-    for graph in graphs:
-        for r in graph.relationships:
-            store.add_triple(KnowledgeTriple(r.source.id, r.type, r.target.id))
-    pairs = {(r.source.id, r.target.id) for g in graphs for r in g.relationships}
-    assert {(head, tail) for head, tail, _ in store.get_triples()} == pairs
+    # Neo4jGraph's own import code, with its query() captured instead of sent to a server
+    sent: list[dict[str, Any]] = []
+    store = Neo4jGraph.__new__(Neo4jGraph)
+    store.query = lambda query, params={}: sent.append(params) or []  # type: ignore[method-assign]
+    store.add_graph_documents(graphs, include_source=True)
+    nodes = [row for params in sent[0::2] for row in params["data"]]
+    rels = [row for params in sent[1::2] for row in params["data"]]
+    assert [(n["id"], n["type"]) for n in nodes] == [(n.id, n.type) for g in graphs for n in g.nodes]
+    assert [(r["source"], r["type"], r["target"]) for r in rels] == [  # Neo4jGraph upper-cases types itself
+        (r.source.id, r.type.replace(" ", "_").upper(), r.target.id) for g in graphs for r in g.relationships
+    ]
+    for row in nodes + rels:  # Neo4j stores primitives and flat lists only
+        for value in row["properties"].values():
+            assert isinstance(value, (int, float, str)) or all(isinstance(v, (int, float)) for v in value)
 
 
 @pytest.mark.live

@@ -64,20 +64,19 @@ def test_max_new_tokens_ends_a_generation_with_length(sie_url: str) -> None:
 
 @pytest.mark.live
 @pytest.mark.vcr
-def test_stream_gives_many_deltas_and_ends_with_usage_and_timing(sie_url: str) -> None:
+def test_stream_gives_many_deltas_each_to_the_callbacks(sie_url: str) -> None:
     handler = Tokens()
     llm = SIELLM(model="tiny-think-raw", base_url=sie_url, max_new_tokens=64)
     chunks = list(llm.stream("Weather?", config={"callbacks": [handler]}))
     assert len(chunks) > 5
     assert "".join(c for c in chunks) == THINK
     assert handler.tokens == [c for c in chunks if c]
-    streamed = llm.invoke("Weather?")
-    assert streamed == THINK
+    assert llm.invoke("Weather?") == THINK  # the whole answer is the deltas joined
 
 
 @pytest.mark.live
 @pytest.mark.vcr
-def test_the_last_stream_chunk_carries_usage_ttft_and_the_request_id(sie_url: str) -> None:
+async def test_the_last_stream_chunk_carries_usage_ttft_and_the_request_id(sie_url: str) -> None:
     llm = SIELLM(model="tiny-think-raw", base_url=sie_url, max_new_tokens=64, streaming=True)
     handler = Tokens()
     result = llm.generate(["Weather?"], callbacks=[handler])
@@ -89,6 +88,9 @@ def test_the_last_stream_chunk_carries_usage_ttft_and_the_request_id(sie_url: st
     assert info is not None
     assert info["finish_reason"] == "stop" and info["usage"]["completion_tokens"] > 0
     assert info["ttft_ms"] > 0 and len(info["request_id"]) == 32
+    again = await llm.agenerate(["Weather?"], callbacks=[handler])
+    assert again.generations[0][0].text == THINK and len(handler.tokens) > 10
+    assert again.generations[0][0].generation_info["finish_reason"] == "stop"  # type: ignore[index]
 
 
 @pytest.mark.live

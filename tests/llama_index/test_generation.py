@@ -130,3 +130,16 @@ def test_bad_input_fails_before_sending() -> None:
     assert sent == []
     assert "api_key" not in SIELLM(model="m", api_key="sk-secret").to_dict()
     assert "sk-secret" not in SIELLM(model="m", api_key="sk-secret").to_json()
+
+
+def test_completion_to_prompt_applies_unless_the_prompt_is_formatted() -> None:
+    prompts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        prompts.append(json.loads(request.content)["prompt"])
+        return httpx.Response(200, json={"model": "m", "text": "ok", "finish_reason": "stop", "usage": {}})
+
+    llm = SIELLM(model="m", completion_to_prompt=lambda p: f"<s>{p}</s>", **mock_connection(answer))
+    llm.complete("hi")
+    llm.complete("hi", formatted=True)
+    assert prompts == ["<s>hi</s>", "hi"]

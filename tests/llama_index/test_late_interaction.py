@@ -6,25 +6,13 @@ import numpy as np
 import pytest
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from sie_integrations import SIEClient
 from sie_integrations.llama_index import SIELLM, SIEEmbeddings, SIEMaxSimReranker, SIEMultiVectorEmbeddings
 from tests.late_interaction import MODEL, QUERY, TEXTS, reference_scores
-
-
-class Seen(BaseEventHandler):
-    events: list[BaseEvent] = []
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "Seen"
-
-    def handle(self, event: BaseEvent, **kwargs: object) -> None:
-        self.events.append(event)
+from tests.llama_index.events import Dispatched
 
 
 @pytest.mark.live
@@ -45,7 +33,7 @@ async def test_multivector_embeddings_match_the_client(sie_url: str) -> None:
 @pytest.mark.live
 @pytest.mark.vcr
 async def test_the_postprocessor_keeps_the_best_by_maxsim_with_rerank_events(sie_url: str) -> None:
-    handler = Seen(events=[])
+    handler = Dispatched()
     get_dispatcher().add_event_handler(handler)
     try:
         reranker = SIEMaxSimReranker(model=MODEL, base_url=sie_url, top_n=2)

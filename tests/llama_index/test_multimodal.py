@@ -14,6 +14,8 @@ from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayloa
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
 from llama_index.core.embeddings import MultiModalEmbedding
 from llama_index.core.indices import MultiModalVectorStoreIndex
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent, EmbeddingStartEvent
 from llama_index.core.schema import ImageDocument, ImageNode
 from PIL import Image as PILImage
 
@@ -21,6 +23,7 @@ from sie_integrations import Image, Item, SIEClient
 from sie_integrations import errors as sie
 from sie_integrations.llama_index import SIEMultiModalEmbedding
 from tests.images import ALL, BLUE, GREEN, RED, YELLOW
+from tests.llama_index.events import Dispatched
 
 
 class Events(BaseCallbackHandler):
@@ -74,11 +77,24 @@ async def test_image_embeddings_from_paths_bytes_and_files(sie_url: str) -> None
     batch = embedding.get_image_embedding_batch([str(RED), GREEN, io.BytesIO(BLUE.read_bytes()), YELLOW.read_bytes()])
     np.testing.assert_allclose(np.array(batch), images, rtol=1e-6)
     assert events.chunks == [[str(RED), str(GREEN), "<BytesIO>"], ["<bytes>"]]  # paths named, bytes never logged
+    one = embedding.get_image_embedding(YELLOW.read_bytes())
+    np.testing.assert_allclose(one, images[3], rtol=1e-6)
+    assert events.chunks[-1] == ["<bytes>"]
     np.testing.assert_allclose(embedding.get_image_embedding(str(GREEN)), images[1], rtol=1e-6)
-    np.testing.assert_allclose(await embedding.aget_image_embedding(str(BLUE)), images[2], rtol=1e-6)
-    np.testing.assert_allclose(
-        np.array(await embedding.aget_image_embedding_batch([str(p) for p in ALL])), images, rtol=1e-6
-    )
+    np.testing.assert_allclose(await embedding.aget_image_embedding(BLUE.read_bytes()), images[2], rtol=1e-6)
+    events.chunks.clear()
+    dispatched = Dispatched()
+    get_dispatcher().add_event_handler(dispatched)
+    try:
+        batch = await embedding.aget_image_embedding_batch(
+            [str(RED), GREEN, io.BytesIO(BLUE.read_bytes()), YELLOW.read_bytes()]
+        )
+    finally:
+        get_dispatcher().event_handlers.remove(dispatched)
+    np.testing.assert_allclose(np.array(batch), images, rtol=1e-6)
+    assert sorted(e.chunks for e in dispatched.events if isinstance(e, EmbeddingEndEvent)) == sorted(events.chunks)
+    assert sum(isinstance(e, EmbeddingStartEvent) for e in dispatched.events) == 2
+    assert sorted(events.chunks) == sorted([[str(RED), str(GREEN), "<BytesIO>"], ["<bytes>"]])  # async: as sync
 
 
 @pytest.mark.live

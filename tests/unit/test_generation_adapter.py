@@ -108,3 +108,14 @@ def test_a_whole_answer_is_cut_at_its_first_stop_string() -> None:
     result = GenerateResult(model="m", text="a. b\n\nc", finish_reason="length", usage=Usage())
     assert completed(result, ["\n\n", "."]) == ("a", {**result_info(result), "finish_reason": "stop"})
     assert completed(result, ["zzz"]) == ("a. b\n\nc", result_info(result))
+
+
+def test_whole_and_streamed_answers_end_at_the_stop_string_that_ends_first() -> None:
+    """One stop inside another: both modes cut where a server checking each token would."""
+    stops = ["tok_70a76af3 tok_f", "a76"]
+    text = "tok_a78760a2 tok_70a76af3 tok_f791d0e5"
+    whole = GenerateResult(model="m", text=text, finish_reason="length", usage=Usage())
+    assert completed(whole, stops)[0] == "tok_a78760a2 tok_70"
+    for size in (1, 3, 7, len(text)):
+        parts = [text[i : i + size] for i in range(0, len(text), size)]
+        assert "".join(shown(stops, *parts)[0]) == "tok_a78760a2 tok_70"

@@ -43,8 +43,12 @@ def test_file_objects_data_uris_and_pil_images() -> None:
     from_pil = load_image(PILImage.open(io.BytesIO(encoded("jpeg"))))
     assert from_pil.format == "png"  # re-encoded losslessly
     assert PILImage.open(io.BytesIO(from_pil.data)).size == (4, 4)
-    cmyk = PILImage.new("CMYK", (2, 2))
-    assert load_image(cmyk).format == "png"
+    for mode in ("CMYK", "I", "F", "I;16", "YCbCr"):
+        converted = load_image(PILImage.new(mode, (2, 2)))
+        assert converted.format == "png", mode
+        assert PILImage.open(io.BytesIO(converted.data)).size == (2, 2)
+    with pytest.raises(ValueError, match="image: this PIL image \\(mode 'La'\\) cannot be sent as PNG"):
+        load_image(PILImage.new("La", (2, 2)))
 
 
 def test_what_cannot_be_an_image_fails_before_sending(tmp_path: Path) -> None:
@@ -68,6 +72,9 @@ def test_what_cannot_be_an_image_fails_before_sending(tmp_path: Path) -> None:
         load_image(3)
     with pytest.raises(TypeError, match="gave str, not bytes"):
         load_image(io.StringIO("text"))
+    red = Path(__file__).parent.parent / "data" / "images" / "red-square.png"
+    with open(red, encoding="utf-8") as text_mode, pytest.raises(TypeError, match="open it with 'rb'"):
+        load_image(text_mode)
     with pytest.raises(TypeError, match="a list of paths"):
         image_items("cat.png")  # type: ignore[arg-type]
 

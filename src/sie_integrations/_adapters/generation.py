@@ -60,9 +60,9 @@ def final_info(chunk: GenerateChunk, model: str) -> dict[str, Any]:
 
 
 def first_stop(text: str, stops: Sequence[str]) -> int | None:
-    """Where the first stop string in ``text`` begins, or None."""
-    found = [i for i in (text.find(stop) for stop in stops) if i >= 0]
-    return min(found) if found else None
+    """Where the stop string that ends first in ``text`` begins (as a server checking each token finds it), or None."""
+    found = [(i + len(stop), i) for stop in stops if (i := text.find(stop)) >= 0]
+    return min(found)[1] if found else None
 
 
 def completed(result: GenerateResult, stops: Sequence[str]) -> tuple[str, dict[str, Any]]:
@@ -87,7 +87,7 @@ class StreamedText:
 
     def __init__(self, model: str, stops: Sequence[str]) -> None:
         self.model = model
-        self.stops = [stop for stop in stops if stop]
+        self.stops = list(stops)
         self.stopped = False
         self._held = ""
 

@@ -45,11 +45,16 @@ def _is_pil(source: Any) -> bool:
     return type(source).__module__.startswith("PIL.") and callable(getattr(source, "save", None))
 
 
-def _pil_bytes(source: Any) -> bytes:
-    """A PIL image as PNG (lossless, whatever it was loaded from)."""
+def _pil_bytes(source: Any, what: str) -> bytes:
+    """A PIL image as PNG (lossless, whatever it was loaded from); other modes as RGB or RGBA."""
     buffer = io.BytesIO()
-    image = source if source.mode in ("1", "L", "LA", "I", "P", "RGB", "RGBA") else source.convert("RGBA")
-    image.save(buffer, format="PNG")
+    try:
+        image = source
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+            image = image.convert("RGBA" if "A" in image.mode else "RGB")
+        image.save(buffer, format="PNG")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{what}: this PIL image (mode {source.mode!r}) cannot be sent as PNG: {exc}") from exc
     return buffer.getvalue()
 
 
@@ -102,11 +107,14 @@ def load_image(source: ImageSource, what: str = "image") -> Image:
     elif isinstance(source, (str, os.PathLike)):
         data = _read(source, what)
     elif _is_pil(source):
-        data = _pil_bytes(source)
+        data = _pil_bytes(source, what)
     elif isinstance(source, io.BytesIO):
         data = source.getvalue()
     elif callable(getattr(source, "read", None)):
-        data = source.read()
+        try:
+            data = source.read()
+        except UnicodeDecodeError:
+            data = None
         if not isinstance(data, bytes):
             raise TypeError(f"{what}: the file object gave {type(data).__name__}, not bytes (open it with 'rb')")
     else:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.documents import BaseDocumentTransformer, Document
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
@@ -96,7 +97,9 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
         """
         return self._annotate(documents, await self._aextract(documents))
 
-    def convert_to_graph_documents(self, documents: Sequence[Document]) -> list[Any]:
+    def convert_to_graph_documents(
+        self, documents: Sequence[Document], config: RunnableConfig | None = None
+    ) -> list[Any]:
         """The extraction of each document as a graph document, for a graph store's ``add_graph_documents``.
 
         One per document, in input order, with the document as ``source``. Each entity text and label is a node
@@ -104,19 +107,23 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
         relationship typed with its label as the server sends it, not normalised (properties: ``score``). A
         relation's head or tail found as no entity is a node of type ``"Entity"``.
 
-        The class is ``langchain_community.graphs.graph_document.GraphDocument`` when langchain-community is
-        installed, else langchain-neo4j's, else a plain dataclass with the same fields (``nodes``,
-        ``relationships``, ``source``).
+        The class is ``langchain_neo4j.graphs.graph_document.GraphDocument`` when langchain-neo4j is installed,
+        else langchain-community's, else a plain dataclass with the same fields (``nodes``, ``relationships``,
+        ``source``).
 
         Args:
             documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
+            config: Not used; taken as ``LLMGraphTransformer`` takes it.
         """
         return graph_documents(documents, self._extract(documents))
 
-    async def aconvert_to_graph_documents(self, documents: Sequence[Document]) -> list[Any]:
+    async def aconvert_to_graph_documents(
+        self, documents: Sequence[Document], config: RunnableConfig | None = None
+    ) -> list[Any]:
         """Async ``convert_to_graph_documents``.
 
         Args:
             documents: The documents; their ``page_content`` is sent in batches of ``batch_size``.
+            config: Not used; taken as ``LLMGraphTransformer`` takes it.
         """
         return graph_documents(documents, await self._aextract(documents))

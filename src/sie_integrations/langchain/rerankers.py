@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -180,5 +181,6 @@ class SIEMaxSimReranker(SIEMultiVectorEmbeddings, _Compressor):
         texts = _texts(documents)
         if not texts:
             return []
-        scores = maxsim(await self.aembed_query(query), await self.aembed_documents(texts))
+        query_vectors, document_vectors = await asyncio.gather(self.aembed_query(query), self.aembed_documents(texts))
+        scores = maxsim(query_vectors, document_vectors)
         return _dicts(ranked(scores, top_n))

@@ -223,18 +223,26 @@ class SIEMultiModalEmbedding(SIEEmbeddings, MultiModalEmbedding):
         return order, [([image_label(images[i]) for i in part.positions], part.items) for part in parts]
 
     def _get_image_embedding(self, img_file_path: ImageType) -> list[float]:
-        return self._embed(list(image_items([img_file_path])))[0]
+        return self._embed(image_items([img_file_path]))[0]
 
     async def _aget_image_embedding(self, img_file_path: ImageType) -> list[float]:
-        return (await self._aembed(list(image_items([img_file_path]))))[0]
+        return (await self._aembed(image_items([img_file_path])))[0]
 
-    def _get_image_embeddings(self, img_file_paths: list[ImageType]) -> list[list[float]]:
-        order, parts = self._image_parts(img_file_paths)
-        return restore(order, [vector for _, items in parts for vector in self._embed(items)])
+    def get_image_embedding(self, img_file_path: ImageType) -> list[float]:
+        """Embed one image, with LlamaIndex's events naming it by its path (never its bytes).
 
-    async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[list[float]]:
-        order, parts = self._image_parts(img_file_paths)
-        return restore(order, [vector for _, items in parts for vector in await self._aembed(items)])
+        Args:
+            img_file_path: A path, bytes, a ``BytesIO`` or a PIL image.
+        """
+        return self.get_image_embedding_batch([img_file_path])[0]
+
+    async def aget_image_embedding(self, img_file_path: ImageType) -> list[float]:
+        """Async ``get_image_embedding``.
+
+        Args:
+            img_file_path: A path, bytes, a ``BytesIO`` or a PIL image.
+        """
+        return (await self.aget_image_embedding_batch([img_file_path]))[0]
 
     def get_image_embedding_batch(
         self, img_file_paths: list[ImageType], show_progress: bool = False
@@ -251,22 +259,26 @@ class SIEMultiModalEmbedding(SIEEmbeddings, MultiModalEmbedding):
     async def aget_image_embedding_batch(
         self, img_file_paths: list[ImageType], show_progress: bool = False
     ) -> list[list[float]]:
-        """Async ``get_image_embedding_batch``; batches wait for a free slot of ``max_concurrency``.
+        """Async ``get_image_embedding_batch``, with the same events; batches wait for a free ``max_concurrency`` slot.
 
         Args:
             img_file_paths: Paths, bytes, ``BytesIO`` or PIL images.
             show_progress: Not used.
         """
         order, parts = self._image_parts(img_file_paths)
-        payload: dict[str, Any] = {EventPayload.SERIALIZED: self.to_payload()}
+        payload = self.to_payload()
 
-        async def run(part: tuple[list[str], list[ItemLike]]) -> list[list[float]]:
-            with self.callback_manager.event(CBEventType.EMBEDDING, payload=payload) as event:
-                vectors = await self._aembed(part[1])
-                event.on_end(payload={EventPayload.CHUNKS: part[0], EventPayload.EMBEDDINGS: vectors})
+        async def run(chunks: list[str], items: list[ItemLike]) -> list[list[float]]:
+            dispatcher.event(EmbeddingStartEvent(model_dict=payload))
+            with self.callback_manager.event(
+                CBEventType.EMBEDDING, payload={EventPayload.SERIALIZED: payload}
+            ) as event:
+                vectors = await self._aembed(items)
+                event.on_end(payload={EventPayload.CHUNKS: chunks, EventPayload.EMBEDDINGS: vectors})
+            dispatcher.event(EmbeddingEndEvent(chunks=chunks, embeddings=vectors))
             return vectors
 
-        batches = await asyncio.gather(*(run(part) for part in parts))
+        batches = await asyncio.gather(*(run(*part) for part in parts))
         return restore(order, [vector for vectors in batches for vector in vectors])
 
 

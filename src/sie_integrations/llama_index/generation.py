@@ -52,11 +52,12 @@ class _Accumulated:
 
 
 class SIELLM(LlamaIndexConnection, CustomLLM):
-    """Text completion from an SIE generative model, over ``/v1/generate``: the prompt is continued as is.
+    """Text completion from an SIE generative model, over ``/v1/generate``: no chat template is applied.
 
     ``raw`` and ``additional_kwargs`` of each response hold ``finish_reason``, ``usage`` (read by LlamaIndex's
     token counter), and the server's ``ttft_ms``, ``tpot_ms`` and ``attempt_id`` where it sends them.
-    ``chat`` goes through ``messages_to_prompt``; for chat templates and tools, use ``SIEChatModel``.
+    ``complete`` applies ``completion_to_prompt`` (by default, none) and ``chat`` ``messages_to_prompt``; for the
+    model's chat template and tools, use ``SIEChatModel``.
     """
 
     model_name: str
@@ -94,19 +95,21 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
         if self.top_p is not None:
             defaults["top_p"] = self.top_p
         stop = kwargs.pop("stop", None)
-        kwargs.pop("formatted", None)
         return generate_args(defaults, stop if stop is not None else self.stop, kwargs)
+
+    def _prompt(self, prompt: str, formatted: bool) -> str:
+        return prompt if formatted or self.completion_to_prompt is None else self.completion_to_prompt(prompt)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Continue ``prompt``; keyword arguments override ``max_new_tokens``, ``temperature``, ``top_p``, ``stop``.
 
         Args:
-            prompt: The text to continue, sent as is.
-            formatted: Not used: the prompt is never templated.
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
             **kwargs: Per-call settings.
         """
-        args, model = self._args(kwargs), self.model_name
+        args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
         return _response(self.client.generate(model, prompt, **args), args.get("stop", []))
 
     @llm_completion_callback()
@@ -114,11 +117,11 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
         """Stream ``complete``: each response has the text so far and its ``delta``; the last one the usage.
 
         Args:
-            prompt: The text to continue, sent as is.
-            formatted: Not used: the prompt is never templated.
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
             **kwargs: Per-call settings, as for ``complete``.
         """
-        args, model = self._args(kwargs), self.model_name
+        args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
 
         def gen() -> CompletionResponseGen:
             accumulated = _Accumulated(model, args.get("stop", []))
@@ -135,11 +138,11 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
         """Async ``complete``.
 
         Args:
-            prompt: The text to continue, sent as is.
-            formatted: Not used: the prompt is never templated.
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
             **kwargs: Per-call settings, as for ``complete``.
         """
-        args, model = self._args(kwargs), self.model_name
+        args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
         return _response(await self.async_client.generate(model, prompt, **args), args.get("stop", []))
 
     @llm_completion_callback()
@@ -147,11 +150,11 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
         """Async ``stream_complete``.
 
         Args:
-            prompt: The text to continue, sent as is.
-            formatted: Not used: the prompt is never templated.
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
             **kwargs: Per-call settings, as for ``complete``.
         """
-        args, model = self._args(kwargs), self.model_name
+        args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
 
         async def gen() -> CompletionResponseAsyncGen:
             accumulated = _Accumulated(model, args.get("stop", []))

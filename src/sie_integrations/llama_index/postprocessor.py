@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
@@ -130,6 +131,8 @@ class SIEMaxSimReranker(_Reranking):
             return self._end(nodes, [])
         args = {"instruction": self.instruction}
         client, batching = self.async_client, self._batching()
-        q = await aencode_multivectors(client, self.model_name, [query], batching, is_query=True, **args)
-        d = await aencode_multivectors(client, self.model_name, self._texts(nodes), batching, is_query=False, **args)
+        q, d = await asyncio.gather(
+            aencode_multivectors(client, self.model_name, [query], batching, is_query=True, **args),
+            aencode_multivectors(client, self.model_name, self._texts(nodes), batching, is_query=False, **args),
+        )
         return self._end(nodes, ranked(maxsim(q[0], d), self.top_n))
