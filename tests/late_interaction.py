@@ -17,14 +17,16 @@ TEXTS = [
 ]
 
 
-def reference_scores(url: str, query: str, texts: list[str]) -> list[float]:
-    """MaxSim, one query token at a time, on the vectors the client itself gets: what every adapter must match."""
+def token_vectors(url: str, texts: list[str], *, is_query: bool = False) -> list[np.ndarray]:
+    """The multivectors the client itself gets for ``texts``: what every adapter must match."""
     with SIEClient(base_url=url) as client:
-        q = client.encode(MODEL, [query], output_types=("multivector",), is_query=True)[0].multivector
-        docs = [r.multivector for r in client.encode(MODEL, texts, output_types=("multivector",))]
-    assert q is not None
-    scores = []
-    for d in docs:
-        assert d is not None
-        scores.append(sum(max(float(np.dot(token, other)) for other in d) for token in q))
-    return scores
+        results = client.encode(MODEL, texts, output_types=("multivector",), is_query=is_query)
+    vectors = [r.multivector for r in results]
+    assert all(v is not None for v in vectors)
+    return vectors  # type: ignore[return-value]
+
+
+def reference_scores(url: str, query: str, texts: list[str]) -> list[float]:
+    """MaxSim, one query token at a time, on ``token_vectors``."""
+    q = token_vectors(url, [query], is_query=True)[0]
+    return [sum(max(float(np.dot(token, other)) for other in d) for token in q) for d in token_vectors(url, texts)]

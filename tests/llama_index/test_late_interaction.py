@@ -9,9 +9,8 @@ from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from sie_integrations import SIEClient
 from sie_integrations.llama_index import SIELLM, SIEEmbeddings, SIEMaxSimReranker, SIEMultiVectorEmbeddings
-from tests.late_interaction import MODEL, QUERY, TEXTS, reference_scores
+from tests.late_interaction import MODEL, QUERY, TEXTS, reference_scores, token_vectors
 from tests.llama_index.events import Dispatched
 
 
@@ -20,10 +19,8 @@ from tests.llama_index.events import Dispatched
 async def test_multivector_embeddings_match_the_client(sie_url: str) -> None:
     embeddings = SIEMultiVectorEmbeddings(model=MODEL, base_url=sie_url, batch_size=2)
     vectors = embeddings.get_text_embeddings(TEXTS)
-    with SIEClient(base_url=sie_url) as client:
-        direct = client.encode(MODEL, TEXTS, output_types=("multivector",))
-    for got, want in zip(vectors, direct, strict=True):
-        np.testing.assert_array_equal(got, want.multivector)  # type: ignore[arg-type]
+    for got, want in zip(vectors, token_vectors(sie_url, TEXTS), strict=True):
+        np.testing.assert_array_equal(got, want)
     assert embeddings.get_query_embedding(QUERY).ndim == 2
     again = await embeddings.aget_text_embeddings(TEXTS)
     assert all(np.array_equal(a, b) for a, b in zip(again, vectors, strict=True))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sie_integrations._adapters.multivector import maxsim, multivectors, ranked
+from sie_integrations._adapters.multivector import maxsim, maxsim_ranking, multivectors
 from sie_integrations.errors import RequestError
 from sie_integrations.types import EncodeResult
 
@@ -41,11 +41,11 @@ def test_maxsim_reads_float16_and_orders_best_first() -> None:
         np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float16),  # matches both: 2
         np.array([[-1.0, -1.0]], dtype=np.float16),  # matches neither: -2
     ]
-    scores = maxsim(query, documents)
-    assert scores == [1.0, 2.0, -2.0]
-    assert [(r.index, r.score) for r in ranked(scores, None)] == [(1, 2.0), (0, 1.0), (2, -2.0)]
-    assert [r.index for r in ranked(scores, 2)] == [1, 0]
-    assert [r.index for r in ranked([0.5, 0.5, 0.9], -1)] == [2, 0, 1]  # ties keep their order
+    assert maxsim(query, documents) == [1.0, 2.0, -2.0]
+    assert [(r.index, r.score) for r in maxsim_ranking(query, documents, None)] == [(1, 2.0), (0, 1.0), (2, -2.0)]
+    assert [r.index for r in maxsim_ranking(query, documents, 2)] == [1, 0]
+    tied = [np.array([[0.5, 0.0]]), np.array([[0.5, 0.0]]), np.array([[0.9, 0.0]])]
+    assert [r.index for r in maxsim_ranking(np.array([[1.0, 0.0]]), tied, -1)] == [2, 0, 1]  # ties keep their order
 
 
 def test_maxsim_refuses_vectors_that_do_not_fit() -> None:

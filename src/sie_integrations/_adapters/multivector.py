@@ -12,7 +12,7 @@ from .._http.client import SIEClient
 from ..errors import RequestError
 from ..types import EncodeResult
 from .batching import Batching, aencode_batched, encode_batched
-from .rerank import Ranked
+from .rerank import Ranked, best_first
 
 MULTIVECTOR = ("multivector",)
 Matrix = np.ndarray[Any, Any]
@@ -68,8 +68,6 @@ def maxsim(query: Matrix, documents: Sequence[Matrix]) -> list[float]:
     return scores
 
 
-def ranked(scores: Sequence[float], top_n: int | None) -> list[Ranked]:
-    """The documents best first (ties keep their order); ``top_n`` None or negative keeps all."""
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])
-    best = order if top_n is None or top_n < 0 else order[:top_n]
-    return [Ranked(index=i, score=scores[i]) for i in best]
+def maxsim_ranking(query: Matrix, documents: Sequence[Matrix], top_n: int | None) -> list[Ranked]:
+    """The documents' ``maxsim`` scores, ``best_first``."""
+    return best_first([Ranked(i, score) for i, score in enumerate(maxsim(query, documents))], top_n)

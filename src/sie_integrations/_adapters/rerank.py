@@ -26,18 +26,20 @@ def parts(texts: Sequence[str]) -> list[Sequence[str]]:
     return split(texts, MAX_ITEMS_PER_REQUEST)
 
 
-def merge(scored_parts: Sequence[Sequence[ScoreEntry]], top_n: int | None) -> list[Ranked]:
-    """The scores of every part, indexed into the whole input, best first (ties keep their order).
+def best_first(scored: Sequence[Ranked], top_n: int | None) -> list[Ranked]:
+    """The best ``top_n`` of ``scored``, best first (ties keep their order); None or negative keeps all."""
+    ordered = sorted(scored, key=lambda r: -r.score)
+    return ordered if top_n is None or top_n < 0 else ordered[:top_n]
 
-    ``top_n`` None or negative keeps all.
-    """
+
+def merge(scored_parts: Sequence[Sequence[ScoreEntry]], top_n: int | None) -> list[Ranked]:
+    """The scores of every part, indexed into the whole input, ``best_first``."""
     merged = [
         Ranked(index=part * MAX_ITEMS_PER_REQUEST + entry.index, score=entry.score)
         for part, entries in enumerate(scored_parts)
         for entry in entries
     ]
-    merged.sort(key=lambda r: -r.score)
-    return merged if top_n is None or top_n < 0 else merged[:top_n]
+    return best_first(merged, top_n)
 
 
 def _cost(part: Sequence[str]) -> float:

@@ -12,7 +12,7 @@ from pydantic import Field, PrivateAttr
 
 from .._adapters.batching import in_flight
 from .._adapters.connection import SIEConnection
-from .._adapters.multivector import maxsim, ranked
+from .._adapters.multivector import maxsim_ranking
 from .._adapters.rerank import Ranked, arerank, rerank
 from .._core.concurrency import Limit
 from ..types import ScoreEntry
@@ -165,8 +165,7 @@ class SIEMaxSimReranker(SIEMultiVectorEmbeddings, _Compressor):
         texts = _texts(documents)
         if not texts:
             return []
-        scores = maxsim(self.embed_query(query), self.embed_documents(texts))
-        return _dicts(ranked(scores, top_n))
+        return _dicts(maxsim_ranking(self.embed_query(query), self.embed_documents(texts), top_n))
 
     async def arerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1
@@ -182,5 +181,4 @@ class SIEMaxSimReranker(SIEMultiVectorEmbeddings, _Compressor):
         if not texts:
             return []
         query_vectors, document_vectors = await asyncio.gather(self.aembed_query(query), self.aembed_documents(texts))
-        scores = maxsim(query_vectors, document_vectors)
-        return _dicts(ranked(scores, top_n))
+        return _dicts(maxsim_ranking(query_vectors, document_vectors, top_n))

@@ -12,7 +12,7 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from pydantic import Field, PrivateAttr
 
 from .._adapters.batching import Batching, in_flight
-from .._adapters.multivector import aencode_multivectors, encode_multivectors, maxsim, ranked
+from .._adapters.multivector import aencode_multivectors, encode_multivectors, maxsim_ranking
 from .._adapters.rerank import Ranked, arerank, rerank
 from .._core.concurrency import Limit
 from ..types import ScoreEntry
@@ -121,7 +121,7 @@ class SIEMaxSimReranker(_Reranking):
         d = encode_multivectors(
             self.client, self.model_name, self._texts(nodes), self._batching(), is_query=False, **args
         )
-        return self._end(nodes, ranked(maxsim(q[0], d), self.top_n))
+        return self._end(nodes, maxsim_ranking(q[0], d, self.top_n))
 
     async def _apostprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
@@ -135,4 +135,4 @@ class SIEMaxSimReranker(_Reranking):
             aencode_multivectors(client, self.model_name, [query], batching, is_query=True, **args),
             aencode_multivectors(client, self.model_name, self._texts(nodes), batching, is_query=False, **args),
         )
-        return self._end(nodes, ranked(maxsim(q[0], d), self.top_n))
+        return self._end(nodes, maxsim_ranking(q[0], d, self.top_n))
