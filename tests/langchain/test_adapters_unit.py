@@ -103,7 +103,8 @@ def test_reranker_copies_documents_and_keeps_top_n(recorder: Recorder) -> None:
 def test_reranker_splits_above_the_item_limit(recorder: Recorder) -> None:
     reranker = SIEReranker(model="m", base_url="http://sie.test", top_n=None, http_client=_http(recorder))
     ranked = reranker.rerank([f"d{i}" for i in range(1500)], "q")
-    assert [len(_json_body(r)["items"]) for r in recorder.requests] == [1000, 500]  # type: ignore[arg-type]
+    sizes = sorted(len(_json_body(r)["items"]) for r in recorder.requests)  # type: ignore[arg-type]
+    assert sizes == [500, 1000]  # two requests, in flight at once: any order
     assert sorted(r["index"] for r in ranked) == list(range(1500))
 
 

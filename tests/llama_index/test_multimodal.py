@@ -167,7 +167,7 @@ def test_a_pil_image_is_sent_as_png_of_the_same_pixels() -> None:
     )
     with PILImage.open(BLUE) as blue:
         assert embedding.get_image_embedding(blue) == [0.0, 1.0]
-        pixels = list(blue.convert("RGB").getdata())
+        pixels = blue.convert("RGB").tobytes()
     assert sent[0].startswith(b"\x89PNG")
     with PILImage.open(io.BytesIO(sent[0])) as received:
-        assert list(received.convert("RGB").getdata()) == pixels
+        assert received.convert("RGB").tobytes() == pixels
