@@ -8,10 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 __all__ = [
+    "CHAT_SETTINGS",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
     "ChatMessage",
+    "ChatSettings",
     "ChatUsage",
     "Choice",
     "ChunkChoice",
@@ -29,12 +31,13 @@ __all__ = [
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
+# A dump keeps a NaN or an infinity as it is (pydantic would make some of them null), so the request check finds it.
 class _Forbid(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", ser_json_inf_nan="constants")
 
 
 # --- request -----------------------------------------------------------------------------
@@ -142,17 +145,16 @@ class NamedToolChoice(_Forbid):
 ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
 
 
-class ChatCompletionRequest(_Forbid):
-    """The full field set of ``/v1/chat/completions``; unknown fields are refused."""
+class ChatSettings(_Forbid):
+    """Every field of ``/v1/chat/completions`` but the model, the messages and ``stream``: what a chat model may
+    set once for every request; each is sent only when set, and unknown fields are refused."""
 
-    model: str = Field(min_length=1)
-    """The model id."""
-    messages: list[ChatMessage] = Field(min_length=1)
-    """The conversation so far (at least one message)."""
     max_completion_tokens: int | None = Field(default=None, ge=1)
     """The most tokens to generate; preferred over ``max_tokens`` when both are set."""
     max_tokens: int | None = Field(default=None, ge=1)
     """The most tokens to generate (the older name of ``max_completion_tokens``)."""
+    min_tokens: int | None = Field(default=None, ge=0)
+    """The fewest tokens to generate before a stop may end generation (standalone server)."""
     temperature: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     """Sampling temperature, ``>= 0``; 0 is greedy."""
     top_p: float | None = Field(default=None, gt=0, le=1)
@@ -165,12 +167,20 @@ class ChatCompletionRequest(_Forbid):
     """Penalty on tokens by how often they already appear, in ``[-2, 2]``."""
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     """Penalty on tokens that already appear at all, in ``[-2, 2]``."""
+    logit_bias: dict[str, float] | None = None
+    """Token id (as a string) to a bias in ``[-100, 100]`` added to its logit."""
+    seed: int | None = None
+    """A seed, for best-effort reproducible sampling."""
     stop: str | list[str] | None = None
     """A string, or strings, that end generation when produced."""
-    stream: bool | None = None
-    """Set by ``stream_chat_completions``; ``chat_completions`` refuses ``True``."""
-    stream_options: StreamOptions | None = None
-    """Options of a streamed completion (``include_usage``)."""
+    n: int | None = Field(default=None, ge=1, le=128)
+    """Completions to generate, 1 to 128 (1 when streaming)."""
+    best_of: int | None = Field(default=None, ge=1, le=128)
+    """Candidates to generate server-side, returning the best ``n`` (gateway only; not with streaming)."""
+    logprobs: bool | None = None
+    """Return the log probability of each generated token."""
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    """Alternatives to return per token, 0 to 20 (needs ``logprobs=True``)."""
     tools: list[ToolDefinition] | None = None
     """The tools the model may call."""
     tool_choice: ToolChoice | None = None
@@ -181,18 +191,14 @@ class ChatCompletionRequest(_Forbid):
     response_format: dict[str, Any] | None = None
     """``{"type": "text"}``, ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema": {"name":
     ..., "schema": {...}, "strict": ...}}``."""
-    n: int | None = Field(default=None, ge=1, le=128)
-    """Completions to generate, 1 to 128 (1 when streaming)."""
-    best_of: int | None = Field(default=None, ge=1, le=128)
-    """Candidates to generate server-side, returning the best ``n`` (gateway only; not with streaming)."""
-    logprobs: bool | None = None
-    """Return the log probability of each generated token."""
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    """Alternatives to return per token, 0 to 20 (needs ``logprobs=True``)."""
-    logit_bias: dict[str, float] | None = None
-    """Token id (as a string) to a bias in ``[-100, 100]`` added to its logit."""
-    seed: int | None = None
-    """A seed, for best-effort reproducible sampling."""
+    stream_options: StreamOptions | None = None
+    """Options of a streamed completion (``include_usage``)."""
+    include_reasoning: bool | None = None
+    """Ask for the model's reasoning, returned as ``reasoning_content``."""
+    chat_template_kwargs: dict[str, Any] | None = None
+    """Arguments for the model's chat template, such as ``{"enable_thinking": False}`` (standalone server)."""
+    schema_in_prompt: bool | None = None
+    """Also put the ``response_format`` schema into the prompt (standalone server)."""
     user: str | None = None
     """An id of the end user, for the server's logs."""
     safety_identifier: str | None = None
@@ -203,14 +209,39 @@ class ChatCompletionRequest(_Forbid):
     """A routing hint for the gateway (a standalone server refuses it)."""
     prompt_cache_key: str | None = None
     """A prompt-cache hint for the gateway (a standalone server refuses it)."""
-    include_reasoning: bool | None = None
-    """Ask for the model's reasoning, returned as ``reasoning_content``."""
-    min_tokens: int | None = Field(default=None, ge=0)
-    """The fewest tokens to generate before a stop may end generation (standalone server)."""
-    chat_template_kwargs: dict[str, Any] | None = None
-    """Arguments for the model's chat template, such as ``{"enable_thinking": False}`` (standalone server)."""
-    schema_in_prompt: bool | None = None
-    """Also put the ``response_format`` schema into the prompt (standalone server)."""
+
+    @field_validator("stop")
+    @classmethod
+    def _no_empty_stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        return stop or None  # no stop string at all: the field is not sent
+
+    @field_validator("response_format")
+    @classmethod
+    def _check_response_format(cls, response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+        if response_format is None:
+            return None
+        kind = response_format.get("type")
+        if kind not in ("text", "json_object", "json_schema"):
+            raise ValueError(f"response_format type must be text, json_object or json_schema, not {kind!r}")
+        if kind == "json_schema" and not isinstance((response_format.get("json_schema") or {}).get("schema"), dict):
+            raise ValueError("response_format json_schema needs json_schema.schema (an object)")
+        return response_format
+
+
+CHAT_SETTINGS: tuple[str, ...] = tuple(ChatSettings.model_fields)
+"""The names of the ``ChatSettings`` fields."""
+
+
+class ChatCompletionRequest(ChatSettings):
+    """The full field set of ``/v1/chat/completions``: the ``ChatSettings``, the model, the messages and
+    ``stream``; unknown fields are refused."""
+
+    model: str = Field(min_length=1)
+    """The model id."""
+    messages: list[ChatMessage] = Field(min_length=1)
+    """The conversation so far (at least one message)."""
+    stream: bool | None = None
+    """Set by ``stream_chat_completions``; ``chat_completions`` refuses ``True``."""
 
     @field_validator("model")
     @classmethod
@@ -231,14 +262,6 @@ class ChatCompletionRequest(_Forbid):
             raise ValueError("tool_choice 'required' needs at least one tool")
         if self.top_logprobs and not self.logprobs:
             raise ValueError("top_logprobs needs logprobs=True")
-        if self.response_format is not None:
-            kind = self.response_format.get("type")
-            if kind not in ("text", "json_object", "json_schema"):
-                raise ValueError(f"response_format type must be text, json_object or json_schema, not {kind!r}")
-            if kind == "json_schema" and not isinstance(
-                (self.response_format.get("json_schema") or {}).get("schema"), dict
-            ):
-                raise ValueError("response_format json_schema needs json_schema.schema (an object)")
         return self
 
     def to_wire(self) -> dict[str, Any]:

@@ -222,17 +222,28 @@ def test_logprobs_land_in_response_metadata() -> None:
     assert message.response_metadata["logprobs"] == logprobs
 
 
-def test_unknown_chat_arguments_move_to_model_kwargs_and_are_sent() -> None:
+def test_every_request_field_is_taken_and_sent_without_a_warning(recwarn: pytest.WarningsRecorder) -> None:
     server = Server(model_info([]), completion({"content": "hi"}))
-    with pytest.warns(UserWarning, match="'min_tokens'.*moved to model_kwargs"):
-        llm = server.model(min_tokens=3)
-    assert llm.model_kwargs == {"min_tokens": 3}
+    fields = {"min_tokens": 2, "seed": 7, "top_k": 5, "repetition_penalty": 1.1}
+    llm = server.model(**fields, chat_template_kwargs={"enable_thinking": False}, model_kwargs={"best_of": 2})
     llm.invoke("Hi")
-    assert server.chats[0]["min_tokens"] == 3
-    with pytest.warns(UserWarning, match="frequency_penaltyy"):
-        misspelt = server.model(frequency_penaltyy=0.5)
-    with pytest.raises(ValueError, match="frequency_penaltyy"):  # carried into the request, which refuses it
-        misspelt.invoke("Hi")
+    assert {k: server.chats[0][k] for k in fields} == fields
+    assert server.chats[0]["chat_template_kwargs"] == {"enable_thinking": False}
+    assert server.chats[0]["best_of"] == 2
+    assert not recwarn.list
+
+
+def test_unknown_chat_arguments_are_refused_at_construction_with_the_closest_field() -> None:
+    server = Server(model_info([]))
+    with pytest.raises(ValueError, match=r"'frequency_penaltyy' \(did you mean 'frequency_penalty'\?\)"):
+        server.model(frequency_penaltyy=0.5)
+    with pytest.raises(ValueError, match="'foo_bar'"):
+        server.model(foo_bar=1)
+    with pytest.raises(ValueError, match=r"model_kwargs got unknown argument\(s\) 'foo_bar'"):
+        server.model(model_kwargs={"foo_bar": 1})
+    with pytest.raises(ValueError, match="top_k"):
+        server.model(model_kwargs={"top_k": 0})
+    assert server.chats == []
 
 
 def test_unknown_embedding_arguments_are_refused() -> None:

@@ -229,13 +229,12 @@ def test_logprobs_come_back_in_response_metadata(sie_url: str) -> None:
     assert all(len(t["top_logprobs"]) == 2 for t in tokens)
 
 
-def test_unknown_arguments_are_sent_not_dropped(sie_url: str) -> None:
+def test_every_request_field_is_sent_not_dropped(sie_url: str) -> None:
     from sie_integrations import RequestError
 
-    with pytest.warns(UserWarning, match="moved to model_kwargs"):
-        llm = SIEChatModel(
-            model="tiny-agent-rendered", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=16, chat_template_kwargs={}
-        )
+    llm = SIEChatModel(
+        model="tiny-agent-rendered", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=16, chat_template_kwargs={}
+    )
     assert llm.invoke("Hi").text == SUNNY  # sent with the request, and accepted
     refused = SIEChatModel(
         model="tiny-agent", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=16, frequency_penalty=0.5

@@ -772,36 +772,33 @@ def test_parallel_tool_calls_of_the_call_wins_over_the_field() -> None:
     assert server.chats[-1]["parallel_tool_calls"] is True
 
 
-def test_unknown_constructor_arguments_go_to_additional_kwargs_with_a_warning() -> None:
+def test_unknown_constructor_arguments_are_refused_with_the_closest_field() -> None:
     server = Server(completion({"content": "ok"}))
-    with pytest.warns(UserWarning, match=r"'frequency_penaltyy' \(did you mean 'frequency_penalty'\?\).*every request"):
-        llm = server.model(frequency_penaltyy=0.5)
-    assert llm.additional_kwargs == {"frequency_penaltyy": 0.5}
-    assert llm.frequency_penalty is None
-    # The client validates every request: a misspelt field is refused loudly before anything is sent.
-    with pytest.raises(ValueError, match="frequency_penaltyy"):
-        llm.chat(user())
+    with pytest.raises(ValueError, match=r"'frequency_penaltyy' \(did you mean 'frequency_penalty'\?\)"):
+        server.model(frequency_penaltyy=0.5)
+    with pytest.raises(ValueError, match="'foo_bar'"):
+        server.model(foo_bar=1)
+    with pytest.raises(ValueError, match=r"additional_kwargs got unknown argument\(s\) 'foo_bar'"):
+        server.model(additional_kwargs={"foo_bar": 1})
     assert server.chats == []
 
 
-def test_unknown_constructor_arguments_are_sent_with_every_request() -> None:
+def test_every_request_field_is_taken_and_sent_with_every_request(recwarn: pytest.WarningsRecorder) -> None:
     server = Server(completion({"content": "ok"}), sse(delta(content="ok"), finish("stop")))
-    with pytest.warns(UserWarning, match="'chat_template_kwargs', 'routing_key'") as caught:
-        llm = server.model(
-            routing_key="tenant-7", chat_template_kwargs={"enable_thinking": False}, additional_kwargs={"n": 1}
-        )
-    assert len(caught) == 1
-    assert llm.additional_kwargs == {
-        "n": 1,
-        "routing_key": "tenant-7",
-        "chat_template_kwargs": {"enable_thinking": False},
-    }
+    llm = server.model(
+        routing_key="tenant-7",
+        chat_template_kwargs={"enable_thinking": False},
+        min_tokens=2,
+        additional_kwargs={"n": 1},
+    )
+    assert not recwarn.list
     llm.chat(user())
     list(llm.stream_chat(user()))
     for sent in server.chats:
-        assert (sent["routing_key"], sent["chat_template_kwargs"], sent["n"]) == (
+        assert (sent["routing_key"], sent["chat_template_kwargs"], sent["min_tokens"], sent["n"]) == (
             "tenant-7",
             {"enable_thinking": False},
+            2,
             1,
         )
 

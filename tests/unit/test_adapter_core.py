@@ -13,13 +13,7 @@ from pydantic import Field
 from sie_integrations import RequestError
 from sie_integrations._adapters.batching import split
 from sie_integrations._adapters.chat_model import ChatConnection
-from sie_integrations._adapters.chat_request import (
-    REQUEST_FIELDS,
-    ChatRequestFields,
-    chat_request,
-    set_fields,
-    wire_tool_choice,
-)
+from sie_integrations._adapters.chat_request import chat_request, settings_of, wire_tool_choice
 from sie_integrations._adapters.extraction import (
     KEYS,
     aextract_batched,
@@ -33,7 +27,7 @@ from sie_integrations._adapters.sparse import sparse_vectors
 from sie_integrations._adapters.structured import NoToolCall, StreamedAnswer, StructuredMemory, json_schema_format
 from sie_integrations._adapters.usage import cached_tokens, reasoning_tokens, total_tokens
 from sie_integrations._core.concurrency import Limit
-from sie_integrations.chat import ChatUsage
+from sie_integrations.chat import CHAT_SETTINGS, ChatCompletionRequest, ChatSettings, ChatUsage
 from sie_integrations.types import (
     Classification,
     DetectedObject,
@@ -220,30 +214,14 @@ def test_sparse_vectors_refuse_a_result_without_one() -> None:
 # --- chat requests -----------------------------------------------------------------------
 
 
-def test_request_fields_are_the_mixins_fields() -> None:
-    assert REQUEST_FIELDS == (
-        "temperature",
-        "max_tokens",
-        "top_p",
-        "top_k",
-        "repetition_penalty",
-        "seed",
-        "frequency_penalty",
-        "presence_penalty",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-        "user",
-        "safety_identifier",
-        "include_reasoning",
-        "parallel_tool_calls",
-    )
-    assert set(REQUEST_FIELD_VALUES) <= set(REQUEST_FIELDS)
-    fields = ChatRequestFields(temperature=0.0, seed=3)
-    assert set_fields(fields, REQUEST_FIELDS) == {"temperature": 0.0, "seed": 3}
+def test_the_settings_are_every_request_field_but_model_messages_and_stream() -> None:
+    assert set(CHAT_SETTINGS) == set(ChatCompletionRequest.model_fields) - {"model", "messages", "stream"}
+    assert {"min_tokens", "seed", "top_k", "repetition_penalty", "chat_template_kwargs"} <= set(CHAT_SETTINGS)
+    assert set(REQUEST_FIELD_VALUES) <= set(CHAT_SETTINGS)
+    assert settings_of(ChatSettings(temperature=0.0, seed=3)) == {"temperature": 0.0, "seed": 3}
 
 
-def test_chat_request_layers_params_call_then_model_and_messages() -> None:
+def test_chat_request_layers_settings_call_then_model_and_messages() -> None:
     messages = [{"role": "user", "content": "hi"}]
     request = chat_request(
         {"temperature": 0.5, "seed": 1, "model": "ignored"},
@@ -253,15 +231,24 @@ def test_chat_request_layers_params_call_then_model_and_messages() -> None:
         stream=False,
         stream_usage=True,
     )
-    assert request == {"temperature": 0.5, "seed": 2, "model": "m", "messages": messages}
-    assert list(request) == ["temperature", "seed", "model", "messages"]
+    assert isinstance(request, ChatCompletionRequest)
+    assert request.to_wire() == {"temperature": 0.5, "seed": 2, "model": "m", "messages": messages}
+
+
+def test_chat_request_refuses_unknown_and_invalid_fields_before_sending() -> None:
+    base: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": False}
+    with pytest.raises(ValueError, match="frobnicate"):
+        chat_request({}, {"frobnicate": 1}, stream_usage=True, **base)
+    with pytest.raises(ValueError, match="temperature"):
+        chat_request({"temperature": -1}, {}, stream_usage=True, **base)
 
 
 def test_chat_request_stop_only_when_given() -> None:
-    base: dict[str, Any] = {"model": "m", "messages": [], "stream": False, "stream_usage": True}
-    assert "stop" not in chat_request({}, {}, **base)
-    assert "stop" not in chat_request({}, {}, stop=[], **base)
-    assert chat_request({}, {}, stop=["\n"], **base)["stop"] == ["\n"]
+    base: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream_usage": True}
+    assert "stop" not in chat_request({}, {}, stream=False, **base).to_wire()
+    assert "stop" not in chat_request({}, {}, stop=[], stream=False, **base).to_wire()
+    assert "stop" not in chat_request({"stop": []}, {}, stream=False, **base).to_wire()
+    assert chat_request({"stop": ["a"]}, {}, stop=["\n"], stream=False, **base).stop == ["\n"]
 
 
 @pytest.mark.parametrize(
@@ -276,8 +263,9 @@ def test_chat_request_stop_only_when_given() -> None:
 def test_chat_request_asks_a_stream_for_usage(
     stream: bool, stream_usage: bool, call: dict[str, Any], options: dict[str, Any] | None
 ) -> None:
-    request = chat_request({}, call, model="m", messages=[], stream=stream, stream_usage=stream_usage)
-    assert request.get("stream_options") == options
+    messages = [{"role": "user", "content": "hi"}]
+    request = chat_request({}, call, model="m", messages=messages, stream=stream, stream_usage=stream_usage)
+    assert request.to_wire().get("stream_options") == options
 
 
 @pytest.mark.parametrize(
@@ -297,14 +285,21 @@ def test_wire_tool_choice(choice: str | dict[str, Any] | None, wire: str | dict[
 
 class Chat(ChatConnection):
     extra: dict[str, Any] = Field(default_factory=dict)
-    _unknown_into: ClassVar[str] = "extra"
+    _more_fields: ClassVar[str] = "extra"
 
 
-def test_chat_connection_carries_unknown_arguments_into_its_field() -> None:
-    with pytest.warns(UserWarning, match="'top_q'"):
-        chat = Chat(base_url="http://sie.test", top_q=0.5, temperature=0.1)  # type: ignore[call-arg]
-    assert chat.extra == {"top_q": 0.5}
-    assert (chat.temperature, chat.stream_usage) == (0.1, True)
+def test_chat_connection_takes_every_request_field_and_refuses_unknown_ones() -> None:
+    chat = Chat(base_url="http://sie.test", min_tokens=2, temperature=0.1, extra={"top_k": 5})
+    assert (chat.min_tokens, chat.temperature, chat.stream_usage) == (2, 0.1, True)
+    assert chat._settings() == {"min_tokens": 2, "temperature": 0.1, "top_k": 5}
+    with pytest.raises(ValueError, match=r"'top_q' \(did you mean 'top_p'\?\)"):
+        Chat(base_url="http://sie.test", top_q=0.5)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match=r"Chat.extra got unknown argument\(s\) 'top_q' \(did you mean 'top_p'\?\)"):
+        Chat(base_url="http://sie.test", extra={"top_q": 0.5})
+    with pytest.raises(ValueError, match="top_p"):
+        Chat(base_url="http://sie.test", extra={"top_p": 7})
+    with pytest.raises(ValueError, match="temperature"):
+        Chat(base_url="http://sie.test", temperature=-1)
 
 
 # --- usage -------------------------------------------------------------------------------

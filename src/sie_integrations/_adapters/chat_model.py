@@ -1,32 +1,44 @@
-"""What both chat models hold beyond their framework: connection, request fields, and what they learn of the model."""
+"""What both chat models hold beyond their framework: connection, request settings, and what they learn of the model."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, model_validator
+from typing_extensions import Self
 
+from ..chat import CHAT_SETTINGS, ChatSettings
 from .capabilities import CapabilityCache
-from .chat_request import ChatRequestFields
-from .connection import SIEConnection, carry_unknown
+from .chat_request import settings_of
+from .connection import SIEConnection, unknown_arguments_message
 from .structured import StructuredMemory
 
 
-class ChatConnection(SIEConnection, ChatRequestFields):
-    """A chat model's connection and request fields, its capabilities asked once, its structured output memory.
+class ChatConnection(SIEConnection, ChatSettings):
+    """A chat model's connection and request settings, its capabilities asked once, its structured output memory.
 
-    Unknown constructor arguments are kept: they go into the dict field named by ``_unknown_into``
-    and are sent with every request.
+    The settings are the fields of ``ChatSettings``, checked when the model is built. The dict field named by
+    ``_more_fields`` holds more of them as a dict (as ``ChatOpenAI`` takes ``model_kwargs``), checked too.
     """
 
-    _unknown_into: ClassVar[str]
+    _more_fields: ClassVar[str]
     stream_usage: bool = True
     """Ask a stream for token usage (``stream_options.include_usage``) unless the call sets its own."""
 
     _caps: CapabilityCache = PrivateAttr(default_factory=CapabilityCache)
     _structured: StructuredMemory = PrivateAttr(default_factory=StructuredMemory)
 
-    @classmethod
-    def _unknown_arguments(cls, data: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
-        """Moved into ``_unknown_into`` and sent with every request, with a warning naming them."""
-        return carry_unknown(cls, data, unknown, cls._unknown_into)
+    @model_validator(mode="after")
+    def _check_more_fields(self) -> Self:
+        """The dict of more request fields: unknown names are refused with the closest field, values checked."""
+        more: dict[str, Any] = getattr(self, self._more_fields)
+        unknown = sorted(set(more) - set(CHAT_SETTINGS))
+        if unknown:
+            owner = f"{type(self).__name__}.{self._more_fields}"
+            raise ValueError(unknown_arguments_message(owner, unknown, set(CHAT_SETTINGS)))
+        ChatSettings.model_validate(more)
+        return self
+
+    def _settings(self) -> dict[str, Any]:
+        """The request fields sent with every request: the model's own, then those of ``_more_fields``."""
+        return {**settings_of(self), **getattr(self, self._more_fields)}

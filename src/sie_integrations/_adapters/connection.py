@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import difflib
 import os
-import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
@@ -45,20 +44,6 @@ def unknown_arguments_message(owner: str, unknown: list[str], known: set[str]) -
     return f"{owner} got unknown argument(s) {', '.join(hints)}"
 
 
-def carry_unknown(owner: type[BaseModel], data: dict[str, Any], unknown: list[str], into: str) -> dict[str, Any]:
-    """``data`` with the unknown arguments moved into the field ``into`` (sent with every request), with a warning."""
-    extra = dict(data.get(into) or {})
-    for name in unknown:
-        extra[name] = data.pop(name)
-    warnings.warn(
-        f"{unknown_arguments_message(owner.__name__, unknown, known_arguments(owner))}: "
-        f"moved to {into} and sent with every request",
-        UserWarning,
-        stacklevel=4,
-    )
-    return {**data, into: extra}
-
-
 def _env_key() -> SecretStr | None:
     key = os.environ.get("SIE_API_KEY")
     return SecretStr(key) if key else None
@@ -67,8 +52,8 @@ def _env_key() -> SecretStr | None:
 class SIEConnection(ClientOptions):
     """Every client option, as fields of an adapter; ``base_url`` and ``api_key`` default to the environment.
 
-    Unknown constructor arguments raise ``ValueError`` naming the closest field (the chat models keep them
-    instead, see ``ChatConnection``).
+    Unknown constructor arguments raise ``ValueError`` naming the closest field; ``_renames`` maps the other
+    names a subclass takes for a field to the field.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, protected_namespaces=())
@@ -96,20 +81,22 @@ class SIEConnection(ClientOptions):
     by the adapter, left out of serialization."""
 
     _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
+    _renames: ClassVar[Mapping[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
     def _check_arguments(cls, data: Any) -> Any:
-        """Unknown constructor arguments are never dropped: see ``_unknown_arguments``."""
+        """Other names (``_renames``) taken for their fields; unknown constructor arguments refused, never dropped."""
         if not isinstance(data, Mapping):
             return data
+        data = dict(data)
+        for other, name in cls._renames.items():
+            if other in data and name not in data:
+                data[name] = data.pop(other)
         unknown = sorted(str(k) for k in data if k not in known_arguments(cls))
-        return cls._unknown_arguments(dict(data), unknown) if unknown else data
-
-    @classmethod
-    def _unknown_arguments(cls, data: dict[str, Any], unknown: list[str]) -> dict[str, Any]:
-        """Refuse them; the chat models send them with every request instead."""
-        raise ValueError(unknown_arguments_message(cls.__name__, unknown, known_arguments(cls)))
+        if unknown:
+            raise ValueError(unknown_arguments_message(cls.__name__, unknown, known_arguments(cls)))
+        return data
 
     @model_validator(mode="after")
     def _keep_env_key_at_home(self) -> SIEConnection:

@@ -24,12 +24,11 @@ def chat_request(request: ChatCompletionRequest | Mapping[str, Any]) -> ChatComp
 
 def chat_call(request: ChatCompletionRequest | Mapping[str, Any], *, stream: bool) -> Call[ChatCompletion]:
     checked = chat_request(request)
-    # JSON has no NaN: pydantic would quietly send null for one inside a free-form field (a tool's schema).
-    check_finite(checked.model_dump(exclude_none=True), "request")
     try:
         body = checked.to_wire()
     except ValueError as exc:  # PydanticSerializationError: a value (a tool default, say) JSON cannot carry
         raise ValueError(f"invalid chat completion request: not JSON-serialisable: {exc}") from exc
+    check_finite(body, "request")  # JSON has no NaN (dumping would refuse one with a vaguer message)
     if stream:
         body["stream"] = True
     else:

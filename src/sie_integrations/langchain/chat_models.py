@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, ClassVar, Literal, cast
 
@@ -23,9 +23,9 @@ from typing_extensions import Self
 
 from .._adapters.capabilities import ChatCapabilities
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import REQUEST_FIELDS, chat_request, set_fields, wire_tool_choice
+from .._adapters.chat_request import chat_request, wire_tool_choice
 from .._adapters.structured import json_schema_format
-from ..chat import ChatCompletion
+from ..chat import CHAT_SETTINGS, ChatCompletion, ChatCompletionRequest
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_messages, messages_to_wire
 from ._profile import LazyProfile, profile_from
@@ -57,6 +57,10 @@ def _tool_choice(tool_choice: dict[str, Any] | str | bool | None, tools: list[di
 class SIEChatModel(ChatConnection, BaseChatModel):
     """A chat model served by SIE, with tool calling, streaming and structured output.
 
+    Every request field (``sie_integrations.chat.ChatSettings``) is a field of its own, checked when the model is
+    built and sent with every request when set; a call's keyword arguments (``invoke(..., temperature=0)``,
+    ``bind``) win over them. ``stop_sequences`` is taken for ``stop``.
+
     Its errors are both the SIE errors of ``sie_integrations.errors`` and LangChain's standard model errors
     (``ModelRateLimitError``, ``ContextOverflowError``, ...), where the installed langchain-core has them.
 
@@ -71,24 +75,14 @@ class SIEChatModel(ChatConnection, BaseChatModel):
 
     model: str = Field(alias="model_name")
     """The model id (also accepted as ``model_name``); a chat model the server serves."""
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    """Strings that end generation when produced (also accepted as ``stop_sequences``); a call's ``stop``
-    replaces them."""
-    n: int | None = Field(default=None, ge=1)
-    """Completions per call: ``generate`` returns ``n`` generations (not with streaming)."""
     streaming: bool = False
     """Make ``invoke()`` stream under the hood, so callbacks get each token."""
-    routing_key: str | None = None
-    """A routing hint for an SIE gateway (a standalone server refuses it with ``unsupported_field``)."""
-    prompt_cache_key: str | None = None
-    """A prompt-cache hint for an SIE gateway (a standalone server refuses it with ``unsupported_field``)."""
-    lora_adapter: str | None = None
-    """A LoRA adapter to apply, on a gateway that serves it (a standalone server refuses it)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Other request fields, sent with every request (unknown constructor arguments land here, with a warning,
-    as with ``ChatOpenAI``)."""
+    """More request fields as a dict, sent with every request, as ``ChatOpenAI`` takes them; checked when the
+    model is built (an unknown name is refused with the closest field)."""
 
-    _unknown_into: ClassVar[str] = "model_kwargs"
+    _more_fields: ClassVar[str] = "model_kwargs"
+    _renames: ClassVar[Mapping[str, str]] = {"stop_sequences": "stop"}
 
     # --- capabilities and profile ---------------------------------------------------------
 
@@ -130,8 +124,7 @@ class SIEChatModel(ChatConnection, BaseChatModel):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        params = set_fields(self, (*REQUEST_FIELDS, "n", "routing_key", "prompt_cache_key", "lora_adapter"))
-        return {**params, **self.model_kwargs}
+        return {**self.model_dump(include=set(CHAT_SETTINGS), exclude_none=True, mode="json"), **self.model_kwargs}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -149,27 +142,28 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens is not None:
             params["ls_max_tokens"] = max_tokens
-        if stop or self.stop:
-            params["ls_stop"] = stop or self.stop
+        stops = stop or self.stop
+        if stops:
+            params["ls_stop"] = [stops] if isinstance(stops, str) else stops
         return params
 
     # --- requests -------------------------------------------------------------------------
 
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any
-    ) -> dict[str, Any]:
+    ) -> ChatCompletionRequest:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         kwargs.pop("stream", None)
         request = chat_request(
-            self._default_params,
+            self._settings(),
             kwargs,
-            model=kwargs.get("model", self.model),
+            model=kwargs.pop("model", self.model),
             messages=messages_to_wire(messages),
             stream=stream,
             stream_usage=stream_usage,
-            stop=stop or self.stop,
+            stop=stop,
         )
-        if stream and (request.get("n") or 1) > 1:
+        if stream and (request.n or 1) > 1:
             raise ValueError("n must be 1 when streaming")
         return request
 
@@ -193,7 +187,7 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: _Run = None, **kwargs: Any
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, stream=True, **kwargs)
-        mapper = ChunkMapper(request["model"])
+        mapper = ChunkMapper(request.model)
         with langchain_errors(), self.client.stream_chat_completions(request) as stream:
             for chunk in stream:
                 message = mapper.feed(chunk)
@@ -208,7 +202,7 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: _AsyncRun = None, **kwargs: Any
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self._request(messages, stop, stream=True, **kwargs)
-        mapper = ChunkMapper(request["model"])
+        mapper = ChunkMapper(request.model)
         with langchain_errors():
             async with self.async_client.stream_chat_completions(request) as stream:
                 async for chunk in stream:

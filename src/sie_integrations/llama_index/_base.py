@@ -1,11 +1,10 @@
-"""What the LlamaIndex adapters share: LlamaIndex naming (``model_name``, also ``model``) and loop gates."""
+"""What the LlamaIndex adapters share: LlamaIndex naming (``model_name``, also ``model``), and pickling."""
 
 from __future__ import annotations
 
 import copy
-from typing import Any
-
-from pydantic import model_validator
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from .._adapters.connection import SIEConnection
 
@@ -13,13 +12,7 @@ from .._adapters.connection import SIEConnection
 class LlamaIndexConnection(SIEConnection):
     """Connection fields, with ``model`` accepted for ``model_name`` as in our LangChain adapters."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _model_alias(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "model" in data and "model_name" not in data:
-            data = {**data, "model_name": data["model"]}
-            del data["model"]
-        return data
+    _renames: ClassVar[Mapping[str, str]] = {"model": "model_name"}
 
     def __getstate__(self) -> dict[Any, Any]:
         """Pickled without the injected httpx clients (they cannot cross processes); this object keeps them.

@@ -33,8 +33,9 @@ from pydantic import Field
 
 from .._adapters.capabilities import ChatCapabilities
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import REQUEST_FIELDS, chat_request, set_fields, wire_tool_choice
+from .._adapters.chat_request import chat_request, wire_tool_choice
 from .._core.tool_calls import parse_partial_json
+from ..chat import ChatCompletionRequest
 from ._base import LlamaIndexConnection
 from ._messages import StreamAccumulator, chat_response, messages_to_wire
 from ._structured import StructuredJob
@@ -61,19 +62,21 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
     Tool calling (``FunctionAgent``, ``chat_with_tools``), streaming with usage for token counting,
     and structured output through ``response_format``, with fallbacks where the server refuses it.
+
+    Every request field (``sie_integrations.chat.ChatSettings``) is a field of its own, checked when the model is
+    built and sent with every request when set; a call's keyword arguments win over them.
     """
 
     model_name: str
     """The model id (also accepted as ``model``); a chat model the server serves."""
-    stop: list[str] | None = None
-    """Strings that end generation when produced."""
     context_window: int | None = Field(default=None, description="Tokens; by default asked from the server")
     """The model's context size in tokens; None (default): the server's ``max_sequence_length``, asked once,
     else LlamaIndex's default (3900)."""
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Other request fields, sent with every request (unknown constructor arguments land here, with a warning)."""
+    """More request fields as a dict, sent with every request; checked when the model is built (an unknown name
+    is refused with the closest field)."""
 
-    _unknown_into: ClassVar[str] = "additional_kwargs"
+    _more_fields: ClassVar[str] = "additional_kwargs"
 
     @classmethod
     def class_name(cls) -> str:
@@ -106,9 +109,9 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
     # --- requests -------------------------------------------------------------------------
 
-    def _request(self, messages: Sequence[ChatMessage], stream: bool, **kwargs: Any) -> dict[str, Any]:
+    def _request(self, messages: Sequence[ChatMessage], stream: bool, **kwargs: Any) -> ChatCompletionRequest:
         return chat_request(
-            {**set_fields(self, (*REQUEST_FIELDS, "stop")), **self.additional_kwargs},
+            self._settings(),
             kwargs,
             model=self.model_name,
             messages=messages_to_wire(messages),
