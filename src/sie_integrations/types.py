@@ -21,16 +21,12 @@ __all__ = [
     "Item",
     "ItemLike",
     "ModelInfo",
-    "OutputType",
     "PoolInfo",
     "Relation",
     "ScoreEntry",
     "SparseVector",
     "Usage",
 ]
-
-OutputType = Literal["dense", "sparse", "multivector"]
-"""A kind of embedding ``encode`` can return."""
 
 
 @dataclass(frozen=True)

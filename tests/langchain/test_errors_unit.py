@@ -45,10 +45,17 @@ def _error(cls: type[errors.SIEError], status: int, code: str) -> errors.SIEErro
     return error
 
 
+# The classes a server's context code can arrive in (a 400 or 413 refusal, a 5xx, a stream's error event).
+CONTEXT_CODE_CLASSES = (errors.RequestError, errors.ServerError, errors.SIEStreamError, errors.InputTooLongError)
+
+
 def _cases() -> Iterator[tuple[errors.SIEError, str]]:
     for cls, core in USUAL_CORE_ERROR.items():
         yield _error(cls, 500, "SOME_CODE"), core
-        yield _error(cls, 400, "context_length_exceeded"), "ContextOverflowError"
+        yield (
+            _error(cls, 400, "context_length_exceeded"),
+            "ContextOverflowError" if cls in CONTEXT_CODE_CLASSES else core,
+        )
     yield _error(errors.RequestError, 401, "UNAUTHORIZED"), "ModelAuthenticationError"
     yield _error(errors.RequestError, 403, "FORBIDDEN"), "ModelPermissionDeniedError"
 

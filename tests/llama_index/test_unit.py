@@ -1341,9 +1341,9 @@ def check_extracted(nodes: list[Any]) -> None:
         ("Earlier", "thing"),
         ("Ada", "person"),
         ("London", "place"),
-        ("Babbage", "entity"),
+        ("Babbage", "Entity"),  # graph_shape's FALLBACK_TYPE, as in LangChain's graph documents
     ]
-    assert graph_nodes[1].properties == {"score": 0.9, "start": 0, "end": 3}
+    assert graph_nodes[1].properties == {"score": 0.9, "starts": [0], "ends": [3]}
     relations = first.metadata[KG_RELATIONS_KEY]
     assert all(isinstance(r, Relation) for r in relations)
     assert [(r.label, r.source_id, r.target_id) for r in relations] == [

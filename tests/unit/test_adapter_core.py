@@ -3,15 +3,15 @@ output helpers. Pure functions are called directly; the I/O functions get a stub
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 from pydantic import Field
 
-from sie_integrations import RequestError
-from sie_integrations._adapters.batching import split
+from sie_integrations import RequestError, SIEStreamError
+from sie_integrations._adapters.batching import Batching
 from sie_integrations._adapters.chat_model import ChatConnection
 from sie_integrations._adapters.chat_request import chat_request, settings_of, wire_tool_choice
 from sie_integrations._adapters.extraction import (
@@ -22,9 +22,22 @@ from sie_integrations._adapters.extraction import (
     extract_one,
     extraction_dict,
 )
-from sie_integrations._adapters.rerank import MAX_ITEMS_PER_REQUEST, Ranked, arerank, merge, parts, rerank
+from sie_integrations._adapters.rerank import MAX_ITEMS_PER_REQUEST, Ranked, arerank, merge, rerank
+from sie_integrations._core.batches import Batch
 from sie_integrations._adapters.sparse import sparse_vectors
-from sie_integrations._adapters.structured import NoToolCall, StreamedAnswer, StructuredMemory, json_schema_format
+from sie_integrations._adapters.capabilities import ChatCapabilities
+from sie_integrations._adapters.structured import (
+    NoToolCall,
+    StreamedAnswer,
+    StructuredMemory,
+    arun,
+    astream,
+    is_refusal,
+    json_schema_format,
+    run,
+    stream,
+    tries,
+)
 from sie_integrations._adapters.usage import cached_tokens, reasoning_tokens, total_tokens
 from sie_integrations._core.concurrency import Limit
 from sie_integrations.chat import CHAT_SETTINGS, ChatCompletionRequest, ChatSettings, ChatUsage
@@ -47,36 +60,23 @@ def entries(*scores: float) -> list[ScoreEntry]:
     return [ScoreEntry(index=i, score=scores[i], rank=rank, item_id=f"item-{i}") for rank, i in enumerate(order)]
 
 
-# --- batching ----------------------------------------------------------------------------
-
-
-def test_split_keeps_order_and_the_last_short_run() -> None:
-    assert split([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
-    assert split("abc", 5) == ["abc"]
-    assert split([], 3) == []
-
-
 # --- rerank ------------------------------------------------------------------------------
 
 
-def test_rerank_parts_hold_at_most_the_request_limit() -> None:
-    texts = [f"t{i}" for i in range(2 * MAX_ITEMS_PER_REQUEST + 1)]
-    assert [len(p) for p in parts(texts)] == [MAX_ITEMS_PER_REQUEST, MAX_ITEMS_PER_REQUEST, 1]
-    assert parts([]) == []
+def test_merge_indexes_every_batch_into_the_whole_input_best_first() -> None:
+    batches = [Batch([2, 0], ["c", "a"]), Batch([1], ["b"])]
+    merged = merge(batches, [entries(0.1, 0.9), entries(0.5)], top_n=None)
+    assert merged == [Ranked(0, 0.9), Ranked(1, 0.5), Ranked(2, 0.1)]
 
 
-def test_merge_indexes_every_part_into_the_whole_input_best_first() -> None:
-    merged = merge([entries(0.1, 0.9), entries(0.5)], top_n=None)
-    assert merged == [Ranked(1, 0.9), Ranked(MAX_ITEMS_PER_REQUEST, 0.5), Ranked(0, 0.1)]
-
-
-def test_merge_keeps_ties_in_their_order() -> None:
-    assert [r.index for r in merge([entries(0.5, 0.5), entries(0.5)], top_n=None)] == [0, 1, MAX_ITEMS_PER_REQUEST]
+def test_merge_keeps_ties_in_input_order() -> None:
+    batches = [Batch([2, 0], ["c", "a"]), Batch([1], ["b"])]
+    assert [r.index for r in merge(batches, [entries(0.5, 0.5), entries(0.5)], top_n=None)] == [0, 1, 2]
 
 
 @pytest.mark.parametrize(("top_n", "kept"), [(None, 3), (-1, 3), (0, 0), (2, 2), (10, 3)])
 def test_merge_top_n(top_n: int | None, kept: int) -> None:
-    assert len(merge([entries(0.3, 0.2, 0.1)], top_n=top_n)) == kept
+    assert len(merge([Batch([0, 1, 2], ["a", "b", "c"])], [entries(0.3, 0.2, 0.1)], top_n=top_n)) == kept
 
 
 class Scorer:
@@ -178,20 +178,22 @@ class AsyncExtractor(Extractor):
         return self._extract(model, items, labels)
 
 
-def test_extract_batched_sends_batches_in_order() -> None:
+def test_extract_batched_sends_planned_batches_results_in_input_order() -> None:
     client = Extractor()
-    results = extract_batched(client, "m", ["a", "b", "c"], labels=["person"], batch_size=2)  # type: ignore[arg-type]
-    assert [r.id for r in results] == ["a", "b", "c"]
-    assert client.calls == [("m", ["a", "b"], ["person"]), ("m", ["c"], ["person"])]
-    assert extract_batched(client, "m", [], labels=["person"], batch_size=2) == []  # type: ignore[arg-type]
+    texts = ["ccc", "a", "bb"]
+    results = extract_batched(client, "m", texts, Batching(2), labels=["person"])  # type: ignore[arg-type]
+    assert [r.id for r in results] == texts
+    assert client.calls == [("m", ["a", "bb"], ["person"]), ("m", ["ccc"], ["person"])]  # shortest first
+    assert extract_batched(client, "m", [], Batching(2), labels=["person"]) == []  # type: ignore[arg-type]
     assert len(client.calls) == 2
 
 
-async def test_aextract_batched_sends_batches_in_order() -> None:
+async def test_aextract_batched_sends_planned_batches_results_in_input_order() -> None:
     client = AsyncExtractor()
-    results = await aextract_batched(client, "m", ["a", "b", "c"], labels=["x"], batch_size=2)  # type: ignore[arg-type]
-    assert [r.id for r in results] == ["a", "b", "c"]
-    assert [c[1] for c in client.calls] == [["a", "b"], ["c"]]
+    texts = ["ccc", "a", "bb"]
+    results = await aextract_batched(client, "m", texts, Batching(2), labels=["x"])  # type: ignore[arg-type]
+    assert [r.id for r in results] == texts
+    assert [c[1] for c in client.calls] == [["a", "bb"], ["ccc"]]
 
 
 async def test_extract_one_sends_the_text_alone() -> None:
@@ -341,29 +343,82 @@ def refusal() -> RequestError:
     return RequestError("no", status_code=400, code="unsupported_field", param="response_format")
 
 
-def test_skip_ends_a_try_quietly_on_no_tool_call_and_refusals() -> None:
+ALL = ChatCapabilities(known=True, tools=True, grammar=frozenset({"json_schema"}))
+
+
+def test_tries_moves_on_after_a_refusal_or_no_tool_call_and_remembers() -> None:
     memory = StructuredMemory()
-    with memory.skip("function_calling"):
-        raise NoToolCall
-    with memory.skip("json_schema"):
-        raise refusal()
-    assert memory.refused == {"json_schema"}
+    flow = tries(memory, ALL)
+    assert next(flow) == "json_schema"
+    assert flow.send(refusal()) == "function_calling"
+    assert flow.send(NoToolCall()) == "json_prompt"
+    with pytest.raises(StopIteration):
+        flow.send(None)
+    assert (memory.refused, memory.last) == ({"json_schema"}, "json_prompt")
+    assert next(tries(memory, ALL)) == "json_prompt"  # the method that answered goes first next time
 
 
-def test_skip_lets_other_errors_through() -> None:
+def test_tries_raises_any_other_error_and_the_last_methods() -> None:
     memory = StructuredMemory()
-    with pytest.raises(RequestError), memory.skip("json_schema"):
-        raise RequestError("bad", status_code=400, code="INVALID_INPUT", param="messages")
-    with pytest.raises(ValueError, match="x"), memory.skip("json_schema"):
-        raise ValueError("x")
-    assert memory.refused == set()
+    flow = tries(memory, ALL)
+    next(flow)
+    with pytest.raises(RequestError, match="bad"):
+        flow.send(RequestError("bad", status_code=400, code="INVALID_INPUT", param="messages"))
+    flow = tries(memory, ChatCapabilities(known=True, tools=False))
+    assert next(flow) == "json_prompt"
+    with pytest.raises(ValueError, match="x"):
+        flow.send(ValueError("x"))
+    assert (memory.refused, memory.last) == (set(), None)
 
 
-def test_skip_lets_a_refusal_through_once_a_stream_has_started() -> None:
+def test_a_stream_error_is_never_a_refusal() -> None:
+    streamed = SIEStreamError("no", code="unsupported_field", param="response_format")
+    assert not is_refusal("json_schema", streamed)
     memory = StructuredMemory()
-    answer: StreamedAnswer[str] = StreamedAnswer(lambda a, b: a + b, lambda text: None)
-    with memory.skip("json_schema", answer):
-        raise refusal()
-    answer.feed("{")
-    with pytest.raises(RequestError), memory.skip("json_schema", answer):
-        raise refusal()
+    flow = tries(memory, ALL)
+    next(flow)
+    with pytest.raises(SIEStreamError):
+        flow.send(streamed)
+
+
+def attempts(answers: dict[str, BaseException | list[str]]) -> tuple[list[str], Any]:
+    """A try per method: yields the method's items, or raises its error; the methods tried, in order."""
+    tried: list[str] = []
+
+    def attempt(method: str) -> Iterator[str]:
+        tried.append(method)
+        answer = answers[method]
+        if isinstance(answer, BaseException):
+            raise answer
+        yield from answer
+
+    return tried, attempt
+
+
+def test_the_shells_give_the_first_answer_and_raise_as_the_flow_says() -> None:
+    tried, attempt = attempts({"json_schema": refusal(), "function_calling": ["a", "b"], "json_prompt": ["c"]})
+    assert list(stream(tries(StructuredMemory(), ALL), attempt)) == ["a", "b"]
+    assert tried == ["json_schema", "function_calling"]
+    tried, attempt = attempts({"json_schema": NoToolCall(), "function_calling": ["x"], "json_prompt": ["y"]})
+    assert run(tries(StructuredMemory(), ALL), lambda m: list(attempt(m))) == ["x"]
+    _, attempt = attempts({"json_schema": ValueError("unparsable"), "function_calling": ["x"], "json_prompt": []})
+    with pytest.raises(ValueError, match="unparsable"):
+        list(stream(tries(StructuredMemory(), ALL), attempt))
+
+
+async def test_the_async_shells_give_the_first_answer_and_raise_as_the_flow_says() -> None:
+    tried, attempt = attempts({"json_schema": refusal(), "function_calling": NoToolCall(), "json_prompt": ["c", "d"]})
+
+    async def aattempt(method: str) -> AsyncIterator[str]:
+        for item in attempt(method):
+            yield item
+
+    async def once(method: str) -> list[str]:
+        return [item async for item in aattempt(method)]
+
+    assert [item async for item in astream(tries(StructuredMemory(), ALL), aattempt)] == ["c", "d"]
+    assert tried == ["json_schema", "function_calling", "json_prompt"]
+    assert await arun(tries(StructuredMemory(), ALL), once) == ["c", "d"]
+    _, attempt = attempts({"json_schema": ValueError("unparsable"), "function_calling": [], "json_prompt": []})
+    with pytest.raises(ValueError, match="unparsable"):
+        await arun(tries(StructuredMemory(), ALL), once)

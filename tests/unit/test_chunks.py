@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sie_integrations._core.chunks import ChunkReader
+from sie_integrations._adapters.chunks import ChunkReader
 from sie_integrations.chat import ChatCompletionChunk
 
 

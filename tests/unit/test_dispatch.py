@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from sie_integrations import AsyncSIEClient, SIEClient
+from sie_integrations._core.batches import Batch, singles
 from sie_integrations._core.concurrency import Limit, Sample
 from sie_integrations._core.load import watching
 from sie_integrations._http.dispatch import Gate, arun_batches, run_batches
@@ -47,20 +48,25 @@ class InFlight:
             self.now -= 1
 
 
-def one(batch: int) -> int:
-    return batch
+def numbered(count: int) -> list[Batch[str]]:
+    """``count`` batches of one item each, the item its number."""
+    return singles([str(i) for i in range(count)])
+
+
+def number(batch: Batch[str]) -> int:
+    return int(batch.items[0])
 
 
 @pytest.mark.parametrize("pinned", [1, 3, 8])
 def test_threads_keep_the_pinned_limit_and_batch_order(pinned: int) -> None:
     counter = InFlight()
 
-    def run(batch: int) -> int:
+    def run(batch: Batch[str]) -> int:
         with counter:
-            time.sleep(0.002 * (batch % 3))  # finish out of order
-        return batch * 10
+            time.sleep(0.002 * (number(batch) % 3))  # finish out of order
+        return number(batch) * 10
 
-    assert list(run_batches(run, range(30), Limit(pinned=pinned), float)) == [b * 10 for b in range(30)]
+    assert list(run_batches(run, iter(numbered(30)), Limit(pinned=pinned))) == [b * 10 for b in range(30)]
     assert counter.most <= pinned
     assert pinned == 1 or counter.most > 1
 
@@ -68,12 +74,12 @@ def test_threads_keep_the_pinned_limit_and_batch_order(pinned: int) -> None:
 def test_tasks_keep_the_pinned_limit_and_batch_order() -> None:
     counter = InFlight()
 
-    async def run(batch: int) -> int:
+    async def run(batch: Batch[str]) -> int:
         with counter:
-            await asyncio.sleep(0.001 * (batch % 3))
-        return batch * 10
+            await asyncio.sleep(0.001 * (number(batch) % 3))
+        return number(batch) * 10
 
-    assert asyncio.run(arun_batches(run, list(range(30)), Limit(pinned=4), float)) == [b * 10 for b in range(30)]
+    assert asyncio.run(arun_batches(run, numbered(30), Limit(pinned=4))) == [b * 10 for b in range(30)]
     assert 1 < counter.most <= 4
 
 
@@ -81,13 +87,13 @@ def test_an_adaptive_limit_is_followed_as_it_grows() -> None:
     limit = Recording()
     counter = InFlight()
 
-    def run(batch: int) -> int:
+    def run(batch: Batch[str]) -> int:
         with counter, watching() as load:
             time.sleep(0.001)
             load.work, load.queued = 10.0, 0.0  # the server says: all work, no queue (so no real timing matters)
-        return batch
+        return number(batch)
 
-    assert list(run_batches(run, range(60), limit, float)) == list(range(60))
+    assert list(run_batches(run, iter(numbered(60)), limit)) == list(range(60))
     assert limit.value > 4 and counter.most > 2  # it grew from 2 and more went out at once
     assert len(limit.samples) == 60
 
@@ -95,21 +101,43 @@ def test_an_adaptive_limit_is_followed_as_it_grows() -> None:
 def test_a_gate_lets_at_most_the_limit_through() -> None:
     counter = InFlight()
 
-    async def run(batch: int) -> int:
+    async def run(batch: Batch[str]) -> int:
         with counter:
             await asyncio.sleep(0.002)
-        return batch
+        return number(batch)
 
     async def main() -> list[int]:
         gate = Gate(Limit(pinned=3))
-        return await asyncio.gather(*(gate.run(run, b, 1.0) for b in range(20)))
+        return await asyncio.gather(*(gate.run(run, b) for b in numbered(20)))
 
     assert asyncio.run(main()) == list(range(20))
     assert counter.most == 3
 
 
+def test_a_gate_runs_all_in_batch_order_and_the_first_failure_cancels_the_rest() -> None:
+    counter, finished = InFlight(), []
+
+    async def run(batch: Batch[str]) -> int:
+        with counter:
+            await asyncio.sleep(0.001 * (number(batch) % 3))
+        if number(batch) == 5:
+            raise ValueError("batch 5")
+        finished.append(number(batch))
+        return number(batch)
+
+    async def main(count: int) -> list[int]:
+        return await Gate(Limit(pinned=2)).run_all(run, numbered(count))
+
+    assert asyncio.run(main(5)) == list(range(5))
+    assert counter.most == 2
+    finished.clear()
+    with pytest.raises(ValueError, match="batch 5"):
+        asyncio.run(main(40))
+    assert len(finished) < 39  # the batches after the failure were never run
+
+
 def test_a_single_batch_runs_on_the_calling_thread() -> None:
-    assert list(run_batches(lambda b: threading.current_thread(), [0], Limit(), float)) == [threading.current_thread()]
+    assert list(run_batches(lambda b: threading.current_thread(), numbered(1), Limit())) == [threading.current_thread()]
 
 
 # --- what the server says reaches the limit ------------------------------------------------------
@@ -137,9 +165,9 @@ def test_refusals_and_work_time_reach_the_sample() -> None:
     client = SIEClient(
         "http://sie.test", http_client=httpx.Client(transport=refusing_then_answering(2)), wire_format="json"
     )
-    list(run_batches(lambda texts: client.encode("m", texts), [["a"]], limit, lambda b: 7.0))
+    list(run_batches(lambda batch: client.encode("m", batch.items), [Batch([0], ["abcdefg"])], limit))
     (sample,) = limit.samples
-    assert sample.refused and sample.work == pytest.approx(0.010) and sample.cost == 7.0
+    assert sample.refused and sample.work == pytest.approx(0.010) and sample.cost == 7.0  # 1 item of 7 characters
     assert sample.latency < 0.5  # the two waits after refusals are not counted
 
 
@@ -151,8 +179,8 @@ def test_async_refusals_and_work_time_reach_the_sample() -> None:
         async with AsyncSIEClient(
             "http://sie.test", http_client=httpx.AsyncClient(transport=transport), wire_format="json"
         ) as c:
-            run: Callable[[list[str]], Awaitable[Any]] = lambda texts: c.encode("m", texts)  # noqa: E731
-            await arun_batches(run, [["a"], ["b"]], limit, lambda b: 1.0)
+            run: Callable[[Batch[str]], Awaitable[Any]] = lambda batch: c.encode("m", batch.items)  # noqa: E731
+            await arun_batches(run, numbered(2), limit)
 
     asyncio.run(main())
     assert [s.refused for s in limit.samples].count(True) == 1

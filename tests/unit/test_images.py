@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
-from sie_integrations._core.images import MAX_IMAGE_BYTES, image_format, image_items, image_label, load_image
+from sie_integrations._adapters.images import MAX_IMAGE_BYTES, image_format, image_items, image_label, load_image
 from sie_integrations.types import Image, Item
 
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF"}

@@ -13,18 +13,14 @@ from hypothesis import strategies as st
 
 from sie_integrations import AsyncSIEClient, Image, Item, SIEClient
 from sie_integrations._adapters.batching import (
-    IMAGE_CHARS,
-    MAX_BATCH_IMAGE_BYTES,
     Batching,
     aembed_matrix,
     aencode_batched,
     embed_matrix,
     embed_rows,
     encode_batched,
-    image_bytes,
-    plan,
-    text_length,
 )
+from sie_integrations._core.batches import IMAGE_CHARS, MAX_BATCH_IMAGE_BYTES, image_bytes, plan, text_length
 from sie_integrations._core.concurrency import Limit
 
 

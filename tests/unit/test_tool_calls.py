@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sie_integrations._core.tool_calls import ToolCallMerger, parse_partial_json
+from sie_integrations._adapters.tool_calls import ToolCallMerger, parse_partial_json
 from sie_integrations.chat import ToolCallDelta
 
 NAMES = st.sampled_from(["get_weather", "search", "add", "look_up"])
@@ -146,7 +146,7 @@ def test_partial_json_agrees_with_the_plain_algorithm_on_every_prefix(value: obj
 
 def test_long_hostile_arguments_take_a_few_parses_not_one_per_character(monkeypatch: pytest.MonkeyPatch) -> None:
     """Arguments 100 KB long that never parse: each attempt rules out every longer prefix (no timing measured)."""
-    import sie_integrations._core.tool_calls as tool_calls
+    import sie_integrations._adapters.tool_calls as tool_calls
 
     attempts: list[int] = []
     real_loads = json.loads

@@ -1,18 +1,17 @@
-"""Splitting large encode calls into batches of similar length, sent with a limit in flight, results in input order.
-
-The server pads every text of a request to the longest one, so batches of similar length spare it
-that padding; the results are put back in input order.
-"""
+"""Large calls of the adapters: planned into batches (``_core/batches.py``), sent with a limit in flight, results
+in input order; and the concurrency and batch size fields every batched adapter shares."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, Field, PrivateAttr
 
-from .._core.concurrency import Limit, batch_cost
+from .._core.batches import Batch, plan, restore
+from .._core.concurrency import Limit
 from .._core.items import check_items
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
@@ -24,146 +23,76 @@ Progress = Callable[[int], None]
 Matrix = np.ndarray[Any, Any]
 Items = Sequence[ItemLike]
 R = TypeVar("R")
-T = TypeVar("T")
-L = TypeVar("L", bound=ItemLike)
+BatchSize = Annotated[int, Field(ge=1)]
+"""The type of every adapter's items per request (its default is the adapter's own)."""
 
 
-def in_flight(max_concurrency: int | None, adaptive: Limit) -> Limit:
-    """``max_concurrency`` pinned when it is set, else the adapter's ``adaptive`` limit."""
-    return adaptive if max_concurrency is None else Limit(pinned=max_concurrency)
+class Concurrent(BaseModel):
+    """The number of requests a batched adapter keeps in flight: adapted to the server, or pinned."""
+
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
+    without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
+    _adaptive: Limit = PrivateAttr(default_factory=Limit)
+
+    def _limit(self) -> Limit:
+        """``max_concurrency`` pinned when it is set, else this adapter's adaptive limit."""
+        return self._adaptive if self.max_concurrency is None else Limit(pinned=self.max_concurrency)
 
 
-def split(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    """``items`` in runs of at most ``size``, in order."""
-    return [items[i : i + size] for i in range(0, len(items), size)]
+class Batched(Concurrent):
+    """``Concurrent``, with the number of items a request carries."""
 
+    batch_size: BatchSize = 256
+    """Items per request (default 256); fewer when their text passes 400,000 characters or their images 8 MiB."""
 
-MAX_BATCH_CHARS = 400_000
-"""The most characters of text one request carries (about 100,000 tokens), whatever the batch size."""
-
-MAX_BATCH_IMAGE_BYTES = 8 * 1024 * 1024
-"""The most image bytes one request carries, well inside the server's body limits (16 MiB at a gateway)."""
-
-IMAGE_CHARS = 1_000
-"""What one image counts as, in characters of text, when batches are sorted and their cost estimated."""
+    def _batching(self, progress: Progress | None = None) -> Batching:
+        return Batching(self.batch_size, self._limit(), progress)
 
 
 @dataclass(frozen=True)
 class Batching:
-    """How a large encode call is sent: ``size`` items per request, ``limit`` requests at a time."""
+    """How a large call is sent: ``size`` items per request, ``limit`` requests at a time."""
 
     size: int
     limit: Limit = field(default_factory=lambda: Limit(pinned=1))
     progress: Progress | None = None
-    max_chars: int = MAX_BATCH_CHARS
 
-    def done(self, part: Part[Any]) -> None:
-        """Report a finished part."""
+    def done(self, batch: Batch[Any]) -> None:
+        """Report a finished batch."""
         if self.progress is not None:
-            self.progress(len(part.items))
+            self.progress(len(batch.items))
 
 
-@dataclass(frozen=True)
-class Part(Generic[T]):
-    """One request's items, and where each of them is in the input."""
-
-    positions: list[int]
-    items: list[T]
-
-
-def text_length(item: ItemLike) -> int:
-    """The characters of text in one item, each image counting as ``IMAGE_CHARS``."""
-    return len(item) if isinstance(item, str) else len(item.text or "") + IMAGE_CHARS * len(item.images)
-
-
-def image_bytes(item: ItemLike) -> int:
-    """The bytes of the images of one item."""
-    return 0 if isinstance(item, str) else sum(len(image.data) for image in item.images)
-
-
-def cost(part: Part[ItemLike]) -> float:
-    """``batch_cost`` of a part's texts."""
-    return batch_cost(map(text_length, part.items))
-
-
-def length_order(items: Sequence[ItemLike]) -> list[int]:
-    """The positions of ``items``, shortest text first (equal lengths keep their order)."""
-    lengths = [text_length(item) for item in items]
-    return sorted(range(len(items)), key=lengths.__getitem__)
-
-
-def by_length(items: Sequence[L]) -> tuple[list[int], list[L]]:
-    """``length_order(items)``, and the items in that order; every item checked first."""
-    check_items(items)
-    order = length_order(items)
-    return order, [items[i] for i in order]
-
-
-def restore(order: Sequence[int], results: Sequence[R]) -> list[R]:
-    """The results of items taken in ``order``, put back in input order."""
-    out: list[Any] = [None] * len(order)
-    for position, result in zip(order, results, strict=True):
-        out[position] = result
-    return out
-
-
-def plan(items: Sequence[ItemLike], size: int, max_chars: int = MAX_BATCH_CHARS) -> list[Part[ItemLike]]:
-    """The items in batches of similar length, shortest first.
-
-    Each batch has at most ``size`` items, ``max_chars`` characters and ``MAX_BATCH_IMAGE_BYTES`` of images;
-    an item larger than that goes alone.
-    """
-    batches: list[list[int]] = []
-    chars = data = 0
-    for position in length_order(items):
-        length, size_of = text_length(items[position]), image_bytes(items[position])
-        full = chars + length > max_chars or data + size_of > MAX_BATCH_IMAGE_BYTES
-        if not batches or len(batches[-1]) == size or full:
-            batches.append([])
-            chars = data = 0
-        batches[-1].append(position)
-        chars += length
-        data += size_of
-    return [Part(batch, [items[i] for i in batch]) for batch in batches]
-
-
-def batches(items: Items, batching: Batching) -> list[Part[ItemLike]]:
+def batches(items: Items, size: int) -> list[Batch[ItemLike]]:
     """Every item checked first (nothing is sent if one is bad), then planned."""
-    if batching.size < 1:
+    if size < 1:
         raise ValueError("batch_size must be >= 1")
-    if check_items(items):
-        return []
-    return plan(items, batching.size, batching.max_chars)
-
-
-def in_input_order(parts: Sequence[Part[Any]], chunks: Iterable[Sequence[R]]) -> list[R]:
-    """Each part's results put back where its items are in the input."""
-    results = [result for chunk in chunks for result in chunk]
-    return restore([position for part in parts for position in part.positions], results)
+    return [] if check_items(items) else plan(items, size)
 
 
 def map_batched(fn: Callable[[Items], list[R]], items: Items, batching: Batching) -> list[R]:
     """``fn`` over batches on up to ``batching.limit`` threads; its results in input order."""
 
-    def run(part: Part[ItemLike]) -> list[R]:
-        result = fn(part.items)
-        batching.done(part)
+    def run(batch: Batch[ItemLike]) -> list[R]:
+        result = fn(batch.items)
+        batching.done(batch)
         return result
 
-    parts = batches(items, batching)
-    return in_input_order(parts, run_batches(run, parts, batching.limit, cost))
+    planned = batches(items, batching.size)
+    return restore(planned, run_batches(run, planned, batching.limit))
 
 
 async def amap_batched(fn: Callable[[Items], Awaitable[list[R]]], items: Items, batching: Batching) -> list[R]:
     """``fn`` over batches with up to ``batching.limit`` in flight; its results in input order."""
 
-    async def run(part: Part[ItemLike]) -> list[R]:
-        result = await fn(part.items)
-        batching.done(part)
+    async def run(batch: Batch[ItemLike]) -> list[R]:
+        result = await fn(batch.items)
+        batching.done(batch)
         return result
 
-    parts = batches(items, batching)
-    return in_input_order(parts, await arun_batches(run, parts, batching.limit, cost))
+    planned = batches(items, batching.size)
+    return restore(planned, await arun_batches(run, planned, batching.limit))
 
 
 def encode_batched(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> list[EncodeResult]:
@@ -228,16 +157,16 @@ class _Matrix:
 
 def embed_matrix(client: SIEClient, model: str, items: Items, batching: Batching, **args: Any) -> Matrix:
     """Dense vectors as one ``(len(items), dims)`` matrix, batched like ``embed_rows``."""
-    parts = batches(items, batching)
+    planned = batches(items, batching.size)
     out = _Matrix(len(items))
 
-    def run(part: Part[ItemLike]) -> Matrix:
-        matrix = client.encode_dense(model, part.items, **args)
-        batching.done(part)
+    def run(batch: Batch[ItemLike]) -> Matrix:
+        matrix = client.encode_dense(model, batch.items, **args)
+        batching.done(batch)
         return matrix
 
-    for part, matrix in zip(parts, run_batches(run, parts, batching.limit, cost), strict=True):
-        out.put(part.positions, matrix)
+    for batch, matrix in zip(planned, run_batches(run, planned, batching.limit), strict=True):
+        out.put(batch.positions, matrix)
     return out.result()
 
 
@@ -245,10 +174,10 @@ async def aembed_matrix(client: AsyncSIEClient, model: str, items: Items, batchi
     """Async ``embed_matrix``."""
     out = _Matrix(len(items))
 
-    async def run(part: Part[ItemLike]) -> None:
-        matrix = await client.encode_dense(model, part.items, **args)
-        out.put(part.positions, matrix)
-        batching.done(part)
+    async def run(batch: Batch[ItemLike]) -> None:
+        matrix = await client.encode_dense(model, batch.items, **args)
+        out.put(batch.positions, matrix)
+        batching.done(batch)
 
-    await arun_batches(run, batches(items, batching), batching.limit, cost)
+    await arun_batches(run, batches(items, batching.size), batching.limit)
     return out.result()

@@ -8,7 +8,7 @@ from pydantic import PrivateAttr, model_validator
 from typing_extensions import Self
 
 from ..chat import CHAT_SETTINGS, ChatSettings
-from .capabilities import CapabilityCache
+from .capabilities import CapabilityCache, ChatCapabilities
 from .chat_request import settings_of
 from .connection import SIEConnection, unknown_arguments_message
 from .structured import StructuredMemory
@@ -22,6 +22,7 @@ class ChatConnection(SIEConnection, ChatSettings):
     """
 
     _more_fields: ClassVar[str]
+    _model_field: ClassVar[str] = "model"
     stream_usage: bool = True
     """Ask a stream for token usage (``stream_options.include_usage``) unless the call sets its own."""
 
@@ -38,6 +39,14 @@ class ChatConnection(SIEConnection, ChatSettings):
             raise ValueError(unknown_arguments_message(owner, unknown, set(CHAT_SETTINGS)))
         ChatSettings.model_validate(more)
         return self
+
+    def capabilities(self) -> ChatCapabilities:
+        """What the server says the model can do (``GET /v1/models/{id}``), asked once per instance."""
+        return self._caps.get(self.client, getattr(self, self._model_field))
+
+    async def acapabilities(self) -> ChatCapabilities:
+        """``capabilities()`` without blocking the event loop."""
+        return await self._caps.aget(self.async_client, getattr(self, self._model_field))
 
     def _settings(self) -> dict[str, Any]:
         """The request fields sent with every request: the model's own, then those of ``_more_fields``."""

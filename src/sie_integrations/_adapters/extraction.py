@@ -1,4 +1,4 @@
-"""Extraction for the adapters: texts sent in batches, each result as plain JSON-ready data."""
+"""Extraction for the adapters: texts sent in planned batches, each result as plain JSON-ready data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
-from ..types import ExtractResult
-from .batching import split
+from ..types import ExtractResult, ItemLike
+from .batching import Batching, amap_batched, map_batched
 
 Part = Literal["entities", "relations", "classifications", "objects"]
 KEYS: Mapping[Part, str] = {part: part for part in ("entities", "relations", "classifications", "objects")}
@@ -32,14 +32,18 @@ async def aextract_one(client: AsyncSIEClient, model: str, text: str, *, labels:
 
 
 def extract_batched(
-    client: SIEClient, model: str, texts: Sequence[str], *, labels: Sequence[str], batch_size: int
+    client: SIEClient, model: str, texts: Sequence[str], batching: Batching, *, labels: Sequence[str]
 ) -> list[ExtractResult]:
-    """The extraction of each text, ``batch_size`` texts a request, one request at a time; in input order."""
-    return [result for part in split(texts, batch_size) for result in client.extract(model, part, labels=labels)]
+    """The extraction of each text, in planned batches, ``batching.limit`` at a time; in input order."""
+    return map_batched(lambda part: client.extract(model, part, labels=labels), texts, batching)
 
 
 async def aextract_batched(
-    client: AsyncSIEClient, model: str, texts: Sequence[str], *, labels: Sequence[str], batch_size: int
+    client: AsyncSIEClient, model: str, texts: Sequence[str], batching: Batching, *, labels: Sequence[str]
 ) -> list[ExtractResult]:
     """Async ``extract_batched``."""
-    return [result for part in split(texts, batch_size) for result in await client.extract(model, part, labels=labels)]
+
+    async def run(part: Sequence[ItemLike]) -> list[ExtractResult]:
+        return await client.extract(model, part, labels=labels)
+
+    return await amap_batched(run, texts, batching)

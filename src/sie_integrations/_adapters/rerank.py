@@ -1,16 +1,17 @@
-"""Reranking many documents: split into requests the server takes, scores merged best first."""
+"""Reranking many documents: planned into requests the server takes, scores merged best first."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from .._core.concurrency import Limit, batch_cost
+from .._core.batches import Batch, plan
+from .._core.concurrency import Limit
 from .._http.dispatch import arun_batches, run_batches
 from ..types import ScoreEntry
-from .batching import split
 
 MAX_ITEMS_PER_REQUEST = 1000
+"""The most candidates one score request carries."""
 
 
 @dataclass(frozen=True)
@@ -21,29 +22,20 @@ class Ranked:
     score: float
 
 
-def parts(texts: Sequence[str]) -> list[Sequence[str]]:
-    """The texts in runs of at most ``MAX_ITEMS_PER_REQUEST``, one request each."""
-    return split(texts, MAX_ITEMS_PER_REQUEST)
-
-
 def best_first(scored: Sequence[Ranked], top_n: int | None) -> list[Ranked]:
     """The best ``top_n`` of ``scored``, best first (ties keep their order); None or negative keeps all."""
     ordered = sorted(scored, key=lambda r: -r.score)
     return ordered if top_n is None or top_n < 0 else ordered[:top_n]
 
 
-def merge(scored_parts: Sequence[Sequence[ScoreEntry]], top_n: int | None) -> list[Ranked]:
-    """The scores of every part, indexed into the whole input, ``best_first``."""
+def merge(batches: Sequence[Batch[str]], scored: Sequence[Sequence[ScoreEntry]], top_n: int | None) -> list[Ranked]:
+    """The scores of every batch, indexed into the whole input, ``best_first`` (ties in input order)."""
     merged = [
-        Ranked(index=part * MAX_ITEMS_PER_REQUEST + entry.index, score=entry.score)
-        for part, entries in enumerate(scored_parts)
+        Ranked(index=batch.positions[entry.index], score=entry.score)
+        for batch, entries in zip(batches, scored, strict=True)
         for entry in entries
     ]
-    return best_first(merged, top_n)
-
-
-def _cost(part: Sequence[str]) -> float:
-    return batch_cost(map(len, part))
+    return best_first(sorted(merged, key=lambda r: r.index), top_n)
 
 
 Score = Callable[[Sequence[str]], list[ScoreEntry]]
@@ -51,10 +43,12 @@ AsyncScore = Callable[[Sequence[str]], Awaitable[list[ScoreEntry]]]
 
 
 def rerank(score: Score, texts: Sequence[str], *, top_n: int | None, limit: Limit) -> list[Ranked]:
-    """``score`` each part of ``texts``, ``limit`` parts at a time; the best ``top_n`` of all."""
-    return merge(list(run_batches(score, parts(texts), limit, _cost)), top_n)
+    """``score`` each batch of ``texts``, ``limit`` batches at a time; the best ``top_n`` of all."""
+    batches = plan(texts, MAX_ITEMS_PER_REQUEST)
+    return merge(batches, list(run_batches(lambda batch: score(batch.items), batches, limit)), top_n)
 
 
 async def arerank(score: AsyncScore, texts: Sequence[str], *, top_n: int | None, limit: Limit) -> list[Ranked]:
     """Async ``rerank``."""
-    return merge(await arun_batches(score, parts(texts), limit, _cost), top_n)
+    batches = plan(texts, MAX_ITEMS_PER_REQUEST)
+    return merge(batches, await arun_batches(lambda batch: score(batch.items), batches, limit), top_n)

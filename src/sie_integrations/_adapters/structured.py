@@ -1,30 +1,32 @@
-"""Structured output on any server: which method to use, when a method was refused, what each method sends, and
-how a streamed answer's partial results are given."""
+"""Structured output on any server: which method to try next (one flow, driven by thin sync and async shells),
+when a method was refused, what each method sends, and how a streamed answer's partial results are given."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Generator, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 from ..errors import SIEError
 from .capabilities import ChatCapabilities
 
 Method = Literal["json_schema", "function_calling", "json_prompt"]
-METHODS: tuple[Method, ...] = ("json_schema", "function_calling", "json_prompt")
 _REFUSED_FIELD = {"json_schema": "response_format", "function_calling": "tool_choice"}
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
+Tries = Generator[Method, BaseException | None, None]
 
 
 def plan(caps: ChatCapabilities, refused: Collection[str], preferred: str | None = None) -> list[Method]:
     """The methods to try, best first: constrained JSON, then tool calling, then the schema in the prompt.
 
     Methods the capabilities rule out or the server refused are left out; ``preferred`` (the one that
-    worked last) goes first.
+    worked last) goes first. The schema in the prompt is always there, last unless preferred.
     """
     methods: list[Method] = []
     if caps.constrained_json:
@@ -50,44 +52,75 @@ class StructuredMemory:
     refused: set[str] = field(default_factory=set)
     last: str | None = None
 
-    def plan(self, caps: ChatCapabilities) -> list[Method]:
-        return plan(caps, self.refused, self.last)
 
-    def refusal(self, method: Method, error: SIEError) -> bool:
-        """Whether ``error`` is the server refusing ``method``; remembered, so the method is not tried again."""
-        if not is_refusal(method, error):
-            return False
-        self.refused.add(method)
-        return True
+def tries(memory: StructuredMemory, caps: ChatCapabilities) -> Tries:
+    """The structured output methods to try, best first: the flow ``run``, ``arun``, ``stream`` and ``astream``
+    drive.
 
-    def skip(self, method: Method, answer: StreamedAnswer[Any] | None = None) -> Skip:
-        """Around one try of ``method``: see ``Skip``."""
-        return Skip(self, method, answer)
-
-
-class Skip:
-    """Ends one method's try quietly, so the next method is tried, when the method did not fit.
-
-    That is ``NoToolCall``, or the server refusing the method (remembered) before any of a streamed
-    ``answer`` arrived; every other exception goes on.
+    It yields a method; the shell tries it and sends back None when it answered (then it is tried first next
+    time), or the exception the try raised. ``NoToolCall``, or the server refusing the method before answering
+    (remembered, so it is not tried again), moves on to the next method; any other exception is raised, and so
+    is the last method's.
     """
+    methods = plan(caps, memory.refused, memory.last)
+    for i, method in enumerate(methods):
+        error = yield method
+        if error is None:
+            memory.last = method
+            return
+        refused = isinstance(error, SIEError) and is_refusal(method, error)
+        if refused:
+            memory.refused.add(method)
+        if i == len(methods) - 1 or not (refused or isinstance(error, NoToolCall)):
+            raise error
 
-    def __init__(self, memory: StructuredMemory, method: Method, answer: StreamedAnswer[Any] | None) -> None:
-        self.memory = memory
-        self.method = method
-        self.answer = answer
 
-    def __enter__(self) -> None:
-        return None
+def _answered(flow: Tries) -> None:
+    with contextlib.suppress(StopIteration):
+        flow.send(None)
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> bool:
-        if isinstance(error, NoToolCall):
-            return True
-        if isinstance(error, SIEError) and (self.answer is None or self.answer.total is None):
-            return self.memory.refusal(self.method, error)
-        return False
+
+def stream(flow: Tries, attempt: Callable[[Method], Iterator[T]]) -> Generator[T, None, None]:
+    """What ``attempt`` yields for each method ``flow`` gives, until one answers."""
+    method = next(flow)
+    while True:
+        try:
+            yield from attempt(method)
+        except Exception as error:
+            method = flow.send(error)
+        else:
+            _answered(flow)
+            return
+
+
+async def astream(flow: Tries, attempt: Callable[[Method], AsyncIterator[T]]) -> AsyncGenerator[T, None]:
+    """Async ``stream``."""
+    method = next(flow)
+    while True:
+        try:
+            async for item in attempt(method):
+                yield item
+        except Exception as error:
+            method = flow.send(error)
+        else:
+            _answered(flow)
+            return
+
+
+def run(flow: Tries, attempt: Callable[[Method], R]) -> R:
+    """The result of ``attempt`` for the first method ``flow`` gives that answers."""
+    (result,) = stream(flow, lambda method: iter([attempt(method)]))
+    return result
+
+
+async def arun(flow: Tries, attempt: Callable[[Method], Awaitable[R]]) -> R:
+    """Async ``run``."""
+
+    async def once(method: Method) -> AsyncIterator[R]:
+        yield await attempt(method)
+
+    (result,) = [item async for item in astream(flow, once)]
+    return result
 
 
 class StreamedAnswer(Generic[C]):
@@ -120,7 +153,8 @@ def is_refusal(method: Method, error: SIEError) -> bool:
     """Whether the server refused what ``method`` needs before generating anything.
 
     A 400 ``unsupported_field`` (or one naming ``response_format`` / ``tool_choice``), or the 502 a
-    rendering server sends when its upstream refuses.
+    rendering server sends when its upstream refuses. An error inside a stream has no HTTP status: by
+    then the method was taken, so it is never a refusal.
     """
     field = _REFUSED_FIELD.get(method)
     if field is None:

@@ -15,8 +15,8 @@ long or the server refuses them:
   point only once every ``PROBE_EVERY`` good answers.
 - After a cut, the answers to requests sent before it cut no further.
 
-When the server sends no timing, the latency per unit of cost (items times the longest text) stands
-in: its least value seen is taken as the server's speed with no queue.
+When the server sends no timing, the latency per unit of cost (``batches.cost``: items times the longest
+text) stands in: its least value seen is taken as the server's speed with no queue.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 INITIAL = 2
@@ -45,12 +44,6 @@ SMOOTHING = 0.2
 """Weight of the newest answer in the running mean of the server's work time."""
 WINDOW = 64
 """Answers over which the least latency per unit of cost is taken, when the server gives no timing."""
-
-
-def batch_cost(lengths: Iterable[int]) -> float:
-    """What the server computes for a batch, about: its items times its longest text (it pads to that)."""
-    sizes = list(lengths)
-    return len(sizes) * max(1, max(sizes, default=0))
 
 
 @dataclass(frozen=True)

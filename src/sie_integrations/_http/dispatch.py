@@ -1,6 +1,6 @@
 """Sending many batches with ``limit.value`` of them in flight; the results in the order of the batches.
 
-Each batch is timed and watched (``_core/load.py``), and how it went adjusts the limit
+Each batch is timed and watched (``_core/load.py``), and how it went, with its ``cost``, adjusts the limit
 (``_core/concurrency.py``). The first failure stops the batches not yet sent and is raised.
 """
 
@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar, cast
 
+from .._core.batches import Batch
 from .._core.concurrency import Limit, Sample
 from .._core.load import Load, watching
+from ..types import ItemLike
 
-T = TypeVar("T")
+T = TypeVar("T", bound=ItemLike)
 R = TypeVar("R")
-Cost = Callable[[T], float]
+Run = Callable[[Batch[T]], R]
 
 _END = object()
 AHEAD = 4
@@ -30,8 +32,8 @@ def _sample(load: Load, started: float, cost: float, full: bool) -> Sample:
     return Sample(latency, load.work, load.queued, cost, load.refusals > 0, full)
 
 
-def _timed(run: Callable[[T], R], batch: T, limit: Limit, cost: float, full: bool) -> R:
-    ticket, started = limit.sent(), time.perf_counter()
+def _timed(run: Run[T, R], batch: Batch[T], limit: Limit, full: bool) -> R:
+    ticket, started, cost = limit.sent(), time.perf_counter(), batch.cost
     with watching() as load:
         try:
             result = run(batch)
@@ -43,8 +45,8 @@ def _timed(run: Callable[[T], R], batch: T, limit: Limit, cost: float, full: boo
     return result
 
 
-async def _atimed(run: Callable[[T], Awaitable[R]], batch: T, limit: Limit, cost: float, full: bool) -> R:
-    ticket, started = limit.sent(), time.perf_counter()
+async def _atimed(run: Run[T, Awaitable[R]], batch: Batch[T], limit: Limit, full: bool) -> R:
+    ticket, started, cost = limit.sent(), time.perf_counter(), batch.cost
     with watching() as load:
         try:
             result = await run(batch)
@@ -56,11 +58,11 @@ async def _atimed(run: Callable[[T], Awaitable[R]], batch: T, limit: Limit, cost
     return result
 
 
-def run_batches(run: Callable[[T], R], batches: Iterable[T], limit: Limit, cost: Cost[T]) -> Generator[R, None, None]:
+def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Generator[R, None, None]:
     """``run`` over ``batches`` on threads, up to ``limit.value`` at once; the results in batch order."""
     if isinstance(batches, Sequence) and len(batches) <= 1:
         for batch in batches:  # one request: no thread
-            yield _timed(run, batch, limit, cost(batch), True)
+            yield _timed(run, batch, limit, True)
         return
     todo = iter(batches)
     with ThreadPoolExecutor(max_workers=limit.pinned or limit.cap, thread_name_prefix="sie-batch") as pool:
@@ -76,7 +78,7 @@ def run_batches(run: Callable[[T], R], batches: Iterable[T], limit: Limit, cost:
                         more = False
                         break
                     full = len(running) + 1 >= limit.value
-                    running[pool.submit(_timed, run, cast(T, batch), limit, cost(cast(T, batch)), full)] = sent
+                    running[pool.submit(_timed, run, cast(Batch[T], batch), limit, full)] = sent
                     sent += 1
                 while given in finished:
                     yield finished.pop(given)
@@ -93,7 +95,7 @@ def run_batches(run: Callable[[T], R], batches: Iterable[T], limit: Limit, cost:
                 future.cancel()
 
 
-async def arun_batches(run: Callable[[T], Awaitable[R]], batches: Sequence[T], limit: Limit, cost: Cost[T]) -> list[R]:
+async def arun_batches(run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit) -> list[R]:
     """``run`` over ``batches`` as tasks, up to ``limit.value`` at once; the results in batch order."""
     results: list[R | None] = [None] * len(batches)
     running: dict[asyncio.Task[R], int] = {}
@@ -103,7 +105,7 @@ async def arun_batches(run: Callable[[T], Awaitable[R]], batches: Sequence[T], l
             while sent < len(batches) and len(running) < limit.value:
                 full = len(running) + 1 >= limit.value
                 batch = batches[sent]
-                running[asyncio.ensure_future(_atimed(run, batch, limit, cost(batch), full))] = sent
+                running[asyncio.ensure_future(_atimed(run, batch, limit, full))] = sent
                 sent += 1
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -124,18 +126,31 @@ class Gate:
         self._in_flight = 0
         self._changed = asyncio.Condition()
 
-    async def run(self, run: Callable[[T], Awaitable[R]], batch: T, cost: float) -> R:
+    async def run(self, run: Run[T, Awaitable[R]], batch: Batch[T]) -> R:
         """``run(batch)`` once there is room, timed like the batches of ``arun_batches``."""
         async with self._changed:
             await self._changed.wait_for(lambda: self._in_flight < self.limit.value)
             self._in_flight += 1
             full = self._in_flight >= self.limit.value
         try:
-            return await _atimed(run, batch, self.limit, cost, full)
+            return await _atimed(run, batch, self.limit, full)
         finally:
             async with self._changed:
                 self._in_flight -= 1
                 self._changed.notify_all()
+
+    async def run_all(self, run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]]) -> list[R]:
+        """``run`` over every batch, each once there is room; the results in batch order.
+
+        The first failure cancels the batches still waiting or in flight, and is raised.
+        """
+        tasks = [asyncio.ensure_future(self.run(run, batch)) for batch in batches]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class LoopGates:

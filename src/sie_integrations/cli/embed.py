@@ -12,7 +12,8 @@ from typing import Any, BinaryIO, TextIO
 import httpx
 import numpy as np
 
-from .._core.concurrency import Limit, batch_cost
+from .._core.batches import Batch, plan
+from .._core.concurrency import Limit
 from .._http.client import SIEClient
 from .._http.dispatch import run_batches
 from ..errors import ModelLoadFailedError, RequestError, SIEError
@@ -62,25 +63,16 @@ def encode_rows(client: SIEClient, model: str, texts: Sequence[str], *, query: b
 
 
 WINDOW = 8
-"""Batches per window: the texts of a window are sent grouped by length and written in input order."""
+"""Batches per window: the texts of a window are planned together (``_core/batches.py``) and written in input
+order."""
 
 
-@dataclass(frozen=True)
-class _Part:
-    window: int
-    positions: list[int]  # within the window
-    texts: list[str]
-
-
-def _parts(texts: Sequence[str], start: int, batch_size: int) -> Iterator[_Part]:
-    """Each window of ``texts[start:]``, its texts sorted by length, cut into batches."""
+def _batches(texts: Sequence[str], start: int, batch_size: int) -> Iterator[Batch[str]]:
+    """Each window of ``texts[start:]`` planned into batches; positions count from ``start``."""
     span = batch_size * WINDOW
-    for window, first in enumerate(range(start, len(texts), span)):
-        chunk = texts[first : first + span]
-        order = sorted(range(len(chunk)), key=lambda i: len(chunk[i]))
-        for i in range(0, len(order), batch_size):
-            positions = order[i : i + batch_size]
-            yield _Part(window, positions, [chunk[p] for p in positions])
+    for first in range(start, len(texts), span):
+        for batch in plan(texts[first : first + span], batch_size):
+            yield Batch([first - start + p for p in batch.positions], batch.items)
 
 
 def ordered_batches(
@@ -96,25 +88,24 @@ def ordered_batches(
     """Encode ``texts[start:]`` with ``limit`` requests in flight, yielding rows in input order as they complete."""
     span = batch_size * WINDOW
 
-    def run(part: _Part) -> tuple[_Part, Rows]:
-        return part, encode_rows(client, model, part.texts, query=query)
-
-    def cost(part: _Part) -> float:
-        return batch_cost(map(len, part.texts))
+    def run(batch: Batch[str]) -> tuple[Batch[str], Rows]:
+        return batch, encode_rows(client, model, batch.items, query=query)
 
     window: Rows | None = None
     done = np.zeros(0, dtype=bool)
     given = 0
-    sent = run_batches(run, _parts(texts, start, batch_size), limit, cost)
+    sent = run_batches(run, _batches(texts, start, batch_size), limit)
     with closing(sent):  # stopping early stops the batches not yet sent
-        for part, rows in sent:
+        for batch, rows in sent:
+            first = batch.positions[0] // span * span
+            positions = [p - first for p in batch.positions]
             if window is None:
-                size = min(span, len(texts) - start - part.window * span)
+                size = min(span, len(texts) - start - first)
                 window, done, given = np.empty((size, rows.shape[1]), dtype=rows.dtype), np.zeros(size, bool), 0
             elif rows.shape[1] != window.shape[1]:
                 raise EmbedError(f"{model} returned vectors of different sizes")
-            window[part.positions] = rows
-            done[part.positions] = True
+            window[positions] = rows
+            done[positions] = True
             ready = given
             while ready < len(done) and done[ready]:
                 ready += 1

@@ -10,16 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .chat_models import SIEChatModel
-    from .embeddings import SIEEmbeddings, SIEMultiVectorEmbeddings, SIESparseEncoder
+    from .embeddings import SIEEmbeddings
     from .extractors import SIEExtractionTransformer, SIEExtractor
     from .llms import SIELLM
+    from .multivector import SIEMultiVectorEmbeddings
     from .rerankers import SIEMaxSimReranker, SIEReranker
+    from .sparse import SIESparseEncoder
 
 _MODULES = {
     "SIEChatModel": ".chat_models",
     "SIEEmbeddings": ".embeddings",
-    "SIEMultiVectorEmbeddings": ".embeddings",
-    "SIESparseEncoder": ".embeddings",
+    "SIEMultiVectorEmbeddings": ".multivector",
+    "SIESparseEncoder": ".sparse",
     "SIEExtractionTransformer": ".extractors",
     "SIEExtractor": ".extractors",
     "SIELLM": ".llms",

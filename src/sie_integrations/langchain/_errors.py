@@ -3,7 +3,8 @@
 Each twin is a class of this module (so it pickles) that derives from its SIE class and from one core
 model error. The module-level twins carry the usual core error of their SIE class; the namespaces
 ``ContextOverflow``, ``Authentication`` and ``PermissionDenied`` hold the twins that a code or status
-turns into another core error. Every twin has the name of its SIE class.
+turns into another core error, for the classes such a code or status arrives in. Every twin has the name
+of its SIE class.
 """
 
 from __future__ import annotations
@@ -117,59 +118,22 @@ class PoolError(sie.PoolError, core.ModelAPIError):
 
 
 class ContextOverflow:
-    """Twins that are also a `ContextOverflowError`: the error's code says the input is too long."""
+    """Twins that are also a `ContextOverflowError`: the error's code says the input is too long.
 
-    @_twin
-    class SIEError(sie.SIEError, core.ContextOverflowError):
-        """An `SIEError` that is also a `ContextOverflowError`."""
-
-    @_twin
-    class SIEConnectionError(sie.SIEConnectionError, core.ContextOverflowError):
-        """An `SIEConnectionError` that is also a `ContextOverflowError`."""
-
-    @_twin
-    class SIETimeoutError(sie.SIETimeoutError, core.ContextOverflowError):
-        """An `SIETimeoutError` that is also a `ContextOverflowError`."""
+    Only the classes a server's context code arrives in: a 400 or 413 refusal, a 5xx, an error event in a stream.
+    """
 
     @_twin
     class RequestError(sie.RequestError, core.ContextOverflowError):
         """A `RequestError` that is also a `ContextOverflowError`."""
 
     @_twin
-    class ModelNotFoundError(sie.ModelNotFoundError, core.ContextOverflowError):
-        """A `ModelNotFoundError` that is also a `ContextOverflowError`."""
-
-    @_twin
-    class RateLimitError(sie.RateLimitError, core.ContextOverflowError):
-        """A `RateLimitError` that is also a `ContextOverflowError`."""
-
-    @_twin
     class ServerError(sie.ServerError, core.ContextOverflowError):
         """A `ServerError` that is also a `ContextOverflowError`."""
 
     @_twin
-    class ModelLoadFailedError(sie.ModelLoadFailedError, core.ContextOverflowError):
-        """A `ModelLoadFailedError` that is also a `ContextOverflowError`."""
-
-    @_twin
     class SIEStreamError(sie.SIEStreamError, core.ContextOverflowError):
         """An `SIEStreamError` that is also a `ContextOverflowError`."""
-
-    @_twin
-    class ProvisioningError(sie.ProvisioningError, core.ContextOverflowError):
-        """A `ProvisioningError` that is also a `ContextOverflowError`."""
-
-    @_twin
-    class ModelLoadingError(sie.ModelLoadingError, core.ContextOverflowError):
-        """A `ModelLoadingError` that is also a `ContextOverflowError`."""
-
-    @_twin
-    class LoraLoadingError(sie.LoraLoadingError, core.ContextOverflowError):
-        """A `LoraLoadingError` that is also a `ContextOverflowError`."""
-
-    @_twin
-    class PoolError(sie.PoolError, core.ContextOverflowError):
-        """A `PoolError` that is also a `ContextOverflowError`."""
 
 
 class Authentication:
@@ -188,30 +152,32 @@ class PermissionDenied:
         """A `RequestError` that is also a `ModelPermissionDeniedError`."""
 
 
-def _core_class(error: sie.SIEError) -> type[Exception]:
+def _core_classes(error: sie.SIEError) -> list[type[Exception]]:
+    """The core model errors ``error`` may become, the one its code or status says first."""
     code = (error.code or "").lower()
-    if isinstance(error, sie.InputTooLongError) or code in _CONTEXT_CODES:
-        return core.ContextOverflowError
+    classes: list[type[Exception]] = [core.ContextOverflowError] if code in _CONTEXT_CODES else []
+    if isinstance(error, sie.InputTooLongError):
+        return [core.ContextOverflowError]
     if isinstance(error, sie.RateLimitError):
-        return core.ModelRateLimitError
+        return [*classes, core.ModelRateLimitError]
     if isinstance(error, sie.ModelNotFoundError):
-        return core.ModelNotFoundError
+        return [*classes, core.ModelNotFoundError]
     if isinstance(error, sie.SIETimeoutError):
-        return core.ModelTimeoutError
+        return [*classes, core.ModelTimeoutError]
     if isinstance(error, sie.SIEConnectionError):
-        return core.ModelConnectionError
+        return [*classes, core.ModelConnectionError]
     if isinstance(error, sie.RequestError):
         if error.status_code == 401:
-            return core.ModelAuthenticationError
+            return [*classes, core.ModelAuthenticationError]
         if error.status_code == 403:
-            return core.ModelPermissionDeniedError
-        return core.ModelInvalidRequestError
-    return core.ModelAPIError
+            return [*classes, core.ModelPermissionDeniedError]
+        return [*classes, core.ModelInvalidRequestError]
+    return [*classes, core.ModelAPIError]
 
 
 def as_langchain_error(error: sie.SIEError) -> sie.SIEError:
     """The same error, as an instance of both its SIE class and the matching core model error."""
-    cls = _TWINS.get((type(error), _core_class(error)))
+    cls = next((c for core_class in _core_classes(error) if (c := _TWINS.get((type(error), core_class)))), None)
     if cls is None:  # already a twin, a class of another library, or a core model error langchain-core lacks
         return error
     twin = cls.__new__(cls)

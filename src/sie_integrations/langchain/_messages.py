@@ -21,9 +21,9 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
+from .._adapters.chunks import ChunkReader
+from .._adapters.tool_calls import ToolCallFragment
 from .._adapters.usage import cached_tokens, reasoning_tokens, total_tokens
-from .._core.chunks import ChunkReader
-from .._core.tool_calls import ToolCallFragment
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage, Choice
 
 PROVIDER = "sie"
@@ -148,11 +148,6 @@ def parse_tool_calls(raw_calls: Sequence[Mapping[str, Any]]) -> tuple[list[ToolC
         if parsed is not None:
             calls.append(parsed)  # type: ignore[arg-type]
     return calls, invalid
-
-
-def ai_message(completion: ChatCompletion) -> AIMessage:
-    """The first choice of a completion as an ``AIMessage``."""
-    return ai_messages(completion)[0]
 
 
 def ai_messages(completion: ChatCompletion) -> list[AIMessage]:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, Protocol, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.messages import AIMessageChunk, BaseMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    convert_to_messages,
+)
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import patch_config
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
@@ -20,21 +28,56 @@ from .._adapters.structured import (
     Method,
     NoToolCall,
     StreamedAnswer,
+    StructuredMemory,
+    arun,
+    astream,
     json_from_text,
     json_schema_format,
+    run,
     schema_instruction,
+    stream,
+    tries,
 )
-from .._core.tool_calls import parse_partial_json
+from .._adapters.tool_calls import parse_partial_json
 
-if TYPE_CHECKING:
-    from .chat_models import SIEChatModel
+
+class StructuredChat(Protocol):
+    """What structured output needs of a chat model."""
+
+    def bind(self, **kwargs: Any) -> Runnable[LanguageModelInput, BaseMessage]: ...
+
+    def bind_tools(
+        self, tools: Sequence[dict[str, Any]], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]: ...
+
+    def capabilities(self) -> ChatCapabilities: ...
+
+    async def acapabilities(self) -> ChatCapabilities: ...
+
+
+def _messages(input: LanguageModelInput) -> list[BaseMessage]:
+    """A model input (a string, a prompt value or messages) as messages."""
+    if isinstance(input, PromptValue):
+        return input.to_messages()
+    if isinstance(input, str):
+        return [HumanMessage(input)]
+    return convert_to_messages(input)
 
 
 class StructuredOutput(Runnable[LanguageModelInput, Any]):
     """Answers parsed into a schema by the best method that works; the method is in ``raw.response_metadata``."""
 
-    def __init__(self, llm: SIEChatModel, schema: dict[str, Any] | type, *, include_raw: bool, strict: bool | None):
+    def __init__(
+        self,
+        llm: StructuredChat,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool,
+        strict: bool | None,
+        memory: StructuredMemory,
+    ):
         self.llm = llm
+        self.memory = memory
         self.schema = schema
         self.include_raw = include_raw
         self.strict = strict
@@ -64,7 +107,7 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         return self.llm.bind(ls_structured_output_format=trace)
 
     def _messages(self, input: LanguageModelInput, method: Method) -> list[BaseMessage]:
-        messages = self.llm._convert_input(input).to_messages()
+        messages = _messages(input)
         if method != "json_prompt":
             return messages
         instruction = schema_instruction(self.json_schema)
@@ -113,7 +156,6 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
             return None
 
     def _result(self, method: Method, raw: BaseMessage, parsed: Any, error: Exception | None) -> Any:
-        self.llm._structured.last = method
         raw.response_metadata["structured_output_method"] = method
         if self.include_raw:
             return {"raw": raw, "parsed": parsed, "parsing_error": error}
@@ -150,22 +192,23 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
     ) -> Any:
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = self.llm.capabilities()
-        for method in self.llm._structured.plan(caps):
-            with self.llm._structured.skip(method):
-                raw = self._bound(method, caps).invoke(self._messages(input, method), child)
-                return self._parsed_result(method, raw)
-        raise self._none_worked()
+
+        def attempt(method: Method) -> Any:
+            return self._parsed_result(method, self._bound(method, caps).invoke(self._messages(input, method), child))
+
+        return run(tries(self.memory, caps), attempt)
 
     async def _ainvoke(
         self, input: LanguageModelInput, run_manager: AsyncCallbackManagerForChainRun, config: RunnableConfig
     ) -> Any:
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = await self.llm.acapabilities()
-        for method in self.llm._structured.plan(caps):
-            with self.llm._structured.skip(method):
-                raw = await self._bound(method, caps).ainvoke(self._messages(input, method), child)
-                return self._parsed_result(method, raw)
-        raise self._none_worked()
+
+        async def attempt(method: Method) -> Any:
+            raw = await self._bound(method, caps).ainvoke(self._messages(input, method), child)
+            return self._parsed_result(method, raw)
+
+        return await arun(tries(self.memory, caps), attempt)
 
     def stream(self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
         yield from self._transform_stream_with_config(iter([input]), self._stream, config, **kwargs)
@@ -185,14 +228,14 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         input = next(inputs)
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = self.llm.capabilities()
-        for method in self.llm._structured.plan(caps):
+
+        def attempt(method: Method) -> Iterator[Any]:
             answer = self._answer(method)
-            with self.llm._structured.skip(method, answer):
-                for chunk in self._bound(method, caps).stream(self._messages(input, method), child):
-                    yield from answer.feed(cast(AIMessageChunk, chunk))
-                yield from self._final(method, answer)
-                return
-        raise self._none_worked()
+            for chunk in self._bound(method, caps).stream(self._messages(input, method), child):
+                yield from answer.feed(cast(AIMessageChunk, chunk))
+            yield from self._final(method, answer)
+
+        yield from stream(tries(self.memory, caps), attempt)
 
     async def _astream(
         self,
@@ -203,16 +246,14 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         input = await inputs.__anext__()
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = await self.llm.acapabilities()
-        for method in self.llm._structured.plan(caps):
-            answer = self._answer(method)
-            with self.llm._structured.skip(method, answer):
-                async for chunk in self._bound(method, caps).astream(self._messages(input, method), child):
-                    for partial in answer.feed(cast(AIMessageChunk, chunk)):
-                        yield partial
-                for final in self._final(method, answer):
-                    yield final
-                return
-        raise self._none_worked()
 
-    def _none_worked(self) -> OutputParserException:
-        return OutputParserException(f"no structured output method worked for {self.name}")
+        async def attempt(method: Method) -> AsyncIterator[Any]:
+            answer = self._answer(method)
+            async for chunk in self._bound(method, caps).astream(self._messages(input, method), child):
+                for partial in answer.feed(cast(AIMessageChunk, chunk)):
+                    yield partial
+            for final in self._final(method, answer):
+                yield final
+
+        async for item in astream(tries(self.memory, caps), attempt):
+            yield item

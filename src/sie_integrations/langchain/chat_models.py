@@ -21,7 +21,6 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import Field, model_validator
 from typing_extensions import Self
 
-from .._adapters.capabilities import ChatCapabilities
 from .._adapters.chat_model import ChatConnection
 from .._adapters.chat_request import chat_request, wire_tool_choice
 from .._adapters.structured import json_schema_format
@@ -85,14 +84,6 @@ class SIEChatModel(ChatConnection, BaseChatModel):
     _renames: ClassVar[Mapping[str, str]] = {"stop_sequences": "stop"}
 
     # --- capabilities and profile ---------------------------------------------------------
-
-    def capabilities(self) -> ChatCapabilities:
-        """What the server says the model can do (``GET /v1/models/{id}``), asked once per instance."""
-        return self._caps.get(self.client, self.model)
-
-    async def acapabilities(self) -> ChatCapabilities:
-        """``capabilities()`` without blocking the event loop."""
-        return await self._caps.aget(self.async_client, self.model)
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         """A profile filled from the server's capabilities on first read (construction sends nothing)."""
@@ -278,7 +269,7 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         if method is None:
             if schema is None:
                 raise ValueError("with_structured_output needs a schema (or method='json_mode')")
-            return StructuredOutput(self, schema, include_raw=include_raw, strict=strict)
+            return StructuredOutput(self, schema, include_raw=include_raw, strict=strict, memory=self._structured)
         if schema is None and method != "json_mode":
             raise ValueError(f"method={method!r} needs a schema")
         pydantic_schema = isinstance(schema, type) and is_basemodel_subclass(schema)

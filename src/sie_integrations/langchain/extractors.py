@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from .._adapters.batching import Batched, BatchSize
 from .._adapters.connection import SIEConnection
 from .._adapters.extraction import aextract_batched, aextract_one, extract_batched, extract_one, extraction_dict
 from ..types import ExtractResult
@@ -52,7 +53,7 @@ class SIEExtractor(_Extracting, BaseTool):
         return extraction_dict(await aextract_one(self.async_client, self.model, text, labels=self.labels))
 
 
-class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
+class SIEExtractionTransformer(_Extracting, Batched, BaseDocumentTransformer):
     """Writes the extraction of each document into a copy of it, under ``metadata[metadata_key]``.
 
     ``convert_to_graph_documents`` gives the extraction as graph documents instead, for a graph store.
@@ -60,18 +61,16 @@ class SIEExtractionTransformer(_Extracting, BaseDocumentTransformer):
 
     metadata_key: str = "sie_extraction"
     """The metadata key the extraction is written under (default ``"sie_extraction"``)."""
-    batch_size: int = Field(default=32, ge=1)
-    """Documents per request (default 32)."""
+    batch_size: BatchSize = 32
+    """Documents per request (default 32); fewer when their text passes 400,000 characters."""
 
     def _extract(self, documents: Sequence[Document]) -> list[ExtractResult]:
         texts = [d.page_content for d in documents]
-        return extract_batched(self.client, self.model, texts, labels=self.labels, batch_size=self.batch_size)
+        return extract_batched(self.client, self.model, texts, self._batching(), labels=self.labels)
 
     async def _aextract(self, documents: Sequence[Document]) -> list[ExtractResult]:
         texts = [d.page_content for d in documents]
-        return await aextract_batched(
-            self.async_client, self.model, texts, labels=self.labels, batch_size=self.batch_size
-        )
+        return await aextract_batched(self.async_client, self.model, texts, self._batching(), labels=self.labels)
 
     def _annotate(self, documents: Sequence[Document], results: list[ExtractResult]) -> list[Document]:
         return [

@@ -12,14 +12,11 @@ from pydantic import Field
 
 from .._adapters.connection import SIEConnection
 from .._adapters.generation import StreamedText, completed, generate_args, total_usage
+from .._core.batches import Batch, singles
 from .._core.concurrency import Limit
 from .._http.dispatch import arun_batches, run_batches
 from ..types import GenerateResult
 from ._errors import langchain_errors
-
-
-def _one(prompt: str) -> float:
-    return 1.0
 
 
 def _generation(result: GenerateResult, stops: list[str]) -> Generation:
@@ -131,11 +128,11 @@ class SIELLM(SIEConnection, BaseLLM):
             return _result([self._streamed(p, stop, run_manager, kwargs) for p in prompts], self.model)
         args = self._args(stop, kwargs)
 
-        def one(prompt: str) -> GenerateResult:
-            return self.client.generate(self.model, prompt, **args)
+        def one(prompt: Batch[str]) -> GenerateResult:
+            return self.client.generate(self.model, prompt.items[0], **args)
 
         with langchain_errors():
-            results = list(run_batches(one, prompts, self._limit(), _one))
+            results = list(run_batches(one, singles(prompts), self._limit()))
         return _result([_generation(r, args.get("stop", [])) for r in results], self.model)
 
     async def _agenerate(
@@ -149,11 +146,11 @@ class SIELLM(SIEConnection, BaseLLM):
             return _result([await self._astreamed(p, stop, run_manager, kwargs) for p in prompts], self.model)
         args = self._args(stop, kwargs)
 
-        async def one(prompt: str) -> GenerateResult:
-            return await self.async_client.generate(self.model, prompt, **args)
+        async def one(prompt: Batch[str]) -> GenerateResult:
+            return await self.async_client.generate(self.model, prompt.items[0], **args)
 
         with langchain_errors():
-            results = await arun_batches(one, prompts, self._limit(), _one)
+            results = await arun_batches(one, singles(prompts), self._limit())
         return _result([_generation(r, args.get("stop", [])) for r in results], self.model)
 
     def _streamed(

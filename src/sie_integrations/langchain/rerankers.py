@@ -8,15 +8,14 @@ from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
-from .._adapters.batching import in_flight
+from .._adapters.batching import Concurrent
 from .._adapters.connection import SIEConnection
 from .._adapters.multivector import maxsim_ranking
 from .._adapters.rerank import Ranked, arerank, rerank
-from .._core.concurrency import Limit
 from ..types import ScoreEntry
-from .embeddings import SIEMultiVectorEmbeddings
+from .multivector import SIEMultiVectorEmbeddings
 
 
 def _texts(documents: Sequence[str | Document]) -> list[str]:
@@ -72,7 +71,7 @@ class _Compressor(BaseDocumentCompressor):
         return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
 
 
-class SIEReranker(SIEConnection, _Compressor):
+class SIEReranker(SIEConnection, Concurrent, _Compressor):
     """Reranks documents against a query with an SIE scoring model; keeps the best ``top_n``.
 
     Each returned document is a copy with ``metadata["relevance_score"]`` set; inputs are not changed.
@@ -82,13 +81,6 @@ class SIEReranker(SIEConnection, _Compressor):
     """The id of a scoring model, a reranker (also accepted as ``model_name``)."""
     instruction: str | None = None
     """A task instruction sent with each request, for rerankers that take one."""
-    max_concurrency: int | None = Field(default=None, ge=1)
-    """Requests in flight at once, for more documents than one request takes (1,000). None (the default)
-    adapts it to the server, between 1 and 32; a number pins it."""
-    _adaptive: Limit = PrivateAttr(default_factory=Limit)
-
-    def _limit(self) -> Limit:
-        return in_flight(self.max_concurrency, self._adaptive)
 
     def rerank(
         self, documents: Sequence[str | Document], query: str, *, top_n: int | None = -1

@@ -7,11 +7,13 @@ except ImportError as exc:  # pragma: no cover - exercised by the install matrix
         "sie_integrations.llama_index needs LlamaIndex: pip install 'sie-integrations[llamaindex]'"
     ) from exc
 
-from .embeddings import SIEEmbeddings, SIEMultiModalEmbedding, SIEMultiVectorEmbeddings, SIESparseEmbeddings
+from .chat_models import SIEChatModel
+from .embeddings import SIEEmbeddings, SIEMultiModalEmbedding
 from .extractors import SIEExtractor
-from .generation import SIELLM
-from .llms import SIEChatModel
-from .postprocessor import SIEMaxSimReranker, SIEReranker
+from .llms import SIELLM
+from .multivector import SIEMultiVectorEmbeddings
+from .rerankers import SIEMaxSimReranker, SIEReranker
+from .sparse import SIESparseEmbeddings
 
 __all__ = [
     "SIELLM",

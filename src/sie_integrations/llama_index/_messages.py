@@ -19,9 +19,9 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
+from .._adapters.chunks import ChunkReader
+from .._adapters.tool_calls import new_call_id
 from .._adapters.usage import total_tokens
-from .._core.chunks import ChunkReader
-from .._core.tool_calls import new_call_id
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatUsage
 
 _ROLES = {

@@ -16,12 +16,11 @@ from .._adapters.structured import (
     Method,
     NoToolCall,
     StreamedAnswer,
-    StructuredMemory,
     json_from_text,
     json_schema_format,
     schema_instruction,
 )
-from .._core.tool_calls import parse_partial_json
+from .._adapters.tool_calls import parse_partial_json
 
 
 class StructuredJob:
@@ -29,14 +28,12 @@ class StructuredJob:
 
     def __init__(
         self,
-        memory: StructuredMemory,
         output_cls: type[BaseModel],
         prompt: BasePromptTemplate,
         llm_kwargs: dict[str, Any] | None,
         prompt_args: dict[str, Any],
         llm: Any,
     ) -> None:
-        self.memory = memory
         self.output_cls = output_cls
         self.schema = output_cls.model_json_schema()
         self.name = output_cls.__name__
@@ -86,7 +83,6 @@ class StructuredJob:
             value = self.output_cls.model_validate(json_from_text(text))
         except Exception as exc:
             raise OutputParserException(f"the answer does not match {self.name} ({method}): {exc}\n{text}") from exc
-        self.memory.last = method
         return value
 
     def partial(self, method: Method, response: ChatResponse) -> BaseModel | None:

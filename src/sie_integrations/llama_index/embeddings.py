@@ -1,9 +1,7 @@
-"""SIE embeddings for LlamaIndex: dense (``BaseEmbedding``), sparse (hybrid search), multivector (late interaction)."""
+"""SIE dense embeddings for LlamaIndex: texts (``BaseEmbedding``), and images in the same space."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,41 +14,46 @@ from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr
 from llama_index.core.instrumentation.events.embedding import EmbeddingEndEvent, EmbeddingStartEvent
 from llama_index.core.schema import ImageType
 from llama_index.core.utils import get_tqdm_iterable
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import PrivateAttr
 
-from .._adapters.batching import (
-    Batching,
-    aembed_matrix,
-    aencode_batched,
-    by_length,
-    embed_matrix,
-    encode_batched,
-    in_flight,
-    plan,
-    restore,
-    split,
-    text_length,
-)
-from .._adapters.multivector import aencode_multivectors, encode_multivectors
-from .._adapters.sparse import SPARSE, sparse_vectors
-from .._core.concurrency import Limit, batch_cost
-from .._core.images import image_items, image_label
+from .._adapters.batching import Batching, BatchSize, Concurrent, aembed_matrix, batches, embed_matrix
+from .._adapters.images import image_items, image_label
+from .._core.batches import Batch, restore
 from .._http.dispatch import LoopGates, run_batches
-from ..types import EncodeResult, ItemLike
+from ..types import ItemLike
 from ._base import LlamaIndexConnection
 
 dispatcher = get_dispatcher(__name__)
+Vectors = list[list[float]]
 
 
-def _cost(part: Sequence[ItemLike]) -> float:
-    return batch_cost(map(text_length, part))
+class _Events:
+    """LlamaIndex's events for each batch sent: a start event when it is sent, an end event with its vectors."""
+
+    def __init__(self, embedding: BaseEmbedding) -> None:
+        self._payload = embedding.to_payload()
+        self._callbacks = embedding.callback_manager
+
+    def start(self) -> EventContext:
+        dispatcher.event(EmbeddingStartEvent(model_dict=self._payload))
+        event = EventContext(self._callbacks, CBEventType.EMBEDDING)
+        event.on_start(payload={EventPayload.SERIALIZED: self._payload})
+        return event
+
+    def end(self, event: EventContext, chunks: list[str], vectors: Vectors) -> None:
+        event.on_end(payload={EventPayload.CHUNKS: chunks, EventPayload.EMBEDDINGS: vectors})
+        dispatcher.event(EmbeddingEndEvent(chunks=chunks, embeddings=vectors))
+
+    @staticmethod
+    def failed(event: EventContext, error: BaseException) -> None:
+        event.on_end(payload={EventPayload.EXCEPTION: error})
 
 
-class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
+class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
     """Dense embeddings from an SIE model, for indexes, retrievers and ingestion pipelines.
 
-    Each batch of ``embed_batch_size`` texts is one request; async batches run at most ``max_concurrency``
-    at a time, adapted to the server unless pinned (LlamaIndex would otherwise send every batch at once).
+    Texts are sent in batches of similar length, ``embed_batch_size`` at most each, up to ``max_concurrency`` in
+    flight (sync and async), with LlamaIndex's events for each batch; results in input order.
     """
 
     model_name: str
@@ -60,12 +63,8 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
     output_dtype: str | None = None
     """The number type of the vectors, when the model supports it: ``"float32"`` (the server's default),
     ``"float16"``, ``"int8"``, ``"uint8"``, ``"binary"``."""
-    embed_batch_size: int = Field(default=256, gt=0, le=2048)
-    """Texts per request, 1 to 2048 (default 256)."""
-    max_concurrency: int | None = Field(default=None, ge=1)
-    """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
-    without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
-    _adaptive: Limit = PrivateAttr(default_factory=Limit)
+    embed_batch_size: BatchSize = 256
+    """Texts per request (default 256); fewer when their text passes 400,000 characters or their images 8 MiB."""
     _gates: LoopGates = PrivateAttr(default_factory=LoopGates)
 
     @classmethod
@@ -76,26 +75,67 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
     def _args(self, is_query: bool) -> dict[str, Any]:
         return {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
 
-    def _embed(self, texts: Sequence[ItemLike], is_query: bool = False) -> list[list[float]]:
-        if not texts:
-            return []
-        rows: list[list[float]] = self.client.encode_dense(self.model_name, texts, **self._args(is_query)).tolist()
-        return rows
-
-    async def _aembed(self, texts: Sequence[ItemLike], is_query: bool = False) -> list[list[float]]:
-        if not texts:
-            return []
-        gate = self._gates.get(in_flight(self.max_concurrency, self._adaptive))
-        matrix = await gate.run(
-            lambda batch: self.async_client.encode_dense(self.model_name, batch, **self._args(is_query)),
-            texts,
-            _cost(texts),
-        )
-        rows: list[list[float]] = matrix.tolist()
-        return rows
-
     def _batching(self) -> Batching:
-        return Batching(self.embed_batch_size, in_flight(self.max_concurrency, self._adaptive))
+        return Batching(self.embed_batch_size, self._limit())
+
+    def _send(self, batch: Batch[ItemLike], is_query: bool = False) -> Vectors:
+        rows: Vectors = self.client.encode_dense(self.model_name, batch.items, **self._args(is_query)).tolist()
+        return rows
+
+    async def _asend(self, batch: Batch[ItemLike], is_query: bool = False) -> Vectors:
+        matrix = await self.async_client.encode_dense(self.model_name, batch.items, **self._args(is_query))
+        rows: Vectors = matrix.tolist()
+        return rows
+
+    def _embed(self, items: Sequence[ItemLike], is_query: bool = False) -> Vectors:
+        planned = batches(items, self.embed_batch_size)
+        return restore(planned, run_batches(lambda batch: self._send(batch, is_query), planned, self._limit()))
+
+    async def _aembed(self, items: Sequence[ItemLike], is_query: bool = False) -> Vectors:
+        """Through this event loop's gate, so calls LlamaIndex starts at once stay under ``max_concurrency``."""
+        planned = batches(items, self.embed_batch_size)
+        gate = self._gates.get(self._limit())
+        return restore(planned, await gate.run_all(lambda batch: self._asend(batch, is_query), planned))
+
+    def _with_events(self, labels: Sequence[str], items: Sequence[ItemLike], show_progress: bool) -> Vectors:
+        """The batches of ``items`` sent with LlamaIndex's events, which name each item by its ``labels`` entry."""
+        planned, events = batches(items, self.embed_batch_size), _Events(self)
+        opened: list[EventContext] = []
+
+        def started() -> Iterator[Batch[ItemLike]]:  # pulled on this thread, just before each batch is sent
+            for batch in get_tqdm_iterable(planned, show_progress, "Generating embeddings"):
+                opened.append(events.start())
+                yield batch
+
+        sent = run_batches(self._send, started(), self._limit())
+        results: list[Vectors] = []
+        try:
+            for batch, vectors in zip(planned, sent, strict=True):
+                events.end(opened[len(results)], [labels[p] for p in batch.positions], vectors)
+                results.append(vectors)
+        except Exception as exc:
+            for event in opened[len(results) :]:
+                events.failed(event, exc)
+            raise
+        finally:
+            sent.close()
+        return restore(planned, results)
+
+    async def _awith_events(self, labels: Sequence[str], items: Sequence[ItemLike]) -> Vectors:
+        """Async ``_with_events``: each batch's start event once the gate lets it through."""
+        planned, events = batches(items, self.embed_batch_size), _Events(self)
+
+        async def send(batch: Batch[ItemLike]) -> Vectors:
+            event = events.start()
+            try:
+                vectors = await self._asend(batch)
+            except BaseException as exc:
+                events.failed(event, exc)
+                raise
+            events.end(event, [labels[p] for p in batch.positions], vectors)
+            return vectors
+
+        return restore(planned, await self._gates.get(self._limit()).run_all(send, planned))
 
     def get_text_embedding_array(self, texts: list[str], *, is_query: bool = False) -> np.ndarray[Any, Any]:
         """Embed texts into one ``(len(texts), dims)`` numpy matrix, no Python floats.
@@ -118,70 +158,32 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
         return await aembed_matrix(self.async_client, self.model_name, texts, self._batching(), **self._args(is_query))
 
     @dispatcher.span
-    def get_text_embedding_batch(
-        self, texts: list[str], show_progress: bool = False, **kwargs: Any
-    ) -> list[list[float]]:
-        """Embed texts in batches of ``embed_batch_size`` texts of similar length; results in input order.
+    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False, **kwargs: Any) -> Vectors:
+        """Embed texts in batches of similar length, up to ``max_concurrency`` in flight; results in input order.
 
-        Up to ``max_concurrency`` batches are in flight, with LlamaIndex's events for each batch, in order.
-        With an ``embeddings_cache`` or a ``rate_limiter``, LlamaIndex sends the batches one after another.
+        Each batch has LlamaIndex's events, naming its texts. With an ``embeddings_cache`` or a ``rate_limiter``,
+        LlamaIndex cuts the batches itself and sends them one after another.
 
         Args:
             texts: The texts.
             show_progress: Show LlamaIndex's progress bar.
             **kwargs: Passed on to LlamaIndex's ``get_text_embedding_batch``.
         """
-        order, ordered = by_length(texts)
         if self.embeddings_cache is not None or self.rate_limiter is not None:
-            return restore(order, super().get_text_embedding_batch(ordered, show_progress, **kwargs))
-        parts = [(list(part), part) for part in split(ordered, self.embed_batch_size)]
-        return restore(order, self._in_flight_batches(parts, show_progress))
+            return super().get_text_embedding_batch(texts, show_progress, **kwargs)
+        return self._with_events(texts, texts, show_progress)
 
-    def _in_flight_batches(
-        self, parts: Sequence[tuple[list[str], Sequence[ItemLike]]], show_progress: bool
-    ) -> list[list[float]]:
-        """LlamaIndex's batch loop, its events included, with the batches sent ``max_concurrency`` at a time.
-
-        Each part is what the events name (the texts, or the images' paths) and what is sent.
-        """
-        payload = self.to_payload()
-        opened: deque[EventContext] = deque()
-
-        def started() -> Iterator[Sequence[ItemLike]]:  # pulled on this thread, just before each batch is sent
-            for _, items in get_tqdm_iterable(parts, show_progress, "Generating embeddings"):
-                dispatcher.event(EmbeddingStartEvent(model_dict=payload))
-                opened.append(EventContext(self.callback_manager, CBEventType.EMBEDDING))
-                opened[-1].on_start(payload={EventPayload.SERIALIZED: payload})
-                yield items
-
-        out: list[list[float]] = []
-        limit = in_flight(self.max_concurrency, self._adaptive)
-        sent = run_batches(lambda items: self._embed(list(items)), started(), limit, _cost)
-        try:
-            for (chunks, _), vectors in zip(parts, sent, strict=True):
-                opened.popleft().on_end(payload={EventPayload.CHUNKS: chunks, EventPayload.EMBEDDINGS: vectors})
-                dispatcher.event(EmbeddingEndEvent(chunks=chunks, embeddings=vectors))
-                out.extend(vectors)
-        except Exception as exc:
-            for event in opened:
-                event.on_end(payload={EventPayload.EXCEPTION: exc})
-            raise
-        finally:
-            sent.close()
-        return out
-
-    async def aget_text_embedding_batch(
-        self, texts: list[str], show_progress: bool = False, **kwargs: Any
-    ) -> list[list[float]]:
+    async def aget_text_embedding_batch(self, texts: list[str], show_progress: bool = False, **kwargs: Any) -> Vectors:
         """Async ``get_text_embedding_batch``.
 
         Args:
             texts: The texts.
-            show_progress: Show LlamaIndex's progress bar.
+            show_progress: Show LlamaIndex's progress bar (with an ``embeddings_cache`` or a ``rate_limiter``).
             **kwargs: Passed on to LlamaIndex's ``aget_text_embedding_batch``.
         """
-        order, ordered = by_length(texts)
-        return restore(order, await super().aget_text_embedding_batch(ordered, show_progress, **kwargs))
+        if self.embeddings_cache is not None or self.rate_limiter is not None:
+            return await super().aget_text_embedding_batch(texts, show_progress, **kwargs)
+        return await self._awith_events(texts, texts)
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._embed([query], is_query=True)[0]
@@ -195,10 +197,10 @@ class SIEEmbeddings(LlamaIndexConnection, BaseEmbedding):
     async def _aget_text_embedding(self, text: str) -> list[float]:
         return (await self._aembed([text]))[0]
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+    def _get_text_embeddings(self, texts: list[str]) -> Vectors:
         return self._embed(texts)
 
-    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+    async def _aget_text_embeddings(self, texts: list[str]) -> Vectors:
         return await self._aembed(texts)
 
 
@@ -215,12 +217,6 @@ class SIEMultiModalEmbedding(SIEEmbeddings, MultiModalEmbedding):
     def class_name(cls) -> str:
         """The name LlamaIndex serializes the class under: ``"SIEMultiModalEmbedding"``."""
         return "SIEMultiModalEmbedding"
-
-    def _image_parts(self, images: Sequence[ImageType]) -> tuple[list[int], list[tuple[list[str], list[ItemLike]]]]:
-        """Where each planned image is in the input, and each batch as (what events name, what is sent)."""
-        parts = plan(image_items(images), self.embed_batch_size)
-        order = [i for part in parts for i in part.positions]
-        return order, [([image_label(images[i]) for i in part.positions], part.items) for part in parts]
 
     def _get_image_embedding(self, img_file_path: ImageType) -> list[float]:
         return self._embed(image_items([img_file_path]))[0]
@@ -244,175 +240,22 @@ class SIEMultiModalEmbedding(SIEEmbeddings, MultiModalEmbedding):
         """
         return (await self.aget_image_embedding_batch([img_file_path]))[0]
 
-    def get_image_embedding_batch(
-        self, img_file_paths: list[ImageType], show_progress: bool = False
-    ) -> list[list[float]]:
+    def get_image_embedding_batch(self, img_file_paths: list[ImageType], show_progress: bool = False) -> Vectors:
         """Embed images in batches, up to ``max_concurrency`` in flight, with LlamaIndex's events; in input order.
 
         Args:
             img_file_paths: Paths, bytes, ``BytesIO`` or PIL images.
             show_progress: Show LlamaIndex's progress bar.
         """
-        order, parts = self._image_parts(img_file_paths)
-        return restore(order, self._in_flight_batches(parts, show_progress))
+        items = image_items(img_file_paths)
+        return self._with_events([image_label(image) for image in img_file_paths], items, show_progress)
 
-    async def aget_image_embedding_batch(
-        self, img_file_paths: list[ImageType], show_progress: bool = False
-    ) -> list[list[float]]:
-        """Async ``get_image_embedding_batch``, with the same events; batches wait for a free ``max_concurrency`` slot.
+    async def aget_image_embedding_batch(self, img_file_paths: list[ImageType], show_progress: bool = False) -> Vectors:
+        """Async ``get_image_embedding_batch``, with the same events.
 
         Args:
             img_file_paths: Paths, bytes, ``BytesIO`` or PIL images.
             show_progress: Not used.
         """
-        order, parts = self._image_parts(img_file_paths)
-        payload = self.to_payload()
-
-        async def run(chunks: list[str], items: list[ItemLike]) -> list[list[float]]:
-            dispatcher.event(EmbeddingStartEvent(model_dict=payload))
-            with self.callback_manager.event(
-                CBEventType.EMBEDDING, payload={EventPayload.SERIALIZED: payload}
-            ) as event:
-                vectors = await self._aembed(items)
-                event.on_end(payload={EventPayload.CHUNKS: chunks, EventPayload.EMBEDDINGS: vectors})
-            dispatcher.event(EmbeddingEndEvent(chunks=chunks, embeddings=vectors))
-            return vectors
-
-        batches = await asyncio.gather(*(run(*part) for part in parts))
-        return restore(order, [vector for vectors in batches for vector in vectors])
-
-
-SparseBatch = tuple[list[list[int]], list[list[float]]]
-
-
-def _split(results: list[EncodeResult]) -> SparseBatch:
-    vectors = sparse_vectors(results)
-    return [v.indices.tolist() for v in vectors], [v.values.tolist() for v in vectors]
-
-
-class SIESparseEmbeddings(LlamaIndexConnection, BaseModel):
-    """Sparse vectors from an SIE model as ``(indices, values)`` batches.
-
-    ``encode_documents`` / ``encode_queries`` are the ``sparse_doc_fn`` / ``sparse_query_fn`` that
-    ``QdrantVectorStore(enable_hybrid=True)`` takes.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    model_name: str
-    """The id of a model with sparse output, such as a SPLADE or BGE-M3 model (also accepted as ``model``)."""
-    batch_size: int = Field(default=256, ge=1)
-    """Texts per request (default 256)."""
-    max_concurrency: int | None = Field(default=None, ge=1)
-    """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
-    without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
-    _adaptive: Limit = PrivateAttr(default_factory=Limit)
-
-    def _encode(self, texts: list[str], is_query: bool) -> SparseBatch:
-        batching = Batching(self.batch_size, in_flight(self.max_concurrency, self._adaptive))
-        return _split(
-            encode_batched(self.client, self.model_name, texts, batching, output_types=SPARSE, is_query=is_query)
-        )
-
-    async def _aencode(self, texts: list[str], is_query: bool) -> SparseBatch:
-        batching = Batching(self.batch_size, in_flight(self.max_concurrency, self._adaptive))
-        results = await aencode_batched(
-            self.async_client, self.model_name, texts, batching, output_types=SPARSE, is_query=is_query
-        )
-        return _split(results)
-
-    def encode_documents(self, texts: list[str]) -> SparseBatch:
-        """Sparse vectors of documents, as ``(indices, values)``: two lists with one list per text.
-
-        Args:
-            texts: The documents' texts.
-        """
-        return self._encode(texts, is_query=False)
-
-    def encode_queries(self, texts: list[str]) -> SparseBatch:
-        """Sparse vectors of queries (sent with ``is_query``), as ``(indices, values)``.
-
-        Args:
-            texts: The queries.
-        """
-        return self._encode(texts, is_query=True)
-
-    async def aencode_documents(self, texts: list[str]) -> SparseBatch:
-        """Async ``encode_documents``.
-
-        Args:
-            texts: The documents' texts.
-        """
-        return await self._aencode(texts, is_query=False)
-
-    async def aencode_queries(self, texts: list[str]) -> SparseBatch:
-        """Async ``encode_queries``.
-
-        Args:
-            texts: The queries.
-        """
-        return await self._aencode(texts, is_query=True)
-
-
-class SIEMultiVectorEmbeddings(LlamaIndexConnection, BaseModel):
-    """Late-interaction (ColBERT-style) embeddings: one ``(tokens, dims)`` numpy matrix per text.
-
-    For ``SIEMaxSimReranker``, or a vector store with multivector support (Qdrant's ``MultiVectorConfig``).
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    model_name: str
-    """The id of a model with multivector output, such as a ColBERT model (also accepted as ``model``)."""
-    instruction: str | None = None
-    """A task instruction sent with every text, for instruction-tuned models."""
-    batch_size: int = Field(default=256, ge=1)
-    """Texts per request (default 256)."""
-    max_concurrency: int | None = Field(default=None, ge=1)
-    """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
-    without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
-    _adaptive: Limit = PrivateAttr(default_factory=Limit)
-
-    def _batching(self) -> Batching:
-        return Batching(self.batch_size, in_flight(self.max_concurrency, self._adaptive))
-
-    def get_text_embeddings(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
-        """The token vectors of each text, in batches of ``batch_size``, in input order.
-
-        Args:
-            texts: The texts.
-        """
-        return encode_multivectors(
-            self.client, self.model_name, texts, self._batching(), is_query=False, instruction=self.instruction
-        )
-
-    def get_query_embedding(self, query: str) -> np.ndarray[Any, Any]:
-        """The token vectors of a search query (sent with ``is_query``).
-
-        Args:
-            query: The query.
-        """
-        return encode_multivectors(
-            self.client, self.model_name, [query], self._batching(), is_query=True, instruction=self.instruction
-        )[0]
-
-    async def aget_text_embeddings(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
-        """Async ``get_text_embeddings``.
-
-        Args:
-            texts: The texts.
-        """
-        return await aencode_multivectors(
-            self.async_client, self.model_name, texts, self._batching(), is_query=False, instruction=self.instruction
-        )
-
-    async def aget_query_embedding(self, query: str) -> np.ndarray[Any, Any]:
-        """Async ``get_query_embedding``.
-
-        Args:
-            query: The query.
-        """
-        vectors = await aencode_multivectors(
-            self.async_client, self.model_name, [query], self._batching(), is_query=True, instruction=self.instruction
-        )
-        return vectors[0]
+        items = image_items(img_file_paths)
+        return await self._awith_events([image_label(image) for image in img_file_paths], items)

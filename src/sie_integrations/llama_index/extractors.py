@@ -12,7 +12,9 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from llama_index.core.tools import FunctionTool
 from pydantic import Field
 
+from .._adapters.batching import Batched, BatchSize
 from .._adapters.extraction import Part, aextract_batched, aextract_one, extract_one, extraction_dict
+from .._adapters.graph import graph_shape
 from ..types import ExtractResult
 from ._base import LlamaIndexConnection
 
@@ -30,32 +32,27 @@ METADATA_KEYS: Mapping[Part, str] = {
 
 
 def graph_parts(result: ExtractResult, node: BaseNode) -> tuple[list[EntityNode], list[Relation]]:
-    """Entities and relations as property-graph objects, added to those already on the node."""
+    """The extraction's graph (``graph_shape``) as property-graph objects, added to those already on the node."""
+    shape = graph_shape(result)
     entities: list[EntityNode] = list(node.metadata.get(KG_NODES_KEY, []))
     relations: list[Relation] = list(node.metadata.get(KG_RELATIONS_KEY, []))
-    named = {e.name for e in entities}
-    for entity in result.entities:
-        if entity.text not in named:
-            named.add(entity.text)
-            properties = {"score": entity.score, "start": entity.start, "end": entity.end}
-            entities.append(EntityNode(name=entity.text, label=entity.label, properties=properties))
-    for relation in result.relations:
-        for end in (relation.head, relation.tail):
-            if end not in named:
-                named.add(end)
-                entities.append(EntityNode(name=end, label="entity"))
+    known = {(e.name, e.label) for e in entities}
+    for found in shape.nodes:
+        if (found.id, found.type) not in known:
+            entities.append(EntityNode(name=found.id, label=found.type, properties=found.properties))
+    for relationship in shape.relationships:
         relations.append(
             Relation(
-                label=relation.relation,
-                source_id=relation.head,
-                target_id=relation.tail,
-                properties={"score": relation.score},
+                label=relationship.type,
+                source_id=relationship.source.id,
+                target_id=relationship.target.id,
+                properties=relationship.properties,
             )
         )
     return entities, relations
 
 
-class SIEExtractor(LlamaIndexConnection, BaseExtractor):
+class SIEExtractor(LlamaIndexConnection, Batched, BaseExtractor):
     """Extracts entities and relations for ``labels`` with an SIE model.
 
     Writes them into each node's metadata (``entities``, ``entity_relations``, ``classifications``, ``objects``)
@@ -67,8 +64,8 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
     """The id of an extraction model, such as a GLiNER model (also accepted as ``model``)."""
     labels: list[str] = Field(min_length=1)
     """The entity labels to find, such as ``["person", "organization"]`` (at least one)."""
-    batch_size: int = Field(default=32, ge=1)
-    """Nodes per request (default 32)."""
+    batch_size: BatchSize = 32
+    """Nodes per request (default 32); fewer when their text passes 400,000 characters."""
     graph: bool = True
     """Also write property-graph entities and relations (``KG_NODES_KEY``, ``KG_RELATIONS_KEY``)."""
     metadata_mode: MetadataMode = MetadataMode.NONE
@@ -104,7 +101,7 @@ class SIEExtractor(LlamaIndexConnection, BaseExtractor):
         """
         texts = [node.get_content(metadata_mode=self.metadata_mode) for node in nodes]
         results = await aextract_batched(
-            self.async_client, self.model_name, texts, labels=self.labels, batch_size=self.batch_size
+            self.async_client, self.model_name, texts, self._batching(), labels=self.labels
         )
         keys = [*METADATA_KEYS.values(), *([KG_NODES_KEY, KG_RELATIONS_KEY] if self.graph else [])]
         out = []

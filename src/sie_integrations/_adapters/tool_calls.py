@@ -31,7 +31,6 @@ class _Call:
     id: str
     name: str | None
     arguments: str = ""
-    wire_index: int | None = None
 
 
 def _complete_json(text: str) -> bool:
@@ -73,7 +72,7 @@ class ToolCallMerger:
             name = delta.function.name if delta.function else None
             arguments = (delta.function.arguments if delta.function else None) or ""
             if current is None or position is None or self._starts_new_call(delta, current):
-                call = _Call(id=delta.id or new_call_id(), name=name or None, wire_index=delta.index)
+                call = _Call(id=delta.id or new_call_id(), name=name or None)
                 self.calls.append(call)
                 position = len(self.calls) - 1
                 self._by_wire_index[delta.index] = position

@@ -9,19 +9,18 @@ from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
-from .._adapters.batching import Batching, in_flight
+from .._adapters.batching import Batched, Concurrent
 from .._adapters.multivector import aencode_multivectors, encode_multivectors, maxsim_ranking
 from .._adapters.rerank import Ranked, arerank, rerank
-from .._core.concurrency import Limit
 from ..types import ScoreEntry
 from ._base import LlamaIndexConnection
 
 dispatcher = get_dispatcher(__name__)
 
 
-class _Reranking(LlamaIndexConnection, BaseNodePostprocessor):
+class _Reranking(LlamaIndexConnection, Concurrent, BaseNodePostprocessor):
     """What both rerankers share: ``top_n``, the nodes' texts, and LlamaIndex's rerank events."""
 
     model_name: str
@@ -29,13 +28,6 @@ class _Reranking(LlamaIndexConnection, BaseNodePostprocessor):
     """Nodes to keep (default 3)."""
     instruction: str | None = None
     """A task instruction sent with each request, for models that take one."""
-    max_concurrency: int | None = Field(default=None, ge=1)
-    """Requests in flight at once, for more nodes than one request takes. None (the default) adapts it to the
-    server, between 1 and 32; a number pins it."""
-    _adaptive: Limit = PrivateAttr(default_factory=Limit)
-
-    def _limit(self) -> Limit:
-        return in_flight(self.max_concurrency, self._adaptive)
 
     def _texts(self, nodes: list[NodeWithScore]) -> list[str]:
         return [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
@@ -89,7 +81,7 @@ class SIEReranker(_Reranking):
         return self._end(nodes, await arerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
 
 
-class SIEMaxSimReranker(_Reranking):
+class SIEMaxSimReranker(_Reranking, Batched):
     """Reranks retrieved nodes by MaxSim between the query's and each node's token vectors; keeps the best ``top_n``.
 
     A second stage after any vector store: the token vectors come from a multivector model (ColBERT-style)
@@ -99,16 +91,11 @@ class SIEMaxSimReranker(_Reranking):
 
     model_name: str
     """The id of a model with multivector output, such as a ColBERT model (also accepted as ``model``)."""
-    batch_size: int = Field(default=256, ge=1)
-    """Node texts per request (default 256)."""
 
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex serializes the class under: ``"SIEMaxSimReranker"``."""
         return "SIEMaxSimReranker"
-
-    def _batching(self) -> Batching:
-        return Batching(self.batch_size, self._limit())
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
