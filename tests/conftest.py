@@ -1,14 +1,19 @@
-"""Shared test settings: how the live tier talks to the real SIE peer or replays its cassettes.
+"""Fixtures of every test: no developer environment, sleeps on a fake clock; and how the live tier talks to the
+real SIE peer or replays its cassettes.
 
-Three ways to run the tests marked ``live``:
+The tests mirror the source: ``core``, ``http``, ``adapters``, ``langchain``, ``llama_index`` and ``cli`` test
+those layers against fake servers (``tests/fakes``); ``live`` holds every test that talks to a real server, and
+only those; ``project`` checks the package, its docs and its recordings. Three ways to run the live tier:
 
-* default (``pytest``): replayed from ``cassettes/``; nothing leaves the machine;
+* default (``pytest``): replayed from ``cassettes/<the test module's path under tests/>/``; nothing leaves the
+  machine;
 * ``pytest -m live --disable-recording`` with ``SIE_BASE_URL``: against a real server;
 * ``pytest -m live --record-mode=rewrite`` with the peer on port 18080: re-records the cassettes.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -19,12 +24,21 @@ from typing import Any
 import pytest
 
 from sie_integrations import AsyncSIEClient, SIEClient
+from sie_integrations._core import exchange as _exchange
+from sie_integrations._core.retry import Attempts
+from tests.fakes.scripted import FakeClock
+from tests.support.live import CASSETTES, LIVE_API_KEY, RECORDED_URL, TESTS
 
-ROOT = Path(__file__).resolve().parent.parent
-CASSETTES = ROOT / "cassettes"
-RECORDED_URL = "http://127.0.0.1:18080"
-# Sent by the live tier so the cassettes prove that credentials are scrubbed; the peer ignores it.
-LIVE_API_KEY = "sk-live-tier-not-a-real-key-0123456789"
+LIVE = TESTS / "live"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under ``tests/live`` is marked ``live``, and no other is."""
+    for item in items:
+        inside = item.path.is_relative_to(LIVE)
+        if inside != (item.get_closest_marker("live") is not None):
+            where = "is under tests/live but not marked" if inside else "is marked but not under tests/live"
+            raise pytest.UsageError(f"{item.nodeid} {where} live")
 
 
 def is_live(config: pytest.Config) -> bool:
@@ -49,7 +63,8 @@ def sie_url(live: bool) -> str:
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    return str(CASSETTES / Path(str(request.node.fspath)).stem)
+    """A module's cassettes: ``cassettes/`` + its path under ``tests/`` without ``.py``, so none share a folder."""
+    return str(CASSETTES / Path(str(request.node.fspath)).relative_to(TESTS).with_suffix(""))
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +148,37 @@ def client(sie_url: str, sleeps: list[float]) -> Iterator[SIEClient]:
 async def aclient(sie_url: str, sleeps: list[float]) -> Any:
     async with AsyncSIEClient(sie_url, api_key=LIVE_API_KEY) as sie:
         yield sie
+
+
+@pytest.fixture
+def sie_env_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test never sees the developer's SIE_* variables."""
+    for name in ("SIE_API_KEY", "SIE_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Every call's retry budget (``Attempts``) runs on a fake clock."""
+    clock = FakeClock()
+    factory = functools.partial(Attempts, clock=clock)
+    monkeypatch.setattr(_exchange, "Attempts", factory)
+    return clock
+
+
+@pytest.fixture
+def fake_sleeps(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> list[float]:
+    """The delays the clients asked to sleep; nothing really sleeps, the fake clock advances instead."""
+    recorded: list[float] = []
+
+    def fake_sleep(self: SIEClient, seconds: float) -> None:
+        recorded.append(seconds)
+        fake_clock.advance(seconds)
+
+    async def fake_async_sleep(self: AsyncSIEClient, seconds: float) -> None:
+        recorded.append(seconds)
+        fake_clock.advance(seconds)
+
+    monkeypatch.setattr(SIEClient, "_sleep", fake_sleep)
+    monkeypatch.setattr(AsyncSIEClient, "_sleep", fake_async_sleep)
+    return recorded

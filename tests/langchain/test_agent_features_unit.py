@@ -12,11 +12,8 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from pydantic import BaseModel
 
-from sie_integrations import RequestError
-from sie_integrations._adapters.capabilities import UNKNOWN, ChatCapabilities
-from sie_integrations._adapters.structured import is_refusal, json_from_text, plan
 from sie_integrations.langchain import SIEChatModel, SIEEmbeddings
-from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
+from tests.fakes.chat import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
 
 
 class Weather(BaseModel):
@@ -59,41 +56,6 @@ UPSTREAM_502 = httpx.Response(
 )
 WEATHER = '{"city": "Paris", "temp_c": 21}'
 TOOL_CALL = {"id": "c1", "type": "function", "function": {"name": "Weather", "arguments": WEATHER}}
-
-
-# --- pure planning -----------------------------------------------------------------------
-
-
-def test_plan_follows_the_capabilities_and_what_was_learnt() -> None:
-    cpu = ChatCapabilities(known=True, tools=True, grammar=frozenset())
-    gpu = ChatCapabilities(known=True, tools=True, grammar=frozenset({"json_schema", "regex"}))
-    assert plan(gpu, set()) == ["json_schema", "function_calling", "json_prompt"]
-    assert plan(cpu, set()) == ["function_calling", "json_prompt"]
-    assert plan(ChatCapabilities(known=True, tools=False), set()) == ["json_prompt"]
-    assert plan(UNKNOWN, set()) == ["json_schema", "function_calling", "json_prompt"]
-    assert plan(UNKNOWN, {"json_schema"}) == ["function_calling", "json_prompt"]
-    assert plan(cpu, set(), preferred="json_prompt") == ["json_prompt", "function_calling"]
-    assert plan(cpu, {"json_prompt"}) == ["function_calling", "json_prompt"]  # the prompt is never ruled out
-
-
-def test_refusals_are_400_naming_the_field_or_the_rendered_502() -> None:
-    def error(status: int, code: str, param: str | None) -> RequestError:
-        return RequestError("no", status_code=status, code=code, param=param)
-
-    assert is_refusal("json_schema", error(400, "unsupported_field", "response_format"))
-    assert is_refusal("function_calling", error(400, "unsupported_field", "tool_choice"))
-    assert not is_refusal("function_calling", error(400, "unsupported_field", "response_format"))
-    assert not is_refusal("json_schema", error(400, "INVALID_INPUT", "messages"))
-    assert is_refusal("json_schema", error(502, "upstream_error", None))
-    assert not is_refusal("json_prompt", error(502, "upstream_error", None))
-
-
-def test_json_is_found_in_plain_fenced_and_wrapped_answers() -> None:
-    assert json_from_text(WEATHER) == {"city": "Paris", "temp_c": 21}
-    assert json_from_text(f"```json\n{WEATHER}\n```") == {"city": "Paris", "temp_c": 21}
-    assert json_from_text(f"Sure! {WEATHER} Anything else?") == {"city": "Paris", "temp_c": 21}
-    with pytest.raises(ValueError, match="no JSON object"):
-        json_from_text("It is sunny.")
 
 
 # --- structured output through the model --------------------------------------------------

@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 from sie_integrations import RateLimitError, SIEStreamError
 from sie_integrations.langchain import SIEChatModel
-from tests.chat_wire import completion, delta, finish, mock_connection, sse
+from tests.fakes.chat import completion, delta, finish, mock_connection, sse
 
 KEY = "sk-chat-unit-secret-42"
 

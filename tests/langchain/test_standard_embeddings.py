@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from sie_integrations.langchain import SIEEmbeddings
-from tests.conftest import RECORDED_URL
+from tests.support.live import RECORDED_URL
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -28,19 +26,3 @@ class TestSIEEmbeddingsUnit(EmbeddingsUnitTests):
             {"model": MINILM},
             {"base_url": "https://sie.example.com", "api_key": "env-key"},
         )
-
-
-@pytest.mark.live
-@pytest.mark.vcr
-class TestSIEEmbeddingsIntegration(EmbeddingsIntegrationTests):
-    @pytest.fixture(autouse=True)
-    def _url(self, sie_url: str) -> None:
-        self.url = sie_url
-
-    @property
-    def embeddings_class(self) -> type[SIEEmbeddings]:
-        return SIEEmbeddings
-
-    @property
-    def embedding_model_params(self) -> dict[str, object]:
-        return {"model": MINILM, "base_url": self.url}

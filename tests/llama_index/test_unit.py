@@ -49,7 +49,7 @@ from sie_integrations.llama_index import (
     SIEReranker,
     SIESparseEmbeddings,
 )
-from tests.chat_wire import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
+from tests.fakes.chat import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
 
 BASE_URL = "https://sie.test"
 KEY = "sk-llama-unit-secret-9876"

@@ -50,7 +50,7 @@ from sie_integrations.langchain import SIEReranker as LCReranker
 from sie_integrations.llama_index import SIEChatModel as LIChat
 from sie_integrations.llama_index import SIEEmbeddings as LIEmbeddings
 from sie_integrations.llama_index import SIEReranker as LIReranker
-from tests.unit.conftest import sync_or_async
+from tests.fakes.scripted import sync_or_async
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared", "fake_sleeps")
 

@@ -42,7 +42,7 @@ from sie_integrations import (
 from sie_integrations._core import sse as _sse
 from sie_integrations.langchain import SIEChatModel as LangChainChat
 from sie_integrations.llama_index import SIEChatModel as LlamaIndexChat
-from tests.hostile_server import (
+from tests.fakes.hostile import (
     Behaviour,
     HostileServer,
     Pause,
@@ -56,7 +56,7 @@ from tests.hostile_server import (
     slow_headers,
     sse,
 )
-from tests.unit.conftest import CHAT_MODEL, assert_succeeded, chat_chunk, generate_chunk, start
+from tests.fakes.scripted import CHAT_MODEL, assert_succeeded, chat_chunk, generate_chunk, start
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared")
 
