@@ -26,6 +26,7 @@ import pytest
 from sie_integrations import AsyncSIEClient, SIEClient
 from sie_integrations._core import exchange as _exchange
 from sie_integrations._core.retry import Attempts
+from tests.fakes.hostile import HostileServer
 from tests.fakes.scripted import FakeClock
 from tests.support.live import CASSETTES, LIVE_API_KEY, RECORDED_URL, TESTS
 
@@ -182,3 +183,10 @@ def fake_sleeps(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> list[
     monkeypatch.setattr(SIEClient, "_sleep", fake_sleep)
     monkeypatch.setattr(AsyncSIEClient, "_sleep", fake_async_sleep)
     return recorded
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    """A ``HostileServer`` on 127.0.0.1, stopped after the test."""
+    with HostileServer() as server:
+        yield server

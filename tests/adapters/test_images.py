@@ -11,6 +11,7 @@ from PIL import Image as PILImage
 
 from sie_integrations._adapters.images import MAX_IMAGE_BYTES, image_format, image_items, image_label, load_image
 from sie_integrations.types import Image, Item
+from tests.support.images import RED
 
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF"}
 
@@ -72,7 +73,7 @@ def test_what_cannot_be_an_image_fails_before_sending(tmp_path: Path) -> None:
         load_image(3)
     with pytest.raises(TypeError, match="gave str, not bytes"):
         load_image(io.StringIO("text"))
-    red = Path(__file__).parent.parent / "data" / "images" / "red-square.png"
+    red = RED
     with open(red, encoding="utf-8") as text_mode, pytest.raises(TypeError, match="open it with 'rb'"):
         load_image(text_mode)
     with pytest.raises(TypeError, match="a list of paths"):

@@ -35,6 +35,7 @@ from sie_integrations.cli.report import (
     render_text,
 )
 from sie_integrations.types import Health, ModelInfo
+from tests.fakes.scripted import MockServer
 from tests.fakes.sie import FakeSIE, hashed_vector, model_entry
 
 BASE = "https://sie.test"
@@ -717,12 +718,8 @@ def test_embed_needs_a_known_output_format(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_embed_unknown_model_explains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A MockTransport answering 404 MODEL_NOT_FOUND: one line pointing at doctor, exit 1."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404, json={"detail": {"code": "MODEL_NOT_FOUND", "message": "Model 'x' not found"}})
-
-    client = httpx.Client(transport=httpx.MockTransport(handler))
+    """A server answering 404 MODEL_NOT_FOUND: one line pointing at doctor, exit 1."""
+    client = MockServer().reply(404, {"detail": {"code": "MODEL_NOT_FOUND", "message": "Model 'x' not found"}}).client()
     code = main(embed_args(write_texts(tmp_path / "in.txt"), tmp_path / "o.npy"), http_client=client)
     err = capsys.readouterr().err
     assert code == 1

@@ -1,11 +1,15 @@
-"""Canned OpenAI-style chat answers for MockTransport tests of both chat adapters."""
+"""A chat server behind ``httpx.MockTransport`` (``ChatServer``), and the canned OpenAI-style answers it gives,
+for the tests of both chat models."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from tests.fakes.scripted import MockServer
 
 
 def mock_connection(handler: Any, base_url: str = "https://sie.test") -> dict[str, Any]:
@@ -60,3 +64,41 @@ REQUEST_FIELDS: dict[str, Any] = {
     "include_reasoning": True,
     "parallel_tool_calls": False,
 }
+
+
+def model_info(
+    grammar: list[str] | None = None, *, tools: bool = True, max_sequence_length: int = 32768
+) -> httpx.Response:
+    """``GET /v1/models/m``: with capabilities (tools, the grammars of constrained decoding) unless ``grammar`` is
+    None, when the server describes none."""
+    caps = None if grammar is None else {"streaming": True, "grammar": grammar, "tools": tools}
+    return httpx.Response(200, json={"name": "m", "max_sequence_length": max_sequence_length, "capabilities": caps})
+
+
+class ChatServer(MockServer):
+    """A chat server: ``GET /v1/models/{id}`` answers ``info``; each chat request gets the next answer of the
+    script (a response, or a function of the request), the last one repeating."""
+
+    def __init__(
+        self, *answers: httpx.Response | Callable[[httpx.Request], httpx.Response], info: httpx.Response | None = None
+    ) -> None:
+        super().__init__()
+        self.info = info or model_info()
+        self.lookups: list[httpx.Request] = []
+        for answer in answers:
+            self.then(answer if callable(answer) else _always(answer))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            self.lookups.append(request)
+            return self.info
+        return super().__call__(request)
+
+    @property
+    def chats(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the chat requests, in order."""
+        return [json.loads(r.content) for r in self.requests if r.url.path.endswith("/chat/completions")]
+
+
+def _always(response: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: response

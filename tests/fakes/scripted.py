@@ -49,6 +49,18 @@ class MockServer:
             raise AssertionError(f"the MockTransport has no reply scripted for {request.method} {request.url}")
         return self.replies[min(len(self.requests) - 1, len(self.replies) - 1)](request)
 
+    def client(self, **options: Any) -> httpx.Client:
+        """An ``httpx.Client`` whose requests this server answers (``options``: more ``httpx.Client`` arguments)."""
+        return httpx.Client(transport=httpx.MockTransport(self), **options)
+
+    def async_client(self, **options: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` whose requests this server answers."""
+        return httpx.AsyncClient(transport=httpx.MockTransport(self), **options)
+
+    def connection(self, base_url: str = BASE_URL) -> dict[str, Any]:
+        """The arguments that connect an adapter (sync and async) to this server."""
+        return {"base_url": base_url, "http_client": self.client(), "http_async_client": self.async_client()}
+
     def then(self, reply: Reply) -> MockServer:
         self.replies.append(reply)
         return self

@@ -33,6 +33,16 @@ def vector_of(text: str) -> list[float]:
     return [float(len(text)), float(sum(map(ord, text)) % 9973), 1.0]
 
 
+def numbered_vector(text: str) -> list[float]:
+    """For texts like ``"t7"``: ``[7.0, 1.0]``, the number after the first character."""
+    return [float(text[1:]), 1.0]
+
+
+def numbered_sparse(text: str) -> tuple[list[int], list[float]]:
+    """For texts like ``"t7"``: indices ``[7, 50]``, values ``[0.5, 0.25]``."""
+    return [int(text[1:]), 50], [0.5, 0.25]
+
+
 def hashed_vector(text: str, dims: int = 4) -> list[float]:
     """A vector of ``dims`` numbers from the text's sha256, exact in float32 (it looks like an embedding)."""
     digest = hashlib.sha256(text.encode()).digest()
@@ -96,6 +106,8 @@ class FakeSIE:
         delay: Seconds a successful answer is held (async: on the event loop), so requests overlap; a refusal is
             at once, as a server refuses before any work.
         msgpack_vectors: Answer a msgpack encode request in msgpack, vectors as numpy arrays (as the server does).
+        timing: ``(queue, total)`` milliseconds, sent as ``X-Queue-Time`` and ``X-Total-Time`` on native answers
+            (as a standalone server sends them); None sends none, as a gateway or a proxy may not.
     """
 
     def __init__(
@@ -112,6 +124,7 @@ class FakeSIE:
         refuse: Refusal | None = None,
         delay: float = 0.0,
         msgpack_vectors: bool = False,
+        timing: tuple[float, float] | None = None,
     ) -> None:
         self.vector = vector
         self.sparse = sparse
@@ -124,6 +137,7 @@ class FakeSIE:
         self.refuse = refuse
         self.delay = delay
         self.msgpack_vectors = msgpack_vectors
+        self.timing = timing
         self.requests: list[httpx.Request] = []
         self.bodies: list[Any] = []
         self.counts: dict[str, int] = {}
@@ -153,11 +167,13 @@ class FakeSIE:
 
     # --- wiring ------------------------------------------------------------------------------
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(transport=httpx.MockTransport(self))
+    def client(self, **options: Any) -> httpx.Client:
+        """An ``httpx.Client`` whose requests this server answers (``options``: more ``httpx.Client`` arguments)."""
+        return httpx.Client(transport=httpx.MockTransport(self), **options)
 
-    def async_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.MockTransport(self.handle_async))
+    def async_client(self, **options: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` whose requests this server answers."""
+        return httpx.AsyncClient(transport=httpx.MockTransport(self.handle_async), **options)
 
     def connection(self, base_url: str = BASE_URL) -> dict[str, Any]:
         """The arguments that connect an adapter (sync and async) to this server."""
@@ -247,7 +263,10 @@ class FakeSIE:
         return httpx.Response(200, json={"id": "c1", "model": body["model"], "choices": [choice], "usage": usage})
 
     def _headers(self) -> dict[str, str]:
-        return {"x-sie-server-version": self.version} if self.version else {}
+        headers = {"x-sie-server-version": self.version} if self.version else {}
+        if self.timing is not None:
+            headers.update({"x-queue-time": f"{self.timing[0]:.2f}", "x-total-time": f"{self.timing[1]:.2f}"})
+        return headers
 
     def _models(self, request: httpx.Request, body: Any, name: str) -> httpx.Response:
         if request.url.path == "/v1/models":
@@ -271,7 +290,9 @@ class FakeSIE:
             items.append(item)
         if packed:
             content = msgpack.packb({"model": name, "items": items}, use_bin_type=True)
-            return httpx.Response(200, content=content, headers={"content-type": "application/msgpack"})
+            return httpx.Response(
+                200, content=content, headers={"content-type": "application/msgpack", **self._headers()}
+            )
         return httpx.Response(200, json={"model": name, "items": items}, headers=self._headers())
 
 

@@ -23,6 +23,7 @@ from sie_integrations import (
     SIEStreamError,
     __version__,
 )
+from tests.fakes.scripted import MockServer
 
 SECRET = "sk-live-very-secret-0123456789"
 CHAT = {"model": "Qwen/Qwen3-4B-Instruct-2507", "messages": [{"role": "user", "content": "hi"}]}
@@ -186,20 +187,18 @@ def test_env_key_is_not_sent_to_another_base_url(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("SIE_API_KEY", SECRET)
     monkeypatch.setenv("SIE_BASE_URL", "https://gateway.example")
     sie_server.ok("encode")
-    transport = httpx.MockTransport(sie_server)
-
-    other = SIEClient(base_url="http://sie.test", http_client=httpx.Client(transport=transport))
+    other = SIEClient(base_url="http://sie.test", http_client=sie_server.client())
     other.encode("BAAI/bge-m3", ["hello"])
     assert "authorization" not in sie_server.requests[-1].headers
     assert sie_server.requests[-1].url.host == "sie.test"
     assert SECRET not in repr(other)
     assert "api_key=None" in repr(other)
 
-    same = SIEClient(base_url="https://gateway.example/", http_client=httpx.Client(transport=transport))
+    same = SIEClient(base_url="https://gateway.example/", http_client=sie_server.client())
     same.encode("BAAI/bge-m3", ["hello"])
     assert sie_server.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
 
-    implicit = SIEClient(http_client=httpx.Client(transport=transport))
+    implicit = SIEClient(http_client=sie_server.client())
     implicit.encode("BAAI/bge-m3", ["hello"])
     assert implicit.base_url == "https://gateway.example"
     assert sie_server.requests[-1].url.host == "gateway.example"
@@ -212,7 +211,7 @@ def test_env_key_is_not_sent_to_an_explicit_url_when_no_base_url_is_set(
     """A MockTransport records that an explicit base_url gets no env key when SIE_BASE_URL is unset."""
     monkeypatch.setenv("SIE_API_KEY", SECRET)
     sie_server.ok("encode")
-    client = SIEClient(base_url="https://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(sie_server)))
+    client = SIEClient(base_url="https://sie.test", http_client=sie_server.client())
     client.encode("BAAI/bge-m3", ["hello"])
     assert "authorization" not in sie_server.requests[0].headers
 
@@ -227,9 +226,7 @@ def test_malformed_env_base_url_does_not_break_an_explicit_base_url(
     monkeypatch.setenv("SIE_API_KEY", SECRET)
     monkeypatch.setenv("SIE_BASE_URL", "localhost:8080")
     sie_server.ok("encode")
-    client = SIEClient(
-        base_url="http://localhost:8080", http_client=httpx.Client(transport=httpx.MockTransport(sie_server))
-    )
+    client = SIEClient(base_url="http://localhost:8080", http_client=sie_server.client())
     client.encode("BAAI/bge-m3", ["hello"])
     assert "authorization" not in sie_server.requests[0].headers
     with pytest.raises(ValueError, match="absolute"):
@@ -240,9 +237,7 @@ def test_explicit_key_beats_the_env_key(monkeypatch: pytest.MonkeyPatch, sie_ser
     """A MockTransport records the explicit api_key, not SIE_API_KEY."""
     monkeypatch.setenv("SIE_API_KEY", "sk-from-env")
     sie_server.ok("encode")
-    client = SIEClient(
-        base_url="https://sie.test", api_key=SECRET, http_client=httpx.Client(transport=httpx.MockTransport(sie_server))
-    )
+    client = SIEClient(base_url="https://sie.test", api_key=SECRET, http_client=sie_server.client())
     client.encode("BAAI/bge-m3", ["hello"])
     assert sie_server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
 
@@ -381,7 +376,7 @@ async def test_score_unknown_item_id_is_refused(sie: Any) -> None:
 
 def test_score_duplicate_ids_are_refused_before_sending(sie_server: Any) -> None:
     """The MockTransport is never called when two items would share an id (``item-1`` collides)."""
-    client = SIEClient(base_url="http://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(sie_server)))
+    client = SIEClient(base_url="http://sie.test", http_client=sie_server.client())
     with pytest.raises(ValueError, match="share the id"):
         client.score("r", "q", [Item(text="a", id="item-1"), "b"])
     assert sie_server.count == 0
@@ -440,6 +435,9 @@ async def test_streams_yield_every_chunk(sie: Any) -> None:
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
+EVENT_STREAM = {"content-type": "text/event-stream"}
+
+
 class RecordingStream(httpx.SyncByteStream):
     """A response body that counts the events pulled and records whether it was closed."""
 
@@ -480,15 +478,14 @@ def chat_events(count: int) -> list[bytes]:
     return [f"data: {json.dumps(e)}\n\n".encode() for e in events]
 
 
+def streaming(body: httpx.SyncByteStream | httpx.AsyncByteStream) -> MockServer:
+    """A scripted server that answers with ``body`` as an event stream."""
+    return MockServer().then(lambda request: httpx.Response(200, headers=EVENT_STREAM, stream=body))
+
+
 def sync_stream_client(body: RecordingStream) -> tuple[SIEClient, list[httpx.Request]]:
-    requests: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
-
-    client = SIEClient(base_url="http://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(handler)))
-    return client, requests
+    server = streaming(body)
+    return SIEClient(base_url="http://sie.test", http_client=server.client()), server.requests
 
 
 def test_leaving_a_with_block_early_closes_the_response() -> None:
@@ -567,15 +564,9 @@ def test_stream_broken_by_the_transport_is_a_connection_error_and_closed() -> No
 async def test_async_leaving_an_async_with_block_early_closes_the_response() -> None:
     """A MockTransport streams 50 chunks from an async recording body; leaving ``async with`` closes it."""
     body = AsyncRecordingStream(chat_events(50))
-    requests: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
-
-    client = AsyncSIEClient(
-        base_url="http://sie.test", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    )
+    server = streaming(body)
+    requests = server.requests
+    client = AsyncSIEClient(base_url="http://sie.test", http_client=server.async_client())
     async with client.stream_chat_completions(CHAT) as stream:
         async for chunk in stream:
             if chunk.choices[0].delta.content == "t0":
@@ -589,14 +580,7 @@ async def test_async_leaving_an_async_with_block_early_closes_the_response() -> 
 async def test_async_aclose_closes_the_response() -> None:
     """A MockTransport streams an async recording body; ``AsyncStream.aclose()`` after one chunk closes it."""
     body = AsyncRecordingStream(chat_events(50))
-    client = AsyncSIEClient(
-        base_url="http://sie.test",
-        http_client=httpx.AsyncClient(
-            transport=httpx.MockTransport(
-                lambda request: httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
-            )
-        ),
-    )
+    client = AsyncSIEClient(base_url="http://sie.test", http_client=streaming(body).async_client())
     stream = client.stream_chat_completions(CHAT)
     first = await stream.__anext__()
     assert first.choices[0].delta.role == "assistant"
@@ -639,34 +623,30 @@ async def test_models_are_not_retried_when_loading_is_off(sie: Any) -> None:
 
 
 def test_explicit_timeout_applies_to_an_injected_client() -> None:
-    """A MockTransport records the timeout extension of each request."""
-    seen: list[dict[str, float | None]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.extensions["timeout"])
-        return httpx.Response(200, json={"models": []})
-
-    injected = httpx.Client(transport=httpx.MockTransport(handler), timeout=99.0)
+    """The scripted server records the timeout extension of each request."""
+    server = MockServer().reply(200, {"models": []})
+    injected = server.client(timeout=99.0)
     SIEClient("http://sie.test", timeout=7.0, http_client=injected).list_models()
     SIEClient("http://sie.test", http_client=injected).list_models()
+    seen = [request.extensions["timeout"] for request in server.requests]
     assert seen[0]["read"] == 7.0
     assert seen[1]["read"] == 99.0  # no timeout given: the injected client's own setting stands
 
 
 def test_stream_chunk_timeout_is_the_read_timeout_of_streams_only() -> None:
-    """A MockTransport records the timeout extension of a chat, a chat stream and a generate stream."""
-    seen: dict[str, dict[str, float | None]] = {}
+    """The scripted server records the timeout extension of a chat, a chat stream and a generate stream."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        stream = request.headers["accept"] == "text/event-stream"
-        seen[f"{request.url.path} stream={stream}"] = request.extensions["timeout"]
-        if stream:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        if request.headers["accept"] == "text/event-stream":
             return httpx.Response(503, json={"detail": {"code": "MODEL_NOT_LOADED", "message": "x"}})
         return httpx.Response(404, json={"detail": {"code": "MODEL_NOT_FOUND", "message": "x"}})
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
+    server = MockServer().then(refuse)
     client = SIEClient(
-        "http://sie.test", timeout=httpx.Timeout(30.0, connect=4.0), stream_chunk_timeout=2.5, http_client=http
+        "http://sie.test",
+        timeout=httpx.Timeout(30.0, connect=4.0),
+        stream_chunk_timeout=2.5,
+        http_client=server.client(),
     )
     for call in (
         lambda: client.chat_completions(CHAT),
@@ -675,6 +655,10 @@ def test_stream_chunk_timeout_is_the_read_timeout_of_streams_only() -> None:
     ):
         with pytest.raises(SIEError):
             call()
+    seen = {
+        f"{r.url.path} stream={r.headers['accept'] == 'text/event-stream'}": r.extensions["timeout"]
+        for r in server.requests
+    }
     assert seen["/v1/chat/completions stream=False"] == {"connect": 4.0, "read": 30.0, "write": 30.0, "pool": 30.0}
     assert seen["/v1/chat/completions stream=True"] == {"connect": 4.0, "read": 2.5, "write": 30.0, "pool": 30.0}
     assert seen["/v1/generate/m stream=True"]["read"] == 2.5
@@ -682,16 +666,13 @@ def test_stream_chunk_timeout_is_the_read_timeout_of_streams_only() -> None:
 
 def test_stream_chunk_timeout_keeps_an_injected_clients_other_timeouts() -> None:
     """No ``timeout``: a stream keeps the injected client's connect, write and pool timeouts, not its read one."""
-    seen: list[dict[str, float | None]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.extensions["timeout"])
-        return httpx.Response(503, json={"detail": {"code": "MODEL_NOT_LOADED", "message": "x"}})
-
-    injected = httpx.Client(transport=httpx.MockTransport(handler), timeout=httpx.Timeout(99.0, connect=3.0))
+    server = MockServer().reply(503, {"detail": {"code": "MODEL_NOT_LOADED", "message": "x"}})
+    injected = server.client(timeout=httpx.Timeout(99.0, connect=3.0))
     with pytest.raises(SIEError):
         list(SIEClient("http://sie.test", stream_chunk_timeout=0.5, http_client=injected).stream_chat_completions(CHAT))
-    assert seen == [{"connect": 3.0, "read": 0.5, "write": 99.0, "pool": 99.0}]
+    assert [request.extensions["timeout"] for request in server.requests] == [
+        {"connect": 3.0, "read": 0.5, "write": 99.0, "pool": 99.0}
+    ]
 
 
 @pytest.mark.parametrize("value", [0, -1.0, float("nan")])
@@ -702,12 +683,12 @@ def test_stream_chunk_timeout_must_be_positive(cls: type[SIEClient | AsyncSIECli
 
 
 def test_a_stop_iteration_from_the_transport_is_raised_not_taken_for_an_answer() -> None:
-    """A MockTransport whose handler raises StopIteration: the call raises it, it never returns None."""
+    """A transport that raises StopIteration: the call raises it, it never returns None."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def stop(request: httpx.Request) -> httpx.Response:
         raise StopIteration
 
-    client = SIEClient("http://sie.test", http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = SIEClient("http://sie.test", http_client=MockServer().then(stop).client())
     with pytest.raises(StopIteration):
         client.list_models()
     with pytest.raises(StopIteration):
@@ -736,12 +717,9 @@ def test_client_options_are_checked_as_a_plain_python_api() -> None:
 
 
 def test_error_messages_name_the_url_as_httpx_writes_it() -> None:
-    """A MockTransport refuses every connection: the message has httpx's normalised URL (host lower-cased)."""
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    http = httpx.Client(transport=httpx.MockTransport(refuse))
-    client = SIEClient("http://SIE.TEST:80", http_client=http, max_retries=0)
+    """Every connection is refused: the message has httpx's normalised URL (host lower-cased)."""
+    client = SIEClient(
+        "http://SIE.TEST:80", http_client=MockServer().raises(httpx.ConnectError, "refused").client(), max_retries=0
+    )
     with pytest.raises(SIEConnectionError, match=r"cannot connect to http://sie\.test/v1/models: refused"):
         client.list_models()

@@ -17,6 +17,7 @@ from sie_integrations._core.batches import Batch, singles
 from sie_integrations._core.concurrency import Limit, Sample
 from sie_integrations._core.load import watching
 from sie_integrations._http.dispatch import Gate, arun_batches, run_batches
+from tests.fakes.sie import FakeSIE
 
 
 class Recording(Limit):
@@ -142,29 +143,22 @@ def test_a_single_batch_runs_on_the_calling_thread() -> None:
 
 # --- what the server says reaches the limit ------------------------------------------------------
 
-ENCODED = {"model": "m", "items": [{"dense": {"dims": 2, "dtype": "float32", "values": [0.5, 0.5]}}]}
-TIMING = {"x-queue-time": "40.00", "x-total-time": "50.00"}
 
+def refusing_then_answering(refusals: int) -> FakeSIE:
+    """``refusals`` 503 QUEUE_FULL (Retry-After 0.01), then answers with timing headers (40 ms queued, 50 in all)."""
 
-def refusing_then_answering(refusals: int) -> httpx.MockTransport:
-    """A MockTransport server: ``refusals`` 503 QUEUE_FULL (Retry-After 0.01), then answers with timing headers."""
-    sent: list[int] = []
+    def refuse(route: str, number: int, body: Any) -> httpx.Response | None:
+        if number > refusals:
+            return None
+        body = {"detail": {"code": "QUEUE_FULL", "message": "Queue full"}}
+        return httpx.Response(503, json=body, headers={"Retry-After": "0.01"})
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(1)
-        if len(sent) <= refusals:
-            body = {"detail": {"code": "QUEUE_FULL", "message": "Queue full"}}
-            return httpx.Response(503, json=body, headers={"Retry-After": "0.01"})
-        return httpx.Response(200, json=ENCODED, headers=TIMING)
-
-    return httpx.MockTransport(answer)
+    return FakeSIE(refuse=refuse, timing=(40.0, 50.0))
 
 
 def test_refusals_and_work_time_reach_the_sample() -> None:
     limit = Recording()
-    client = SIEClient(
-        "http://sie.test", http_client=httpx.Client(transport=refusing_then_answering(2)), wire_format="json"
-    )
+    client = SIEClient("http://sie.test", http_client=refusing_then_answering(2).client())
     list(run_batches(lambda batch: client.encode("m", batch.items), [Batch([0], ["abcdefg"])], limit))
     (sample,) = limit.samples
     assert sample.refused and sample.work == pytest.approx(0.010) and sample.cost == 7.0  # 1 item of 7 characters
@@ -175,10 +169,7 @@ def test_async_refusals_and_work_time_reach_the_sample() -> None:
     limit = Recording()
 
     async def main() -> None:
-        transport = refusing_then_answering(1)
-        async with AsyncSIEClient(
-            "http://sie.test", http_client=httpx.AsyncClient(transport=transport), wire_format="json"
-        ) as c:
+        async with AsyncSIEClient("http://sie.test", http_client=refusing_then_answering(1).async_client()) as c:
             run: Callable[[Batch[str]], Awaitable[Any]] = lambda batch: c.encode("m", batch.items)  # noqa: E731
             await arun_batches(run, numbered(2), limit)
 
@@ -188,8 +179,7 @@ def test_async_refusals_and_work_time_reach_the_sample() -> None:
 
 
 def test_an_answer_without_timing_headers_leaves_work_unknown() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=ENCODED))
-    client = SIEClient("http://sie.test", http_client=httpx.Client(transport=transport), wire_format="json")
+    client = SIEClient("http://sie.test", http_client=FakeSIE().client())
     with watching() as load:
         client.encode("m", ["a"])
     assert load.work is None and load.refusals == 0

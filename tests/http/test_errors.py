@@ -226,7 +226,7 @@ def test_redirect_not_followed_even_by_an_injected_client_that_follows(sie_serve
     Following it would re-POST a generation, which the protocol never allows (sections 2.1 and 2.8).
     """
     sie_server.then(redirect_generate)
-    http = httpx.Client(transport=httpx.MockTransport(sie_server), follow_redirects=True)
+    http = sie_server.client(follow_redirects=True)
     client = SIEClient(base_url="http://sie.test", http_client=http)
     with pytest.raises(RequestError) as caught:
         client.generate("a/b", "p", max_new_tokens=1)
@@ -240,7 +240,7 @@ def test_redirect_not_followed_even_by_an_injected_client_that_follows(sie_serve
 async def test_async_redirect_not_followed_even_by_an_injected_client_that_follows(sie_server: Any) -> None:
     """A MockTransport answers 307 to an injected httpx.AsyncClient built with follow_redirects=True: not followed."""
     sie_server.then(redirect_generate)
-    http = httpx.AsyncClient(transport=httpx.MockTransport(sie_server), follow_redirects=True)
+    http = sie_server.async_client(follow_redirects=True)
     client = AsyncSIEClient(base_url="http://sie.test", http_client=http)
     with pytest.raises(RequestError) as caught:
         await client.generate("a/b", "p", max_new_tokens=1)

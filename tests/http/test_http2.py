@@ -7,86 +7,22 @@ client port of every request, so a test can see HTTP/2 negotiated and requests m
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-import msgpack
 import numpy as np
 import pytest
-import trustme
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
 from sie_integrations import AsyncSIEClient, SIEClient, SIEConnectionError
 from sie_integrations.langchain import SIEEmbeddings
-
-Seen = list[tuple[str, int]]
-
-
-def _encode_app(seen: Seen) -> Any:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        seen.append((scope["http_version"], scope["client"][1]))
-        items = msgpack.unpackb(body, raw=False)["items"]
-        vectors = [np.full(3, float(item["text"]), "<f4") for item in items]
-        answer = {
-            "items": [
-                {"dense": {"values": {b"nd": True, b"type": "<f4", b"kind": b"", b"shape": [3], b"data": v.tobytes()}}}
-                for v in vectors
-            ]
-        }
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/msgpack")]}
-        )
-        await send({"type": "http.response.body", "body": msgpack.packb(answer, use_bin_type=True)})
-
-    return app
+from tests.fakes.http2 import Seen, http2_server
 
 
 @pytest.fixture(scope="module")
 def h2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Seen]]:
     """(base URL, CA file, requests seen) of a hypercorn HTTP/2 server on 127.0.0.1 with TLS."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    folder = tmp_path_factory.mktemp("tls")
-    ca_file, cert_file, key_file = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    cert.cert_chain_pems[0].write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.certfile, config.keyfile = str(cert_file), str(key_file)
-    config.loglevel = "ERROR"
-    seen: Seen = []
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(
-        target=loop.run_until_complete,
-        args=(serve(_encode_app(seen), config, shutdown_trigger=stop.wait),),  # type: ignore[arg-type]
-        daemon=True,
-    )
-    thread.start()
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            threading.Event().wait(0.025)
-    yield f"https://127.0.0.1:{port}", str(ca_file), seen
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(5)
+    with http2_server(tmp_path_factory.mktemp("tls")) as server:
+        yield server
 
 
 @pytest.fixture

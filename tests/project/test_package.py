@@ -43,3 +43,18 @@ def test_langchain_adapters_load_on_first_use() -> None:
     assert lines[0] == "False"
     assert lines[1] == "True SIEChatModel"
     assert lines[2].startswith("AttributeError") and "NoSuchThing" in lines[2]
+
+
+def test_import_without_llama_index_names_the_extra() -> None:
+    code = "import sys; sys.modules['llama_index.core'] = None\nimport sie_integrations.llama_index\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr
+    assert "pip install 'sie-integrations[llamaindex]'" in result.stderr
+
+
+def test_import_without_langchain_names_the_extra() -> None:
+    code = "import sys; sys.modules['langchain_core'] = None\nimport sie_integrations.langchain\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "pip install 'sie-integrations[langchain]'" in result.stderr

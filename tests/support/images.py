@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-IMAGES = Path(__file__).parent / "data" / "images"
+IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
 RED = IMAGES / "red-square.png"
 GREEN = IMAGES / "green-circle.png"
 BLUE = IMAGES / "blue-square.jpg"

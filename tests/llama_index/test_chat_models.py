@@ -1,19 +1,12 @@
-"""LlamaIndex adapters offline: canned SIE answers served through an httpx.MockTransport.
-
-Each test injects ``http_client=httpx.Client(transport=httpx.MockTransport(handler))`` (and the async
-twin), so requests never leave the process and every request body can be checked.
-"""
+"""SIEChatModel (LlamaIndex) on canned wire data (``ChatServer``): messages, responses, streams, token counting,
+tools, structured output, request fields and logprobs."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
 import logging
-import pickle
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -30,29 +23,18 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
-from llama_index.core.graph_stores.types import KG_NODES_KEY, KG_RELATIONS_KEY, EntityNode, Relation
-from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
-from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.prompts import PromptTemplate
-from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
 from llama_index.core.tools import FunctionTool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from sie_integrations import RequestError, ServerError, SIEConnectionError, SIEStreamError
 from sie_integrations._adapters.capabilities import ChatCapabilities
 from sie_integrations.llama_index import (
     SIEChatModel,
-    SIEEmbeddings,
-    SIEExtractor,
-    SIEReranker,
-    SIESparseEmbeddings,
 )
-from tests.fakes.chat import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
+from tests.fakes.chat import REQUEST_FIELDS, ChatServer, completion, delta, finish, model_info, sse
 
 BASE_URL = "https://sie.test"
-KEY = "sk-llama-unit-secret-9876"
 USAGE = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
 ANSWER = '{"city": "Paris", "temp_c": 21}'
 # A 1x1 PNG: real image bytes, so a double base64 encoding would show.
@@ -94,31 +76,8 @@ def error_response(status: int, param: str | None, code: str, message: str = "re
     return httpx.Response(status, json={"error": {"message": message, "type": kind, "param": param, "code": code}})
 
 
-class Server:
-    """An httpx.MockTransport handler for chat: the next canned answer per chat request, model info on GET."""
-
-    def __init__(self, *responses: httpx.Response, model_info: httpx.Response | None = None) -> None:
-        self.responses = list(responses)
-        self.model_info = model_info or httpx.Response(200, json={"name": "m", "max_sequence_length": 32768})
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.method == "GET":
-            return self.model_info
-        return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
-
-    @property
-    def chats(self) -> list[dict[str, Any]]:
-        """The JSON bodies of the chat completion requests, in order."""
-        return [body_of(r) for r in self.requests if r.url.path == "/v1/chat/completions"]
-
-    @property
-    def model_gets(self) -> list[str]:
-        return [r.url.path for r in self.requests if r.method == "GET"]
-
-    def model(self, **kwargs: Any) -> SIEChatModel:
-        return SIEChatModel(model="m", **mock_connection(self), **kwargs)
+def chat_model(server: ChatServer, **kwargs: Any) -> SIEChatModel:
+    return SIEChatModel(model="m", **server.connection(), **kwargs)
 
 
 def user(text: str = "hi") -> list[ChatMessage]:
@@ -135,8 +94,8 @@ def tool_calls(response: ChatResponse) -> list[tuple[str | None, str, Any]]:
 
 
 def test_metadata_context_window_from_the_server_asked_once() -> None:
-    server = Server(completion({"content": "ok"}))
-    llm = server.model(max_tokens=64)
+    server = ChatServer(completion({"content": "ok"}))
+    llm = chat_model(server, max_tokens=64)
     meta = llm.metadata
     assert meta.is_chat_model is True
     assert meta.is_function_calling_model is True
@@ -144,15 +103,15 @@ def test_metadata_context_window_from_the_server_asked_once() -> None:
     assert meta.num_output == 64
     assert meta.model_name == "m"
     assert llm.metadata.context_window == 32768
-    assert server.model_gets == ["/v1/models/m"]
+    assert [r.url.path for r in server.lookups] == ["/v1/models/m"]
 
 
 def test_metadata_falls_back_to_default_when_the_model_request_fails(caplog: pytest.LogCaptureFixture) -> None:
-    server = Server(
+    server = ChatServer(
         completion({"content": "ok"}),
-        model_info=httpx.Response(404, json={"detail": {"code": "MODEL_NOT_FOUND", "message": "no such model"}}),
+        info=httpx.Response(404, json={"detail": {"code": "MODEL_NOT_FOUND", "message": "no such model"}}),
     )
-    llm = server.model()
+    llm = chat_model(server)
     with caplog.at_level(logging.WARNING, logger="sie_integrations"):
         assert llm.metadata.context_window == 3900
     assert "capabilities of m unknown" in caplog.text
@@ -160,23 +119,23 @@ def test_metadata_falls_back_to_default_when_the_model_request_fails(caplog: pyt
     llm.chat(user())
     llm.chat(user())
     assert llm.metadata.context_window == 3900
-    assert server.model_gets == ["/v1/models/m"]
+    assert [r.url.path for r in server.lookups] == ["/v1/models/m"]
     assert len(server.chats) == 2
 
 
 def test_explicit_context_window_sends_no_request() -> None:
-    server = Server(completion({"content": "ok"}))
-    llm = server.model(context_window=8192)
+    server = ChatServer(completion({"content": "ok"}))
+    llm = chat_model(server, context_window=8192)
     assert llm.metadata.context_window == 8192
     llm.chat(user())
-    assert server.model_gets == []
+    assert [r.url.path for r in server.lookups] == []
 
 
 # --- SIEChatModel: messages to the wire --------------------------------------------------
 
 
 def test_message_conversion() -> None:
-    server = Server(completion({"content": "ok"}))
+    server = ChatServer(completion({"content": "ok"}))
     history = [
         ChatMessage(role=MessageRole.SYSTEM, content="be brief"),
         ChatMessage(role=MessageRole.DEVELOPER, content="dev rules"),
@@ -203,7 +162,7 @@ def test_message_conversion() -> None:
             blocks=[ImageBlock(image=PNG, image_mimetype="image/png"), TextBlock(text="what is it?")],
         ),
     ]
-    server.model(temperature=0.2, top_k=5, seed=3, context_window=4096).chat(history, stop=["END"])
+    chat_model(server, temperature=0.2, top_k=5, seed=3, context_window=4096).chat(history, stop=["END"])
     sent = server.chats[0]
     image_url = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
     assert sent["messages"] == [
@@ -246,8 +205,8 @@ def test_message_conversion() -> None:
     ],
 )
 def test_image_bytes_become_a_data_uri(image: Callable[[], ImageBlock]) -> None:
-    server = Server(completion({"content": "a pixel"}))
-    server.model(context_window=4096).chat([ChatMessage(role=MessageRole.USER, blocks=[image()])])
+    server = ChatServer(completion({"content": "a pixel"}))
+    chat_model(server, context_window=4096).chat([ChatMessage(role=MessageRole.USER, blocks=[image()])])
     [part] = server.chats[0]["messages"][0]["content"]
     assert part["type"] == "image_url"
     prefix, _, data = part["image_url"]["url"].partition(",")
@@ -256,8 +215,8 @@ def test_image_bytes_become_a_data_uri(image: Callable[[], ImageBlock]) -> None:
 
 
 def test_bad_messages_are_refused_before_any_request() -> None:
-    server = Server(completion({"content": "ok"}))
-    llm = server.model(context_window=4096)
+    server = ChatServer(completion({"content": "ok"}))
+    llm = chat_model(server, context_window=4096)
     with pytest.raises(ValueError, match="URLs"):
         llm.chat([ChatMessage(role=MessageRole.USER, blocks=[ImageBlock(url="https://example.com/cat.png")])])
     with pytest.raises(ValueError, match="URLs"):
@@ -277,14 +236,14 @@ def test_chat_response_blocks_usage_and_malformed_arguments() -> None:
         {"id": "c", "type": "function", "function": {"name": "get_list", "arguments": "[1, 2]"}},
     ]
     usage = {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}
-    server = Server(
+    server = ChatServer(
         completion(
             {"content": "Checking both.", "reasoning_content": "two lookups", "tool_calls": calls},
             finish="tool_calls",
             usage=usage,
         )
     )
-    response = server.model().chat(user("weather and time in Tokyo?"))
+    response = chat_model(server).chat(user("weather and time in Tokyo?"))
     blocks = response.message.blocks
     assert [type(b) for b in blocks] == [ThinkingBlock, TextBlock, ToolCallBlock, ToolCallBlock, ToolCallBlock]
     assert blocks[0].content == "two lookups"  # type: ignore[union-attr]
@@ -301,7 +260,7 @@ def test_chat_response_blocks_usage_and_malformed_arguments() -> None:
     assert response.raw["id"] == "chatcmpl-1"
     assert response.additional_kwargs == {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}
     # The malformed call is still reported, with the arguments that could be read (none).
-    selections = server.model().get_tool_calls_from_response(response)
+    selections = chat_model(server).get_tool_calls_from_response(response)
     assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in selections] == [
         ("a", "get_weather", {"city": "東京"}),
         ("b", "get_time", {}),
@@ -310,8 +269,8 @@ def test_chat_response_blocks_usage_and_malformed_arguments() -> None:
 
 
 async def test_achat_and_acomplete() -> None:
-    server = Server(completion({"content": "async hello"}))
-    llm = server.model()
+    server = ChatServer(completion({"content": "async hello"}))
+    llm = chat_model(server)
     response = await llm.achat(user())
     assert response.message.content == "async hello"
     assert response.raw is not None and response.raw["usage"]["total_tokens"] == 10
@@ -321,10 +280,10 @@ async def test_achat_and_acomplete() -> None:
 
 
 def test_complete_and_stream_complete() -> None:
-    server = Server(
+    server = ChatServer(
         completion({"content": "hello there"}), sse(delta(content="hel"), delta(content="lo"), finish("stop"))
     )
-    llm = server.model()
+    llm = chat_model(server)
     assert llm.complete("say hi").text == "hello there"
     assert server.chats[0]["messages"] == [{"role": "user", "content": "say hi"}]
     parts = list(llm.stream_complete("say hi"))
@@ -337,8 +296,8 @@ def test_complete_and_stream_complete() -> None:
 
 
 def test_stream_chat_accumulates_and_ends_with_usage() -> None:
-    server = Server(sse(delta(role="assistant", content="Hel"), delta(content="lo"), finish("stop"), usage_chunk()))
-    responses = list(server.model().stream_chat(user()))
+    server = ChatServer(sse(delta(role="assistant", content="Hel"), delta(content="lo"), finish("stop"), usage_chunk()))
+    responses = list(chat_model(server).stream_chat(user()))
     sent = server.chats[0]
     assert sent["stream"] is True
     assert sent["stream_options"] == {"include_usage": True}
@@ -353,15 +312,15 @@ def test_stream_chat_accumulates_and_ends_with_usage() -> None:
 
 
 def test_stream_usage_can_be_turned_off() -> None:
-    server = Server(sse(delta(content="x"), finish("stop")))
-    responses = list(server.model(stream_usage=False).stream_chat(user()))
+    server = ChatServer(sse(delta(content="x"), finish("stop")))
+    responses = list(chat_model(server, stream_usage=False).stream_chat(user()))
     assert "stream_options" not in server.chats[0]
     assert responses[-1].message.content == "x"
 
 
 def test_stream_reasoning_becomes_a_thinking_block() -> None:
-    server = Server(sse(delta(reasoning_content="think "), delta(content="done"), finish("stop")))
-    responses = list(server.model().stream_chat(user()))
+    server = ChatServer(sse(delta(reasoning_content="think "), delta(content="done"), finish("stop")))
+    responses = list(chat_model(server).stream_chat(user()))
     assert responses[0].delta == ""
     assert responses[0].additional_kwargs["thinking_delta"] == "think "
     blocks = responses[-1].message.blocks
@@ -433,8 +392,8 @@ STREAMED_CALLS = [
 def test_stream_tool_call_deltas_are_merged(
     events: list[dict[str, Any]], expected: list[tuple[str | None, str, dict[str, Any]]]
 ) -> None:
-    server = Server(sse(*events, finish("tool_calls"), usage_chunk()))
-    responses = list(server.model().stream_chat(user()))
+    server = ChatServer(sse(*events, finish("tool_calls"), usage_chunk()))
+    responses = list(chat_model(server).stream_chat(user()))
     last = responses[-1]
     calls = tool_calls(last)
     assert [(name, kwargs) for _, name, kwargs in calls] == [(name, kwargs) for _, name, kwargs in expected]
@@ -452,8 +411,8 @@ def test_stream_tool_call_deltas_are_merged(
 
 async def test_astream_chat_matches_stream_chat() -> None:
     events = [delta(content="Let me "), delta(content="check."), *SPEC_CALLS]
-    server = Server(sse(*events, finish("tool_calls"), usage_chunk()))
-    gen = await server.model().astream_chat(user())
+    server = ChatServer(sse(*events, finish("tool_calls"), usage_chunk()))
+    gen = await chat_model(server).astream_chat(user())
     responses = [r async for r in gen]
     assert [r.delta for r in responses][:2] == ["Let me ", "check."]
     last = responses[-1]
@@ -464,8 +423,8 @@ async def test_astream_chat_matches_stream_chat() -> None:
 
 
 async def test_astream_complete() -> None:
-    server = Server(sse(delta(content="a"), delta(content="b"), finish("stop")))
-    gen = await server.model().astream_complete("x")
+    server = ChatServer(sse(delta(content="a"), delta(content="b"), finish("stop")))
+    gen = await chat_model(server).astream_complete("x")
     parts = [p async for p in gen]
     assert [p.delta for p in parts] == ["a", "b", ""]
     assert parts[-1].text == "ab"
@@ -477,11 +436,11 @@ MID_STREAM_ERROR = {
 
 
 def test_mid_stream_error_raises_and_is_never_text() -> None:
-    server = Server(sse(delta(content="partial"), MID_STREAM_ERROR))
+    server = ChatServer(sse(delta(content="partial"), MID_STREAM_ERROR))
     seen: list[str] = []
 
     def consume() -> None:
-        for response in server.model().stream_chat(user()):
+        for response in chat_model(server).stream_chat(user()):
             seen.append(response.message.content or "")
 
     with pytest.raises(SIEStreamError) as info:
@@ -491,11 +450,11 @@ def test_mid_stream_error_raises_and_is_never_text() -> None:
 
 
 async def test_async_mid_stream_error_raises() -> None:
-    server = Server(sse(delta(content="partial"), MID_STREAM_ERROR))
+    server = ChatServer(sse(delta(content="partial"), MID_STREAM_ERROR))
     seen: list[str] = []
 
     async def consume() -> None:
-        async for response in await server.model().astream_chat(user()):
+        async for response in await chat_model(server).astream_chat(user()):
             seen.append(response.delta or "")
 
     with pytest.raises(SIEStreamError, match="context too long"):
@@ -511,14 +470,14 @@ async def test_async_mid_stream_error_raises() -> None:
     ],
 )
 def test_stream_without_done_raises(events: list[dict[str, Any]]) -> None:
-    server = Server(sse(*events, done=False))
+    server = ChatServer(sse(*events, done=False))
     with pytest.raises(SIEConnectionError, match="ended without"):
-        list(server.model().stream_chat(user()))
+        list(chat_model(server).stream_chat(user()))
 
 
 async def test_async_stream_without_done_raises() -> None:
-    server = Server(sse(delta(content="cut"), done=False))
-    gen = await server.model().astream_chat(user())
+    server = ChatServer(sse(delta(content="cut"), done=False))
+    gen = await chat_model(server).astream_chat(user())
     with pytest.raises(SIEConnectionError, match="ended without"):
         [r async for r in gen]
 
@@ -541,7 +500,7 @@ def test_token_counting_handler_uses_server_usage() -> None:
     tokenizer = CountingTokenizer()
     counter = TokenCountingHandler(tokenizer=tokenizer)
     usage = {"prompt_tokens": 123, "completion_tokens": 45, "total_tokens": 168}
-    server = Server(
+    server = ChatServer(
         completion({"content": "a much longer answer than forty-five words? no"}, usage=usage),
         sse(
             delta(content="streamed"),
@@ -549,7 +508,7 @@ def test_token_counting_handler_uses_server_usage() -> None:
             usage_chunk({"prompt_tokens": 31, "completion_tokens": 4, "total_tokens": 35}),
         ),
     )
-    llm = server.model(callback_manager=CallbackManager([counter]))
+    llm = chat_model(server, callback_manager=CallbackManager([counter]))
     llm.chat(user("a prompt of several words"))
     assert (counter.prompt_llm_token_count, counter.completion_llm_token_count) == (123, 45)
     list(llm.stream_chat(user("another prompt")))
@@ -570,8 +529,8 @@ WEATHER_TOOL = FunctionTool.from_defaults(fn=get_weather)
 
 
 def test_chat_with_tools_request_shape() -> None:
-    server = Server(completion({"content": "ok"}))
-    llm = server.model()
+    server = ChatServer(completion({"content": "ok"}))
+    llm = chat_model(server)
     llm.chat_with_tools([WEATHER_TOOL], user_msg="weather in Paris?")
     sent = server.chats[-1]
     assert sent["messages"] == [{"role": "user", "content": "weather in Paris?"}]
@@ -607,8 +566,8 @@ def test_parallel_tool_calls_kept_only_when_allowed() -> None:
         {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
         {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
     ]
-    server = Server(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))
-    llm = server.model()
+    server = ChatServer(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))
+    llm = chat_model(server)
     single = llm.chat_with_tools([WEATHER_TOOL], user_msg="x")
     assert tool_calls(single) == [("a", "get_weather", {"city": "Oslo"})]
     both = llm.chat_with_tools([WEATHER_TOOL], user_msg="x", allow_parallel_tool_calls=True)
@@ -618,7 +577,7 @@ def test_parallel_tool_calls_kept_only_when_allowed() -> None:
 
 
 def test_tool_calls_from_a_partial_streamed_response() -> None:
-    server = Server(
+    server = ChatServer(
         sse(
             call_delta(0, id="a", name="get_weather", args='{"city": "Pa'),
             call_delta(0, args='ris", "unit'),
@@ -626,7 +585,7 @@ def test_tool_calls_from_a_partial_streamed_response() -> None:
             finish("tool_calls"),
         )
     )
-    llm = server.model()
+    llm = chat_model(server)
     responses = list(llm.stream_chat_with_tools([WEATHER_TOOL], user_msg="x"))
     kwargs = [llm.get_tool_calls_from_response(r)[0].tool_kwargs for r in responses]
     assert kwargs[0] == {"city": "Pa"}
@@ -636,7 +595,7 @@ def test_tool_calls_from_a_partial_streamed_response() -> None:
 
 
 def test_no_tool_call() -> None:
-    response = Server(completion({"content": "just text"})).model().chat(user())
+    response = chat_model(ChatServer(completion({"content": "just text"}))).chat(user())
     llm = SIEChatModel(model="m", base_url=BASE_URL)
     with pytest.raises(ValueError, match="expected at least one tool call"):
         llm.get_tool_calls_from_response(response, error_on_no_tool_call=True)
@@ -654,29 +613,21 @@ class Weather(BaseModel):
 PROMPT = PromptTemplate("What is the weather in {city}? Answer in JSON.")
 
 
-class RefusingServer:
-    """An httpx.MockTransport handler for a server that refuses response_format and required tool_choice."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            return httpx.Response(200, json={"name": "m", "max_sequence_length": 4096})
-        body = body_of(request)
-        self.bodies.append(body)
-        if "response_format" in body:
-            return error_response(400, "response_format", "unsupported_field", "response_format is not supported")
-        if body.get("tool_choice") == "required":
-            return error_response(400, "tool_choice", "unsupported_field", "tool_choice required is not supported")
-        return completion({"content": ANSWER})
+def refusing(request: httpx.Request) -> httpx.Response:
+    """A server that refuses response_format and a required tool_choice."""
+    body = json.loads(request.content)
+    if "response_format" in body:
+        return error_response(400, "response_format", "unsupported_field", "response_format is not supported")
+    if body.get("tool_choice") == "required":
+        return error_response(400, "tool_choice", "unsupported_field", "tool_choice required is not supported")
+    return completion({"content": ANSWER})
 
 
 def test_structured_predict_falls_back_and_remembers_refusals() -> None:
-    server = RefusingServer()
-    llm = SIEChatModel(model="m", **mock_connection(server))
+    server = ChatServer(refusing, info=model_info(max_sequence_length=4096))
+    llm = chat_model(server)
     assert llm.structured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
-    first, second, third = server.bodies
+    first, second, third = server.chats
     assert first["response_format"]["type"] == "json_schema"
     assert second["tool_choice"] == "required"
     assert [t["function"]["name"] for t in second["tools"]] == ["Weather"]
@@ -684,23 +635,23 @@ def test_structured_predict_falls_back_and_remembers_refusals() -> None:
     assert "Paris" in json.dumps(third["messages"])
 
     assert llm.structured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
-    assert len(server.bodies) == 4  # straight to the strategy that works
-    assert "response_format" not in server.bodies[3] and "tools" not in server.bodies[3]
+    assert len(server.chats) == 4  # straight to the strategy that works
+    assert "response_format" not in server.chats[3] and "tools" not in server.chats[3]
 
 
 async def test_astructured_predict_falls_back_and_remembers_refusals() -> None:
-    server = RefusingServer()
-    llm = SIEChatModel(model="m", **mock_connection(server))
+    server = ChatServer(refusing, info=model_info(max_sequence_length=4096))
+    llm = chat_model(server)
     assert await llm.astructured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
-    assert len(server.bodies) == 3
+    assert len(server.chats) == 3
     assert await llm.astructured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
-    assert len(server.bodies) == 4
+    assert len(server.chats) == 4
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 async def test_structured_predict_json_schema(use_async: bool) -> None:
-    server = Server(completion({"content": ANSWER}))
-    llm = server.model()
+    server = ChatServer(completion({"content": ANSWER}))
+    llm = chat_model(server)
     if use_async:
         result = await llm.astructured_predict(Weather, PROMPT, city="Paris")
     else:
@@ -726,8 +677,8 @@ async def test_structured_predict_json_schema(use_async: bool) -> None:
 async def test_structured_predict_raises_other_errors(
     status: int, param: str | None, code: str, error: type[Exception], use_async: bool
 ) -> None:
-    server = Server(error_response(status, param, code, "boom"))
-    llm = server.model(max_retries=0)
+    server = ChatServer(error_response(status, param, code, "boom"))
+    llm = chat_model(server, max_retries=0)
 
     async def predict() -> Any:
         if use_async:
@@ -737,7 +688,7 @@ async def test_structured_predict_raises_other_errors(
     with pytest.raises(error):
         await predict()
     assert len(server.chats) == 1  # no fallback after an error that is not a refusal
-    server.responses = [completion({"content": ANSWER})]
+    server.then(lambda request: completion({"content": ANSWER}))
     assert llm.structured_predict(Weather, PROMPT, city="Paris") == Weather(city="Paris", temp_c=21)
     assert "response_format" in server.chats[-1]  # nothing was remembered as refused
 
@@ -747,10 +698,10 @@ async def test_structured_predict_raises_other_errors(
 
 def test_request_fields_are_sent_only_when_set() -> None:
     ok = completion({"content": "ok"})
-    server = Server(ok, ok, sse(delta(content="ok"), finish("stop")), ok)
-    server.model().chat(user())
+    server = ChatServer(ok, ok, sse(delta(content="ok"), finish("stop")), ok)
+    chat_model(server).chat(user())
     assert not set(REQUEST_FIELDS) & set(server.chats[0])
-    llm = server.model(**REQUEST_FIELDS)
+    llm = chat_model(server, **REQUEST_FIELDS)
     llm.chat(user())
     assert {k: server.chats[1][k] for k in REQUEST_FIELDS} == REQUEST_FIELDS
     list(llm.stream_chat(user()))
@@ -760,11 +711,11 @@ def test_request_fields_are_sent_only_when_set() -> None:
 
 
 def test_parallel_tool_calls_of_the_call_wins_over_the_field() -> None:
-    server = Server(completion({"content": "ok"}))
-    llm = server.model(parallel_tool_calls=True)
+    server = ChatServer(completion({"content": "ok"}))
+    llm = chat_model(server, parallel_tool_calls=True)
     llm.chat_with_tools([WEATHER_TOOL], user_msg="x")  # allow_parallel_tool_calls defaults to False
     assert server.chats[-1]["parallel_tool_calls"] is False
-    server.model(parallel_tool_calls=False).chat_with_tools(
+    chat_model(server, parallel_tool_calls=False).chat_with_tools(
         [WEATHER_TOOL], user_msg="x", allow_parallel_tool_calls=True
     )
     assert server.chats[-1]["parallel_tool_calls"] is True
@@ -773,19 +724,20 @@ def test_parallel_tool_calls_of_the_call_wins_over_the_field() -> None:
 
 
 def test_unknown_constructor_arguments_are_refused_with_the_closest_field() -> None:
-    server = Server(completion({"content": "ok"}))
+    server = ChatServer(completion({"content": "ok"}))
     with pytest.raises(ValueError, match=r"'frequency_penaltyy' \(did you mean 'frequency_penalty'\?\)"):
-        server.model(frequency_penaltyy=0.5)
+        chat_model(server, frequency_penaltyy=0.5)
     with pytest.raises(ValueError, match="'foo_bar'"):
-        server.model(foo_bar=1)
+        chat_model(server, foo_bar=1)
     with pytest.raises(ValueError, match=r"additional_kwargs got unknown argument\(s\) 'foo_bar'"):
-        server.model(additional_kwargs={"foo_bar": 1})
+        chat_model(server, additional_kwargs={"foo_bar": 1})
     assert server.chats == []
 
 
 def test_every_request_field_is_taken_and_sent_with_every_request(recwarn: pytest.WarningsRecorder) -> None:
-    server = Server(completion({"content": "ok"}), sse(delta(content="ok"), finish("stop")))
-    llm = server.model(
+    server = ChatServer(completion({"content": "ok"}), sse(delta(content="ok"), finish("stop")))
+    llm = chat_model(
+        server,
         routing_key="tenant-7",
         chat_template_kwargs={"enable_thinking": False},
         min_tokens=2,
@@ -862,13 +814,13 @@ async def test_chat_fills_response_logprobs() -> None:
     def answer() -> httpx.Response:
         return with_logprobs(completion({"content": "It is"}), WIRE_LOGPROBS)
 
-    server = Server(answer(), answer())
-    llm = server.model(logprobs=True, top_logprobs=2)
+    server = ChatServer(answer(), answer())
+    llm = chat_model(server, logprobs=True, top_logprobs=2)
     for response in (llm.chat(user()), await llm.achat(user())):
         assert response.logprobs is not None
         assert [[p.token for p in alternatives] for alternatives in response.logprobs] == [["It", "!"], [" is"], [""]]
     assert server.chats[0]["logprobs"] is True and server.chats[0]["top_logprobs"] == 2
-    assert Server(completion({"content": "ok"})).model().chat(user()).logprobs is None
+    assert chat_model(ChatServer(completion({"content": "ok"}))).chat(user()).logprobs is None
 
 
 def test_streamed_logprobs_accumulate_when_chunks_carry_them() -> None:
@@ -876,9 +828,9 @@ def test_streamed_logprobs_accumulate_when_chunks_carry_them() -> None:
     chunk_a, chunk_b = delta(content="It"), delta(content=" is")
     chunk_a["choices"][0]["logprobs"] = {"content": [first]}
     chunk_b["choices"][0]["logprobs"] = {"content": [second, third]}
-    responses = list(Server(sse(chunk_a, chunk_b, finish("stop"))).model().stream_chat(user()))
+    responses = list(chat_model(ChatServer(sse(chunk_a, chunk_b, finish("stop")))).stream_chat(user()))
     assert [len(r.logprobs or []) for r in responses] == [1, 3, 3]
-    plain = list(Server(sse(delta(content="x"), finish("stop"))).model().stream_chat(user()))
+    plain = list(chat_model(ChatServer(sse(delta(content="x"), finish("stop")))).stream_chat(user()))
     assert all(r.logprobs is None for r in plain)
 
 
@@ -895,17 +847,19 @@ def test_tool_calls_also_in_additional_kwargs() -> None:
         {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
         {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"tz": '}},
     ]
-    server = Server(completion({"content": "Checking.", "tool_calls": calls}, finish="tool_calls"))
-    response = server.model().chat(user())
+    server = ChatServer(completion({"content": "Checking.", "tool_calls": calls}, finish="tool_calls"))
+    response = chat_model(server).chat(user())
     assert wire_calls(response) == calls  # arguments kept as the wire string, even when malformed
     assert tool_calls(response) == [("a", "get_weather", {"city": "Oslo"}), ("b", "get_weather", '{"tz": ')]
-    plain = Server(completion({"content": "no tools"})).model().chat(user())
+    plain = chat_model(ChatServer(completion({"content": "no tools"}))).chat(user())
     assert "tool_calls" not in plain.message.additional_kwargs
 
 
 def test_a_call_without_id_gets_the_same_id_in_both_places() -> None:
     calls = [{"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]
-    response = Server(completion({"content": None, "tool_calls": calls}, finish="tool_calls")).model().chat(user())
+    response = chat_model(ChatServer(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))).chat(
+        user()
+    )
     [(block_id, _, _)] = tool_calls(response)
     assert block_id and [c["id"] for c in wire_calls(response)] == [block_id]
 
@@ -916,7 +870,7 @@ def test_every_streamed_response_carries_its_calls_in_additional_kwargs(
 ) -> None:
     from sie_integrations.llama_index._messages import tool_kwargs
 
-    responses = list(Server(sse(*events, finish("tool_calls"))).model().stream_chat(user()))
+    responses = list(chat_model(ChatServer(sse(*events, finish("tool_calls")))).stream_chat(user()))
     for response in responses:
         calls = wire_calls(response)
         assert all(c["type"] == "function" for c in calls)
@@ -933,10 +887,10 @@ def test_parallel_calls_trimmed_in_both_places_when_not_allowed() -> None:
         {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
         {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
     ]
-    server = Server(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))
-    single = server.model().chat_with_tools([WEATHER_TOOL], user_msg="x")
+    server = ChatServer(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))
+    single = chat_model(server).chat_with_tools([WEATHER_TOOL], user_msg="x")
     assert [c["id"] for c in wire_calls(single)] == ["a"]
-    both = server.model().chat_with_tools([WEATHER_TOOL], user_msg="x", allow_parallel_tool_calls=True)
+    both = chat_model(server).chat_with_tools([WEATHER_TOOL], user_msg="x", allow_parallel_tool_calls=True)
     assert [c["id"] for c in wire_calls(both)] == ["a", "b"]
 
 
@@ -945,7 +899,7 @@ def test_a_response_sent_back_carries_each_call_once() -> None:
         {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
         {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
     ]
-    server = Server(
+    server = ChatServer(
         completion({"content": "Checking.", "tool_calls": calls}, finish="tool_calls"),
         sse(
             delta(content="Checking."),
@@ -957,7 +911,7 @@ def test_a_response_sent_back_carries_each_call_once() -> None:
         ),
         completion({"content": "done"}),
     )
-    llm = server.model()
+    llm = chat_model(server)
     chatted = llm.chat(user())
     streamed = list(llm.stream_chat(user()))[-1]
     for response in (chatted, streamed):
@@ -978,14 +932,14 @@ def test_llama_index_helpers_see_the_tool_calls() -> None:
     """chat engines and streaming structured output read ``additional_kwargs["tool_calls"]``, not the blocks."""
     from llama_index.core.chat_engine.types import is_function
 
-    server = Server(
+    server = ChatServer(
         sse(
             call_delta(0, id="a", name="Weather", args='{"city": "Pa'),
             call_delta(0, args='ris", "temp_c": 21}'),
             finish("tool_calls"),
         )
     )
-    llm = server.model()
+    llm = chat_model(server)
     llm._caps.value = ChatCapabilities(known=True, tools=True)  # a tool-calling model that cannot constrain
     assert is_function(list(llm.stream_chat(user()))[-1].message)
     outputs = list(llm.stream_structured_predict(Weather, PROMPT, city="Paris"))
@@ -997,481 +951,13 @@ def test_llama_index_helpers_see_the_tool_calls() -> None:
 # --- SIEEmbeddings -----------------------------------------------------------------------
 
 
-def encode_answer(body: dict[str, Any]) -> httpx.Response:
-    """Vectors that encode each text, so order can be checked: ``t7`` -> [7.0, 1.0]."""
-    items = [
-        {
-            "dense": {"dims": 2, "dtype": "float32", "values": [float(item["text"][1:]), 1.0]},
-            "sparse": {"dims": 99, "dtype": "float32", "indices": [int(item["text"][1:]), 50], "values": [0.5, 0.25]},
-        }
-        for item in body["items"]
-    ]
-    return httpx.Response(200, json={"model": "m", "items": items})
-
-
-class Encoder:
-    """An httpx.MockTransport handler answering encode requests and recording their bodies."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.bodies: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        body = body_of(request)
-        self.bodies.append(body)
-        assert request.url.path == "/v1/encode/m"
-        return encode_answer(body)
-
-
-class SlowEncoder:
-    """An async httpx.MockTransport handler that holds each request briefly and counts overlapping ones."""
-
-    def __init__(self) -> None:
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.sizes: list[int] = []
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = body_of(request)
-        self.sizes.append(len(body["items"]))
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(0.02)
-        finally:
-            self.in_flight -= 1
-        return encode_answer(body)
-
-
-TEXTS = [f"t{i}" for i in range(10)]
-
-
-def test_query_embedding_sends_is_query() -> None:
-    encoder = Encoder()
-    emb = SIEEmbeddings(model_name="m", instruction="find it", **mock_connection(encoder))
-    assert emb.get_query_embedding("t3") == [3.0, 1.0]
-    assert encoder.bodies[0]["params"] == {
-        "output_types": ["dense"],
-        "instruction": "find it",
-        "options": {"is_query": True},
-    }
-    assert emb.get_text_embedding("t4") == [4.0, 1.0]
-    assert "options" not in encoder.bodies[1]["params"]
-
-
-async def test_async_query_embedding_sends_is_query() -> None:
-    encoder = Encoder()
-    emb = SIEEmbeddings(model_name="m", **mock_connection(encoder))
-    assert await emb.aget_query_embedding("t8") == [8.0, 1.0]
-    assert encoder.bodies[0]["params"]["options"] == {"is_query": True}
-
-
-def test_text_embedding_batches_keep_order() -> None:
-    encoder = Encoder()
-    emb = SIEEmbeddings(model_name="m", embed_batch_size=3, **mock_connection(encoder))
-    vectors = emb.get_text_embedding_batch(TEXTS)
-    assert [v[0] for v in vectors] == [float(i) for i in range(10)]
-    assert sorted([item["text"] for item in b["items"]] for b in encoder.bodies) == [  # sent 2 or more at once
-        ["t0", "t1", "t2"],
-        ["t3", "t4", "t5"],
-        ["t6", "t7", "t8"],
-        ["t9"],
-    ]
-    assert all("options" not in b["params"] for b in encoder.bodies)
-
-
-async def test_async_batches_stay_under_max_concurrency() -> None:
-    slow = SlowEncoder()
-    emb = SIEEmbeddings(
-        model_name="m",
-        embed_batch_size=2,
-        max_concurrency=3,
-        base_url=BASE_URL,
-        http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(slow)),
-    )
-    texts = [f"t{i}" for i in range(24)]
-    vectors = await emb.aget_text_embedding_batch(texts)
-    assert [v[0] for v in vectors] == [float(i) for i in range(24)]
-    assert slow.sizes == [2] * 12
-    assert slow.max_in_flight == 3  # concurrent, but never more than max_concurrency
-
-
-def test_model_is_an_alias_of_model_name() -> None:
-    emb = SIEEmbeddings(model="m", base_url=BASE_URL)
-    assert emb.model_name == "m"
-    assert SIEEmbeddings(model_name="n", base_url=BASE_URL).model_name == "n"
-    assert SIEChatModel(model="c", base_url=BASE_URL).model_name == "c"
-    assert SIEReranker(model="r", base_url=BASE_URL).model_name == "r"
-
-
-def test_to_dict_keeps_the_key_out() -> None:
-    emb = SIEEmbeddings(model="m", base_url=BASE_URL, api_key=KEY, embed_batch_size=8)
-    data = emb.to_dict()
-    assert "api_key" not in data
-    assert data["model_name"] == "m"
-    assert data["embed_batch_size"] == 8
-    assert data["class_name"] == "SIEEmbeddings"
-    assert KEY not in json.dumps(data, default=str)
-    assert KEY not in emb.to_json()
-    assert KEY not in repr(emb) and KEY not in str(emb)
-    assert KEY not in json.dumps(SIEChatModel(model="m", base_url=BASE_URL, api_key=KEY).to_dict(), default=str)
-
-
-def test_pickle_round_trip_builds_a_fresh_client(caplog: pytest.LogCaptureFixture) -> None:
-    emb = SIEEmbeddings(model="m", base_url=BASE_URL, api_key=KEY, embed_batch_size=5)
-    first_client = emb.client  # built before pickling; must not travel
-    with caplog.at_level(logging.WARNING):
-        restored = pickle.loads(pickle.dumps(emb))
-    assert "Removing unpickleable" not in caplog.text
-    assert isinstance(restored, SIEEmbeddings)
-    assert (restored.model_name, restored.embed_batch_size, restored.base_url) == ("m", 5, BASE_URL)
-    assert restored.api_key is not None and restored.api_key.get_secret_value() == KEY
-    encoder = Encoder()
-    restored.http_client = httpx.Client(transport=httpx.MockTransport(encoder))
-    assert restored.client is not first_client
-    assert restored.get_query_embedding("t2") == [2.0, 1.0]
-    assert encoder.requests[0].headers["authorization"] == f"Bearer {KEY}"
-
-
-def test_pickling_with_injected_clients_leaves_the_original_working(caplog: pytest.LogCaptureFixture) -> None:
-    encoder = Encoder()
-    emb = SIEEmbeddings(model="m", **mock_connection(encoder))
-    with caplog.at_level(logging.WARNING):
-        restored = pickle.loads(pickle.dumps(emb))
-    assert "Removing unpickleable" not in caplog.text
-    # The transports cannot cross processes: the copy builds its own clients, the original keeps its own.
-    assert restored.http_client is None and restored.http_async_client is None
-    assert emb.get_query_embedding("t1") == [1.0, 1.0]
-    assert len(encoder.requests) == 1
-    sparse = SIESparseEmbeddings(model="m", **mock_connection(encoder))
-    assert pickle.loads(pickle.dumps(sparse)).http_client is None
-    assert sparse.encode_queries(["t1"]) == ([[1, 50]], [[0.5, 0.25]])
-
-
 # --- SIESparseEmbeddings -----------------------------------------------------------------
-
-
-def test_sparse_embeddings_batches() -> None:
-    encoder = Encoder()
-    sparse = SIESparseEmbeddings(model="m", batch_size=2, max_concurrency=2, **mock_connection(encoder))
-    indices, values = sparse.encode_documents(["t1", "t2", "t3"])
-    assert indices == [[1, 50], [2, 50], [3, 50]]
-    assert values == [[0.5, 0.25]] * 3
-    assert all(isinstance(i, int) for row in indices for i in row)
-    assert sorted(len(b["items"]) for b in encoder.bodies) == [1, 2]
-    assert all(b["params"] == {"output_types": ["sparse"]} for b in encoder.bodies)
-    assert sparse.encode_queries(["t7"]) == ([[7, 50]], [[0.5, 0.25]])
-    assert encoder.bodies[-1]["params"] == {"output_types": ["sparse"], "options": {"is_query": True}}
-    assert sparse.encode_documents([]) == ([], [])
-    assert len(encoder.bodies) == 3
-
-
-async def test_async_sparse_embeddings() -> None:
-    encoder = Encoder()
-    sparse = SIESparseEmbeddings(model="m", batch_size=2, **mock_connection(encoder))
-    assert await sparse.aencode_queries(["t4", "t5", "t6"]) == (
-        [[4, 50], [5, 50], [6, 50]],
-        [[0.5, 0.25]] * 3,
-    )
-    assert all(b["params"]["options"] == {"is_query": True} for b in encoder.bodies)
-    assert await sparse.aencode_documents(["t9"]) == ([[9, 50]], [[0.5, 0.25]])
 
 
 # --- SIEReranker -------------------------------------------------------------------------
 
 
-class Scorer:
-    """An httpx.MockTransport handler scoring each item by the number in its text (``doc 3`` scores 3.0)."""
-
-    def __init__(self, name: str = "scorer") -> None:
-        self.name = name
-        self.bodies: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = body_of(request)
-        self.bodies.append(body)
-        scored = [(float(item["text"].rsplit(" ", 1)[1]), i) for i, item in enumerate(body["items"])]
-        scored.sort(reverse=True)
-        scores = [{"item_id": f"item-{i}", "score": s, "rank": r} for r, (s, i) in enumerate(scored)]
-        return httpx.Response(200, json={"model": "m", "query_id": None, "scores": scores})
-
-
-class EventRecorder(BaseEventHandler):
-    events: list[BaseEvent] = Field(default_factory=list)
-
-    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        self.events.append(event)
-
-
-@pytest.fixture
-def events() -> Any:
-    recorder = EventRecorder(events=[])
-    root = get_dispatcher()
-    root.add_event_handler(recorder)
-    yield recorder.events
-    root.event_handlers.remove(recorder)
-
-
-def rerank_nodes() -> list[NodeWithScore]:
-    return [
-        NodeWithScore(
-            node=TextNode(
-                text=f"doc {n}",
-                id_=f"n{n}",
-                metadata={"title": f"T{n}", "secret": "hidden"},
-                excluded_embed_metadata_keys=["secret"],
-            ),
-            score=0.0,
-        )
-        for n in (2, 9, 4, 7)
-    ]
-
-
-def test_reranker_top_n_scores_and_embed_metadata(events: list[BaseEvent]) -> None:
-    scorer = Scorer()
-    reranker = SIEReranker(model="m", top_n=2, instruction="rank it", **mock_connection(scorer))
-    nodes = rerank_nodes()
-    ranked = reranker.postprocess_nodes(nodes, query_str="which doc?")
-    assert [(n.node.node_id, n.score) for n in ranked] == [("n9", 9.0), ("n7", 7.0)]
-    body = scorer.bodies[0]
-    assert body["query"]["text"] == "which doc?"
-    assert body["instruction"] == "rank it"
-    texts = [item["text"] for item in body["items"]]
-    assert texts[0] == nodes[0].node.get_content(metadata_mode=MetadataMode.EMBED)
-    assert all("title: T" in t for t in texts)
-    assert not any("hidden" in t or "secret" in t for t in texts)
-    starts = [e for e in events if isinstance(e, ReRankStartEvent)]
-    ends = [e for e in events if isinstance(e, ReRankEndEvent)]
-    assert len(starts) == 1 and len(ends) == 1
-    assert starts[0].query is not None and starts[0].query.query_str == "which doc?"
-    assert (starts[0].top_n, starts[0].model_name, len(starts[0].nodes)) == (2, "m", 4)
-    assert [n.node.node_id for n in ends[0].nodes] == ["n9", "n7"]
-    assert [n.score for n in nodes] == [0.0] * 4  # the input nodes are left as they were
-
-
-async def test_reranker_native_async(events: list[BaseEvent]) -> None:
-    sync_scorer, async_scorer = Scorer("sync"), Scorer("async")
-    reranker = SIEReranker(
-        model="m",
-        top_n=3,
-        base_url=BASE_URL,
-        http_client=httpx.Client(transport=httpx.MockTransport(sync_scorer)),
-        http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(async_scorer)),
-    )
-    ranked = await reranker.apostprocess_nodes(rerank_nodes(), query_bundle=QueryBundle("which doc?"))
-    assert [(n.node.node_id, n.score) for n in ranked] == [("n9", 9.0), ("n7", 7.0), ("n4", 4.0)]
-    assert len(async_scorer.bodies) == 1 and sync_scorer.bodies == []
-    assert [type(e) for e in events if isinstance(e, ReRankStartEvent | ReRankEndEvent)] == [
-        ReRankStartEvent,
-        ReRankEndEvent,
-    ]
-
-
-async def test_reranker_needs_a_query() -> None:
-    scorer = Scorer()
-    reranker = SIEReranker(model="m", **mock_connection(scorer))
-    with pytest.raises(ValueError, match="needs a query"):
-        reranker.postprocess_nodes(rerank_nodes())
-    with pytest.raises(ValueError, match="needs a query"):
-        await reranker.apostprocess_nodes(rerank_nodes())
-    assert scorer.bodies == []
-
-
 # --- SIEExtractor ------------------------------------------------------------------------
 
 
-class Extractor:
-    """An httpx.MockTransport handler answering extract requests with entities per text."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = body_of(request)
-        self.bodies.append(body)
-        items = []
-        for i, item in enumerate(body["items"]):
-            text = item["text"]
-            place = text.rsplit(" ", 1)[1]
-            entities = [
-                {"text": "Ada", "label": "person", "score": 0.9, "start": 0, "end": 3, "bbox": None},
-                {"text": place, "label": "place", "score": 0.8, "start": len(text) - len(place), "end": len(text)},
-            ]
-            relations = [{"head": "Ada", "tail": "Babbage", "relation": "knows", "score": 0.7}]
-            classifications = [{"label": "bio", "score": 0.6}]
-            items.append(
-                {
-                    "id": f"item-{i}",
-                    "entities": entities,
-                    "relations": relations,
-                    "classifications": classifications,
-                    "objects": [],
-                    "data": {},
-                }
-            )
-        return httpx.Response(200, json={"model": "m", "items": items})
-
-
-def extract_nodes() -> list[TextNode]:
-    existing = EntityNode(name="Earlier", label="thing")
-    earlier = Relation(label="seen", source_id="Earlier", target_id="Ada")
-    return [
-        TextNode(text="Ada lived in London", id_="a", metadata={KG_NODES_KEY: [existing], KG_RELATIONS_KEY: [earlier]}),
-        TextNode(text="Ada travelled to Turin", id_="b"),
-    ]
-
-
-def check_extracted(nodes: list[Any]) -> None:
-    first, second = nodes
-    assert [e["text"] for e in first.metadata["entities"]] == ["Ada", "London"]
-    assert first.metadata["entities"][0] == {
-        "text": "Ada",
-        "label": "person",
-        "score": 0.9,
-        "start": 0,
-        "end": 3,
-        "bbox": None,
-    }
-    assert first.metadata["entity_relations"] == [{"head": "Ada", "tail": "Babbage", "relation": "knows", "score": 0.7}]
-    assert first.metadata["classifications"] == [{"label": "bio", "score": 0.6}]
-    graph_nodes = first.metadata[KG_NODES_KEY]
-    assert all(isinstance(n, EntityNode) for n in graph_nodes)
-    assert [(n.name, n.label) for n in graph_nodes] == [
-        ("Earlier", "thing"),
-        ("Ada", "person"),
-        ("London", "place"),
-        ("Babbage", "Entity"),  # graph_shape's FALLBACK_TYPE, as in LangChain's graph documents
-    ]
-    assert graph_nodes[1].properties == {"score": 0.9, "starts": [0], "ends": [3]}
-    relations = first.metadata[KG_RELATIONS_KEY]
-    assert all(isinstance(r, Relation) for r in relations)
-    assert [(r.label, r.source_id, r.target_id) for r in relations] == [
-        ("seen", "Earlier", "Ada"),
-        ("knows", "Ada", "Babbage"),
-    ]
-    assert relations[1].properties == {"score": 0.7}
-    assert [n.name for n in second.metadata[KG_NODES_KEY]] == ["Ada", "Turin", "Babbage"]
-    keys = {"entities", "entity_relations", "classifications", KG_NODES_KEY, KG_RELATIONS_KEY}
-    for node in nodes:
-        assert keys <= set(node.excluded_embed_metadata_keys)
-        assert keys <= set(node.excluded_llm_metadata_keys)
-        for mode in (MetadataMode.EMBED, MetadataMode.LLM):
-            content = node.get_content(metadata_mode=mode)
-            assert "Babbage" not in content and "entities" not in content
-
-
-async def test_extractor_writes_metadata_and_graph_keys() -> None:
-    handler = Extractor()
-    extractor = SIEExtractor(model="m", labels=["person", "place"], batch_size=1, **mock_connection(handler))
-    nodes = extract_nodes()
-    result = await extractor.acall(nodes)
-    check_extracted(result)
-    assert [b["params"] for b in handler.bodies] == [{"labels": ["person", "place"]}] * 2
-    assert [[i["text"] for i in b["items"]] for b in handler.bodies] == [
-        ["Ada lived in London"],
-        ["Ada travelled to Turin"],
-    ]
-    # Extracting again does not list the excluded keys twice.
-    await extractor.acall(result)
-    assert nodes[0].excluded_embed_metadata_keys.count("entities") == 1
-
-
-def test_extractor_without_graph_keys() -> None:
-    extractor = SIEExtractor(model="m", labels=["person"], graph=False, **mock_connection(Extractor()))
-    [metadata] = extractor.extract([TextNode(text="Ada met Babbage")])
-    assert set(metadata) == {"entities", "entity_relations", "classifications", "objects"}
-
-
-class ObjectExtractor(Extractor):
-    """``Extractor``, with one detected object per text as well."""
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(super().__call__(request).content)
-        for item in body["items"]:
-            item["objects"] = [{"label": "face", "score": 0.8, "bbox": [1.0, 2.0, 3.0, 4.0]}]
-        return httpx.Response(200, json=body)
-
-
-async def test_extractor_keeps_detected_objects() -> None:
-    """As LangChain's extractors do: the objects are kept in the metadata (out of the text sent on) and the tool."""
-    objects = [{"label": "face", "score": 0.8, "bbox": [1.0, 2.0, 3.0, 4.0]}]
-    extractor = SIEExtractor(model="m", labels=["face"], graph=False, **mock_connection(ObjectExtractor()))
-    node = TextNode(text="Ada lived in London")
-    [metadata] = await extractor.aextract([node])
-    assert metadata["objects"] == objects
-    assert "objects" in node.excluded_embed_metadata_keys
-    assert "objects" in node.excluded_llm_metadata_keys
-    assert extractor.as_tool().call(text="Ada lived in London").raw_output["objects"] == objects
-    assert (await extractor.as_tool().acall(text="Ada lived in London")).raw_output["objects"] == objects
-
-
-def test_extractor_sync_call_inside_a_running_loop() -> None:
-    handler = Extractor()
-    extractor = SIEExtractor(model="m", labels=["person", "place"], **mock_connection(handler))
-
-    async def main() -> list[Any]:
-        return extractor(extract_nodes())  # the synchronous entry point, with a loop already running
-
-    check_extracted(asyncio.run(main()))
-    assert len(handler.bodies) == 1
-
-
-def test_extractor_failure_is_not_retried_on_top_of_the_client() -> None:
-    calls: list[httpx.Request] = []
-
-    def refuse(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return httpx.Response(400, json={"detail": {"code": "INVALID_INPUT", "message": "bad labels"}})
-
-    extractor = SIEExtractor(model="m", labels=["person"], retry_backoff=0.0, **mock_connection(refuse))
-    with pytest.raises(RequestError, match="bad labels"):
-        extractor(extract_nodes())
-    assert len(calls) == 1  # a refusal is final: no whole-batch retries
-    lenient = SIEExtractor(
-        model="m", labels=["person"], raise_on_error=False, retry_backoff=0.0, **mock_connection(refuse)
-    )
-    nodes = lenient(extract_nodes())
-    assert len(calls) == 2
-    assert "entities" not in nodes[1].metadata
-
-
-def test_extractor_as_tool() -> None:
-    handler = Extractor()
-    extractor = SIEExtractor(model="m", labels=["person", "place"], **mock_connection(handler))
-    tool = extractor.as_tool()
-    assert tool.metadata.name == "sie_extract"
-    assert "person, place" in tool.metadata.description
-    assert list(tool.metadata.get_parameters_dict()["properties"]) == ["text"]
-    output = tool.call(text="Ada lived in London")
-    assert [e["text"] for e in output.raw_output["entities"]] == ["Ada", "London"]
-    assert output.raw_output["entity_relations"][0]["tail"] == "Babbage"
-    assert handler.bodies[0]["items"][0]["text"] == "Ada lived in London"
-    named = extractor.as_tool(name="find_people", description="Find people.")
-    assert (named.metadata.name, named.metadata.description) == ("find_people", "Find people.")
-
-
-async def test_extractor_as_tool_acall() -> None:
-    sync_handler, async_handler = Extractor(), Extractor()
-    extractor = SIEExtractor(
-        model="m",
-        labels=["person", "place"],
-        base_url=BASE_URL,
-        http_client=httpx.Client(transport=httpx.MockTransport(sync_handler)),
-        http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(async_handler)),
-    )
-    output = await extractor.as_tool().acall(text="Ada travelled to Turin")
-    assert [e["text"] for e in output.raw_output["entities"]] == ["Ada", "Turin"]
-    assert output.raw_output["classifications"] == [{"label": "bio", "score": 0.6}]
-    assert len(async_handler.bodies) == 1 and sync_handler.bodies == []  # natively async
-
-
 # --- import guard ------------------------------------------------------------------------
-
-
-def test_import_without_llama_index_names_the_extra() -> None:
-    code = "import sys; sys.modules['llama_index.core'] = None\nimport sie_integrations.llama_index\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
-    assert "ImportError" in result.stderr
-    assert "pip install 'sie-integrations[llamaindex]'" in result.stderr

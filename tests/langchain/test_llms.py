@@ -1,4 +1,5 @@
-"""SIELLM (BaseLLM over /v1/generate): live on the peer's tiny models and sie-fake; hostile streams mocked."""
+"""SIELLM (BaseLLM over /v1/generate) on scripted answers: a gateway's fields, a mid-stream error, bad input,
+serialization."""
 
 from __future__ import annotations
 
@@ -10,19 +11,20 @@ from langchain_core.load import dumpd, dumps, load
 
 from sie_integrations import errors as sie
 from sie_integrations.langchain import SIELLM
-from tests.fakes.chat import mock_connection, sse
+from tests.fakes.chat import sse
+from tests.fakes.scripted import MockServer
 
 
 def test_bad_input_fails_before_sending() -> None:
-    sent: list[httpx.Request] = []
-    llm = SIELLM(model="m", **mock_connection(lambda r: sent.append(r) or httpx.Response(500)))
+    server = MockServer()
+    llm = SIELLM(model="m", **server.connection())
     with pytest.raises(TypeError, match="unknown generation argument"):
         llm.invoke("hi", tools=[])
     with pytest.raises(ValueError, match="prompt must be a non-empty string"):
         llm.invoke("")
     with pytest.raises(ValueError, match="unknown argument"):
         SIELLM(model="m", max_new_token=3)
-    assert sent == []
+    assert server.requests == []
 
 
 def gateway_answer(request: httpx.Request) -> httpx.Response:
@@ -55,8 +57,8 @@ def gateway_answer(request: httpx.Request) -> httpx.Response:
 
 
 async def test_gateway_timings_and_attempt_id_reach_generation_info() -> None:
-    """A gateway's fields, which the standalone peer never sends (MockTransport)."""
-    llm = SIELLM(model="m", **mock_connection(gateway_answer))
+    """A gateway's fields, which the standalone peer never sends (a scripted server)."""
+    llm = SIELLM(model="m", **MockServer().then(gateway_answer).connection())
     for result in (llm.generate(["Vector search is"]), await llm.agenerate(["Vector search is"])):
         info = result.generations[0][0].generation_info
         assert info == {
@@ -70,10 +72,10 @@ async def test_gateway_timings_and_attempt_id_reach_generation_info() -> None:
 
 
 async def test_a_mid_stream_error_raises_after_the_text_so_far() -> None:
-    """An error event is raised typed (also LangChain's ModelAPIError), never yielded as text (MockTransport)."""
+    """An error event is raised typed (also LangChain's ModelAPIError), never yielded as text (a scripted server)."""
     from langchain_core import exceptions as core
 
-    llm = SIELLM(model="m", **mock_connection(gateway_answer))
+    llm = SIELLM(model="m", **MockServer().then(gateway_answer).connection())
     seen: list[str] = []
     with pytest.raises(sie.SIEStreamError, match="worker lost") as error:
         seen.extend(llm.stream("Vector search is"))
@@ -91,7 +93,7 @@ async def test_a_mid_stream_error_raises_after_the_text_so_far() -> None:
         await read()
     assert seen == ["Vector search ", "finds"]
     with pytest.raises(sie.SIEStreamError):
-        SIELLM(model="m", streaming=True, **mock_connection(gateway_answer)).invoke("Vector search is")
+        SIELLM(model="m", streaming=True, **MockServer().then(gateway_answer).connection()).invoke("Vector search is")
 
 
 @pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessageChunk, HumanMessage
 from pydantic import BaseModel
 
 from sie_integrations.langchain import SIEChatModel, SIEEmbeddings
-from tests.fakes.chat import REQUEST_FIELDS, completion, delta, finish, mock_connection, sse
+from tests.fakes.chat import REQUEST_FIELDS, ChatServer, completion, delta, finish, model_info, sse
 
 
 class Weather(BaseModel):
@@ -21,29 +21,8 @@ class Weather(BaseModel):
     temp_c: int
 
 
-def model_info(grammar: list[str] | None, tools: bool = True) -> httpx.Response:
-    caps = None if grammar is None else {"streaming": True, "grammar": grammar, "tools": tools}
-    return httpx.Response(200, json={"name": "m", "max_sequence_length": 8192, "capabilities": caps})
-
-
-class Server:
-    """A MockTransport handler: ``GET /v1/models/m`` answers ``info``; chat requests get the next canned answer."""
-
-    def __init__(self, info: httpx.Response, *answers: httpx.Response) -> None:
-        self.info = info
-        self.answers = list(answers)
-        self.chats: list[dict[str, Any]] = []
-        self.lookups = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            self.lookups += 1
-            return self.info
-        self.chats.append(json.loads(request.content))
-        return self.answers.pop(0)
-
-    def model(self, **kwargs: Any) -> SIEChatModel:
-        return SIEChatModel(model="m", **mock_connection(self), **kwargs)
+def chat_model(server: ChatServer, **kwargs: Any) -> SIEChatModel:
+    return SIEChatModel(model="m", **server.connection(), **kwargs)
 
 
 def refused(param: str) -> httpx.Response:
@@ -62,8 +41,8 @@ TOOL_CALL = {"id": "c1", "type": "function", "function": {"name": "Weather", "ar
 
 
 def test_constraining_server_gets_response_format_once() -> None:
-    server = Server(model_info(["json_schema"]), completion({"content": WEATHER}))
-    result = server.model().with_structured_output(Weather, include_raw=True).invoke("Weather?")
+    server = ChatServer(completion({"content": WEATHER}), info=model_info(["json_schema"], max_sequence_length=8192))
+    result = chat_model(server).with_structured_output(Weather, include_raw=True).invoke("Weather?")
     assert result["parsed"] == Weather(city="Paris", temp_c=21)
     assert result["raw"].response_metadata["structured_output_method"] == "json_schema"
     assert server.chats[0]["response_format"]["json_schema"]["name"] == "Weather"
@@ -72,30 +51,38 @@ def test_constraining_server_gets_response_format_once() -> None:
 
 def test_refused_response_format_falls_back_to_a_forced_tool_call_and_is_remembered() -> None:
     """Capabilities unknown: json_schema is tried, refused (400), then a forced tool call answers."""
-    server = Server(
-        model_info(None),
+    server = ChatServer(
         refused("response_format"),
         completion({"content": None, "tool_calls": [TOOL_CALL]}, finish="tool_calls"),
         completion({"content": None, "tool_calls": [TOOL_CALL]}, finish="tool_calls"),
+        info=model_info(None, max_sequence_length=8192),
     )
-    llm = server.model()
+    llm = chat_model(server)
     structured = llm.with_structured_output(Weather)
     assert structured.invoke("Weather?") == Weather(city="Paris", temp_c=21)
     assert "response_format" in server.chats[0]
     assert server.chats[1]["tool_choice"] == {"type": "function", "function": {"name": "Weather"}}
     assert structured.invoke("Weather?") == Weather(city="Paris", temp_c=21)
     assert len(server.chats) == 3  # the refusal is not repeated
-    assert server.lookups == 1  # capabilities asked once per instance
+    assert len(server.lookups) == 1  # capabilities asked once per instance
 
 
 def test_rendered_502_on_response_format_falls_back_too() -> None:
-    server = Server(model_info(None), UPSTREAM_502, completion({"content": None, "tool_calls": [TOOL_CALL]}))
-    assert server.model().with_structured_output(Weather).invoke("Weather?") == Weather(city="Paris", temp_c=21)
+    server = ChatServer(
+        UPSTREAM_502,
+        completion({"content": None, "tool_calls": [TOOL_CALL]}),
+        info=model_info(None, max_sequence_length=8192),
+    )
+    assert chat_model(server).with_structured_output(Weather).invoke("Weather?") == Weather(city="Paris", temp_c=21)
 
 
 def test_no_grammar_uses_auto_tool_choice_then_the_schema_in_the_prompt() -> None:
-    server = Server(model_info([]), completion({"content": "It is sunny."}), completion({"content": WEATHER}))
-    result = server.model().with_structured_output(Weather, include_raw=True).invoke("Weather?")
+    server = ChatServer(
+        completion({"content": "It is sunny."}),
+        completion({"content": WEATHER}),
+        info=model_info([], max_sequence_length=8192),
+    )
+    result = chat_model(server).with_structured_output(Weather, include_raw=True).invoke("Weather?")
     assert result["parsed"] == Weather(city="Paris", temp_c=21)
     assert result["raw"].response_metadata["structured_output_method"] == "json_prompt"
     assert server.chats[0]["tool_choice"] == "auto" and "response_format" not in server.chats[0]
@@ -104,12 +91,12 @@ def test_no_grammar_uses_auto_tool_choice_then_the_schema_in_the_prompt() -> Non
 
 
 async def test_async_and_streamed_structured_output_yield_the_validated_object() -> None:
-    server = Server(
-        model_info([]),
+    server = ChatServer(
         completion({"content": None, "tool_calls": [TOOL_CALL]}, finish="tool_calls"),
         sse(delta(role="assistant", content='{"city": "Pa'), delta(content='ris", "temp_c": 21}'), finish("stop")),
+        info=model_info([], max_sequence_length=8192),
     )
-    llm = server.model()
+    llm = chat_model(server)
     assert await llm.with_structured_output(Weather).ainvoke("Weather?") == Weather(city="Paris", temp_c=21)
     llm._structured.last = "json_prompt"
     streamed = [x async for x in llm.with_structured_output(Weather).astream("Weather?")]
@@ -117,8 +104,12 @@ async def test_async_and_streamed_structured_output_yield_the_validated_object()
 
 
 def test_a_reply_that_does_not_validate_raises_or_is_reported_with_include_raw() -> None:
-    server = Server(model_info([], tools=False), completion({"content": "no idea"}), completion({"content": "no idea"}))
-    llm = server.model()
+    server = ChatServer(
+        completion({"content": "no idea"}),
+        completion({"content": "no idea"}),
+        info=model_info([], max_sequence_length=8192, tools=False),
+    )
+    llm = chat_model(server)
     with pytest.raises(OutputParserException) as caught:
         llm.with_structured_output(Weather).invoke("Weather?")
     assert caught.value.llm_output == "no idea"
@@ -130,18 +121,18 @@ def test_a_reply_that_does_not_validate_raises_or_is_reported_with_include_raw()
 
 
 def test_profile_is_read_from_the_server_on_first_use_only() -> None:
-    server = Server(model_info(["json_schema"]))
-    llm = server.model()
-    assert server.lookups == 0  # building the model sends nothing
+    server = ChatServer(info=model_info(["json_schema"], max_sequence_length=8192))
+    llm = chat_model(server)
+    assert len(server.lookups) == 0  # building the model sends nothing
     assert "asked from the server" in repr(llm.profile)
     assert llm.profile is not None and llm.profile["structured_output"] is True
     assert llm.profile["tool_choice"] is True and llm.profile["max_input_tokens"] == 8192
     assert dict(llm.profile)["tool_calling"] is True
-    assert server.lookups == 1
+    assert len(server.lookups) == 1
 
 
 def test_profile_without_capabilities_claims_no_structured_output() -> None:
-    llm = Server(model_info(None)).model()
+    llm = chat_model(ChatServer(info=model_info(None, max_sequence_length=8192)))
     assert llm.profile is not None and llm.profile["structured_output"] is False
 
 
@@ -149,8 +140,8 @@ def test_profile_without_capabilities_claims_no_structured_output() -> None:
 
 
 def test_first_class_fields_are_sent() -> None:
-    server = Server(model_info([]), completion({"content": "hi"}))
-    server.model(**REQUEST_FIELDS).invoke("Hi")
+    server = ChatServer(completion({"content": "hi"}), info=model_info([], max_sequence_length=8192))
+    chat_model(server, **REQUEST_FIELDS).invoke("Hi")
     assert {k: server.chats[0][k] for k in REQUEST_FIELDS} == REQUEST_FIELDS
 
 
@@ -164,8 +155,8 @@ def test_n_gives_n_generations_and_refuses_streaming() -> None:
         ],
         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
     }
-    server = Server(model_info([]), httpx.Response(200, json=body))
-    llm = server.model(n=2)
+    server = ChatServer(httpx.Response(200, json=body), info=model_info([], max_sequence_length=8192))
+    llm = chat_model(server, n=2)
     result = llm.generate([[HumanMessage("Hi")]])
     assert [g.text for g in result.generations[0]] == ["one", "two"]
     assert server.chats[0]["n"] == 2
@@ -180,14 +171,16 @@ def test_logprobs_land_in_response_metadata() -> None:
         "model": "m",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "logprobs": logprobs}],
     }
-    message = Server(model_info([]), httpx.Response(200, json=body)).model(logprobs=True).invoke("Hi")
+    message = chat_model(
+        ChatServer(httpx.Response(200, json=body), info=model_info([], max_sequence_length=8192)), logprobs=True
+    ).invoke("Hi")
     assert message.response_metadata["logprobs"] == logprobs
 
 
 def test_every_request_field_is_taken_and_sent_without_a_warning(recwarn: pytest.WarningsRecorder) -> None:
-    server = Server(model_info([]), completion({"content": "hi"}))
+    server = ChatServer(completion({"content": "hi"}), info=model_info([], max_sequence_length=8192))
     fields = {"min_tokens": 2, "seed": 7, "top_k": 5, "repetition_penalty": 1.1}
-    llm = server.model(**fields, chat_template_kwargs={"enable_thinking": False}, model_kwargs={"best_of": 2})
+    llm = chat_model(server, **fields, chat_template_kwargs={"enable_thinking": False}, model_kwargs={"best_of": 2})
     llm.invoke("Hi")
     assert {k: server.chats[0][k] for k in fields} == fields
     assert server.chats[0]["chat_template_kwargs"] == {"enable_thinking": False}
@@ -196,15 +189,15 @@ def test_every_request_field_is_taken_and_sent_without_a_warning(recwarn: pytest
 
 
 def test_unknown_chat_arguments_are_refused_at_construction_with_the_closest_field() -> None:
-    server = Server(model_info([]))
+    server = ChatServer(info=model_info([], max_sequence_length=8192))
     with pytest.raises(ValueError, match=r"'frequency_penaltyy' \(did you mean 'frequency_penalty'\?\)"):
-        server.model(frequency_penaltyy=0.5)
+        chat_model(server, frequency_penaltyy=0.5)
     with pytest.raises(ValueError, match="'foo_bar'"):
-        server.model(foo_bar=1)
+        chat_model(server, foo_bar=1)
     with pytest.raises(ValueError, match=r"model_kwargs got unknown argument\(s\) 'foo_bar'"):
-        server.model(model_kwargs={"foo_bar": 1})
+        chat_model(server, model_kwargs={"foo_bar": 1})
     with pytest.raises(ValueError, match="top_k"):
-        server.model(model_kwargs={"top_k": 0})
+        chat_model(server, model_kwargs={"top_k": 0})
     assert server.chats == []
 
 
@@ -252,8 +245,8 @@ def test_v1_keeps_reasoning_text_and_two_tool_calls_apart() -> None:
         args(1, "Oslo"),
         finish("tool_calls"),
     )
-    server = Server(model_info([]), stream)
-    chunks = list(server.model(output_version="v1").stream("Weather in Paris and Oslo?"))
+    server = ChatServer(stream, info=model_info([], max_sequence_length=8192))
+    chunks = list(chat_model(server, output_version="v1").stream("Weather in Paris and Oslo?"))
     total: AIMessageChunk = chunks[0]  # type: ignore[assignment]
     for chunk in chunks[1:]:
         total = total + chunk  # type: ignore[assignment]

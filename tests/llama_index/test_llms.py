@@ -1,4 +1,5 @@
-"""SIELLM for LlamaIndex (CustomLLM over /v1/generate): live on the peer; hostile streams on a MockTransport."""
+"""SIELLM for LlamaIndex (CustomLLM over /v1/generate) on scripted and computed answers: a mid-stream error, bad
+input, completion_to_prompt."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 
 from sie_integrations import errors as sie
 from sie_integrations.llama_index import SIELLM
-from tests.fakes.chat import mock_connection, sse
+from tests.fakes.chat import sse
+from tests.fakes.scripted import MockServer
+from tests.fakes.sie import FakeSIE
 
 
 def broken_stream(request: httpx.Request) -> httpx.Response:
@@ -28,8 +31,8 @@ def broken_stream(request: httpx.Request) -> httpx.Response:
 
 
 async def test_a_mid_stream_error_raises() -> None:
-    """An error event is raised typed, never yielded as text (MockTransport)."""
-    llm = SIELLM(model="m", **mock_connection(broken_stream))
+    """An error event is raised typed, never yielded as text (a scripted server)."""
+    llm = SIELLM(model="m", **MockServer().then(broken_stream).connection())
     seen: list[str] = []
     with pytest.raises(sie.SIEStreamError, match="worker lost"):
         seen.extend(response.text for response in llm.stream_complete("Vector search is"))
@@ -43,25 +46,20 @@ async def test_a_mid_stream_error_raises() -> None:
 
 
 def test_bad_input_fails_before_sending() -> None:
-    sent: list[httpx.Request] = []
-    llm = SIELLM(model="m", **mock_connection(lambda r: sent.append(r) or httpx.Response(500)))
+    server = MockServer()
+    llm = SIELLM(model="m", **server.connection())
     with pytest.raises(TypeError, match="unknown generation argument"):
         llm.complete("hi", logit_bias={})
     with pytest.raises(ValueError, match="max_new_tokens must be an int >= 1"):
         llm.complete("hi", max_new_tokens=0)
-    assert sent == []
+    assert server.requests == []
     assert "api_key" not in SIELLM(model="m", api_key="sk-secret").to_dict()
     assert "sk-secret" not in SIELLM(model="m", api_key="sk-secret").to_json()
 
 
 def test_completion_to_prompt_applies_unless_the_prompt_is_formatted() -> None:
-    prompts: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        prompts.append(json.loads(request.content)["prompt"])
-        return httpx.Response(200, json={"model": "m", "text": "ok", "finish_reason": "stop", "usage": {}})
-
-    llm = SIELLM(model="m", completion_to_prompt=lambda p: f"<s>{p}</s>", **mock_connection(answer))
+    server = FakeSIE()
+    llm = SIELLM(model="m", completion_to_prompt=lambda p: f"<s>{p}</s>", **server.connection())
     llm.complete("hi")
     llm.complete("hi", formatted=True)
-    assert prompts == ["<s>hi</s>", "hi"]
+    assert [body["prompt"] for body in server.sent("generate")] == ["<s>hi</s>", "hi"]

@@ -1,8 +1,7 @@
-"""SIEChatModel on canned wire data (an httpx.MockTransport), for what the CPU peer cannot produce."""
+"""SIEChatModel on canned wire data (``ChatServer``), for what the CPU peer cannot produce."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -15,24 +14,13 @@ from typing_extensions import TypedDict
 
 from sie_integrations import RateLimitError, SIEStreamError
 from sie_integrations.langchain import SIEChatModel
-from tests.fakes.chat import completion, delta, finish, mock_connection, sse
+from tests.fakes.chat import ChatServer, completion, delta, finish, sse
 
 KEY = "sk-chat-unit-secret-42"
 
 
-class Server:
-    """An httpx.MockTransport handler: answers every request with the next canned response."""
-
-    def __init__(self, *responses: httpx.Response) -> None:
-        self.responses = list(responses)
-        self.requests: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(json.loads(request.content))
-        return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
-
-    def model(self, **kwargs: Any) -> SIEChatModel:
-        return SIEChatModel(model="m", **mock_connection(self), **kwargs)
+def chat_model(server: ChatServer, **kwargs: Any) -> SIEChatModel:
+    return SIEChatModel(model="m", **server.connection(), **kwargs)
 
 
 def call_delta(
@@ -65,8 +53,8 @@ def test_parallel_tool_calls_and_metadata() -> None:
         {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
         {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "東京"}'}},
     ]
-    server = Server(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))
-    message = server.model().invoke("weather?")
+    server = ChatServer(completion({"content": None, "tool_calls": calls}, finish="tool_calls"))
+    message = chat_model(server).invoke("weather?")
     assert [(c["id"], c["args"]) for c in message.tool_calls] == [("a", {"city": "Oslo"}), ("b", {"city": "東京"})]
     assert message.content == ""
     assert message.response_metadata["finish_reason"] == "tool_calls"
@@ -81,7 +69,7 @@ def test_malformed_tool_arguments_become_invalid_tool_calls() -> None:
         {"id": "a", "type": "function", "function": {"name": "f", "arguments": '{"x": '}},
         {"id": "b", "type": "function", "function": {"name": "g", "arguments": '{"y": 1}'}},
     ]
-    message = Server(completion({"content": None, "tool_calls": calls}, "tool_calls")).model().invoke("x")
+    message = chat_model(ChatServer(completion({"content": None, "tool_calls": calls}, "tool_calls"))).invoke("x")
     assert [c["name"] for c in message.tool_calls] == ["g"]
     assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", '{"x": ')]
 
@@ -94,8 +82,8 @@ def test_usage_details_and_reasoning_content() -> None:
         "prompt_tokens_details": {"cached_tokens": 16},
         "completion_tokens_details": {"reasoning_tokens": 6},
     }
-    server = Server(completion({"content": "42", "reasoning_content": "6 times 7"}, usage=usage))
-    message = server.model().invoke("x")
+    server = ChatServer(completion({"content": "42", "reasoning_content": "6 times 7"}, usage=usage))
+    message = chat_model(server).invoke("x")
     assert message.additional_kwargs["reasoning_content"] == "6 times 7"
     assert message.usage_metadata == {
         "input_tokens": 20,
@@ -110,7 +98,7 @@ def test_usage_details_and_reasoning_content() -> None:
 
 
 def test_message_conversion() -> None:
-    server = Server(completion({"content": "ok"}))
+    server = ChatServer(completion({"content": "ok"}))
     history = [
         SystemMessage("be brief"),
         SystemMessage("dev rules", additional_kwargs={"__openai_role__": "developer"}),
@@ -122,8 +110,8 @@ def test_message_conversion() -> None:
         ToolMessage("boom", tool_call_id="t1", status="error"),
         HumanMessage(content=[{"type": "image", "base64": "AAAA", "mime_type": "image/png"}, "what is it?"]),
     ]
-    server.model(temperature=0.2, top_k=5, seed=3).invoke(history, stop=["END"])
-    sent = server.requests[0]
+    chat_model(server, temperature=0.2, top_k=5, seed=3).invoke(history, stop=["END"])
+    sent = server.chats[0]
     assert sent["messages"] == [
         {"role": "system", "content": "be brief"},
         {"role": "developer", "content": "dev rules"},
@@ -147,15 +135,15 @@ def test_message_conversion() -> None:
 
 
 def test_bad_input_is_refused_before_sending() -> None:
-    server = Server(completion({"content": "ok"}))
-    model = server.model()
+    server = ChatServer(completion({"content": "ok"}))
+    model = chat_model(server)
     with pytest.raises(ValueError, match="audio"):
         model.invoke([HumanMessage(content=[{"type": "audio", "base64": "AAAA", "mime_type": "audio/wav"}])])
     with pytest.raises(ValueError, match="URLs"):
         model.invoke([HumanMessage(content=[{"type": "image", "url": "https://example.com/cat.png"}])])
     with pytest.raises(ValueError, match="no_such_field"):
         model.invoke("hi", no_such_field=1)
-    assert server.requests == []
+    assert server.chats == []
 
 
 def test_bind_tools_maps_tool_choice() -> None:
@@ -163,8 +151,8 @@ def test_bind_tools_maps_tool_choice() -> None:
         """Get the weather for a city."""
         return city
 
-    server = Server(completion({"content": "ok"}))
-    model = server.model()
+    server = ChatServer(completion({"content": "ok"}))
+    model = chat_model(server)
     for choice, wire in [
         ("any", "required"),
         (True, "required"),
@@ -173,9 +161,9 @@ def test_bind_tools_maps_tool_choice() -> None:
         ("get_weather", {"type": "function", "function": {"name": "get_weather"}}),
     ]:
         model.bind_tools([get_weather], tool_choice=choice).invoke("x")
-        assert server.requests[-1]["tool_choice"] == wire
+        assert server.chats[-1]["tool_choice"] == wire
     model.bind_tools([get_weather], strict=True, parallel_tool_calls=False).invoke("x")
-    sent = server.requests[-1]
+    sent = server.chats[-1]
     assert sent["parallel_tool_calls"] is False
     assert sent["tools"][0]["function"]["name"] == "get_weather"
     assert sent["tools"][0]["function"]["strict"] is True
@@ -187,12 +175,12 @@ def test_bind_tools_maps_tool_choice() -> None:
 # --- streaming ---------------------------------------------------------------------------
 
 
-def _stream(server: Server, **kwargs: Any) -> list[AIMessageChunk]:
-    return list(server.model(**kwargs).stream("x"))  # type: ignore[arg-type]
+def _stream(server: ChatServer, **kwargs: Any) -> list[AIMessageChunk]:
+    return list(chat_model(server, **kwargs).stream("x"))  # type: ignore[arg-type]
 
 
 def test_stream_text_usage_once_and_last_chunk() -> None:
-    server = Server(
+    server = ChatServer(
         sse(
             delta(role="assistant", content="Hel"),
             delta(content="lo"),
@@ -201,8 +189,8 @@ def test_stream_text_usage_once_and_last_chunk() -> None:
         )
     )
     chunks = _stream(server)
-    assert server.requests[0]["stream"] is True
-    assert server.requests[0]["stream_options"] == {"include_usage": True}
+    assert server.chats[0]["stream"] is True
+    assert server.chats[0]["stream_options"] == {"include_usage": True}
     assert [c.content for c in chunks] == ["Hel", "lo", ""]
     assert [c.usage_metadata is not None for c in chunks] == [False, False, True]
     assert ["model_name" in c.response_metadata for c in chunks] == [False, False, True]
@@ -215,9 +203,9 @@ def test_stream_text_usage_once_and_last_chunk() -> None:
 
 
 def test_stream_usage_can_be_turned_off() -> None:
-    server = Server(sse(delta(content="x"), finish("stop")))
+    server = ChatServer(sse(delta(content="x"), finish("stop")))
     _stream(server, stream_usage=False)
-    assert "stream_options" not in server.requests[0]
+    assert "stream_options" not in server.chats[0]
 
 
 @pytest.mark.parametrize(
@@ -259,7 +247,7 @@ def test_stream_usage_can_be_turned_off() -> None:
     ],
 )
 def test_stream_tool_call_deltas_are_normalised(events: list[dict[str, Any]]) -> None:
-    chunks = _stream(Server(sse(*events, finish("tool_calls", USAGE))))
+    chunks = _stream(ChatServer(sse(*events, finish("tool_calls", USAGE))))
     total = merged(chunks)
     assert [(c["name"], c["args"]) for c in total.tool_calls] == [("f", {"x": 1}), ("g", {"y": 2})]
     assert total.invalid_tool_calls == []
@@ -277,7 +265,7 @@ def test_stream_v1_keeps_text_and_tool_call_blocks_apart() -> None:
         call_delta(0, args='{"a": 1}'),
         finish("tool_calls", USAGE),
     ]
-    total = merged(_stream(Server(sse(*events)), output_version="v1"))
+    total = merged(_stream(ChatServer(sse(*events)), output_version="v1"))
     blocks = total.content_blocks
     assert [b["type"] for b in blocks] == ["text", "tool_call"]
     assert blocks[0]["text"] == "Let me check."  # type: ignore[typeddict-item]
@@ -285,7 +273,7 @@ def test_stream_v1_keeps_text_and_tool_call_blocks_apart() -> None:
 
 
 def test_stream_reasoning_content() -> None:
-    total = merged(_stream(Server(sse(delta(reasoning_content="think "), delta(content="done"), finish("stop")))))
+    total = merged(_stream(ChatServer(sse(delta(reasoning_content="think "), delta(content="done"), finish("stop")))))
     assert total.additional_kwargs["reasoning_content"] == "think "
     assert total.content == "done"
 
@@ -294,11 +282,11 @@ def test_mid_stream_error_raises_and_is_never_text() -> None:
     error = {
         "error": {"message": "context too long", "type": "server_error", "param": None, "code": "context_exceeded"}
     }
-    server = Server(sse(delta(content="partial"), error))
+    server = ChatServer(sse(delta(content="partial"), error))
     seen: list[Any] = []
 
     def consume() -> None:
-        for chunk in server.model().stream("x"):
+        for chunk in chat_model(server).stream("x"):
             seen.append(chunk.content)
 
     with pytest.raises(SIEStreamError) as info:
@@ -310,13 +298,13 @@ def test_mid_stream_error_raises_and_is_never_text() -> None:
 
 def test_truncated_stream_raises() -> None:
     with pytest.raises(lc_exceptions.ModelConnectionError, match="ended without"):
-        _stream(Server(sse(delta(content="cut"), done=False)))
+        _stream(ChatServer(sse(delta(content="cut"), done=False)))
 
 
 async def test_astream_matches_stream() -> None:
     events = [delta(content="a"), call_delta(0, id="c", name="f", args='{"x": 1}'), finish("tool_calls", USAGE)]
-    server = Server(sse(*events))
-    chunks = [c async for c in server.model().astream("x")]
+    server = ChatServer(sse(*events))
+    chunks = [c async for c in chat_model(server).astream("x")]
     total = merged(chunks)  # type: ignore[arg-type]
     assert total.content == "a"
     assert total.tool_calls[0]["args"] == {"x": 1}
@@ -343,9 +331,9 @@ ANSWER = '{"city": "Paris", "temp_c": 21}'
     "schema", [Weather, WeatherDict, Weather.model_json_schema()], ids=["pydantic", "typeddict", "json"]
 )
 def test_structured_output_json_schema(schema: Any) -> None:
-    server = Server(completion({"content": ANSWER}))
-    result = server.model().with_structured_output(schema, method="json_schema", strict=True).invoke("weather?")
-    fmt = server.requests[0]["response_format"]
+    server = ChatServer(completion({"content": ANSWER}))
+    result = chat_model(server).with_structured_output(schema, method="json_schema", strict=True).invoke("weather?")
+    fmt = server.chats[0]["response_format"]
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["strict"] is True
     assert set(fmt["json_schema"]["schema"]["properties"]) == {"city", "temp_c"}
@@ -355,9 +343,9 @@ def test_structured_output_json_schema(schema: Any) -> None:
 
 def test_structured_output_function_calling_and_include_raw() -> None:
     call = {"id": "a", "type": "function", "function": {"name": "Weather", "arguments": ANSWER}}
-    server = Server(completion({"content": None, "tool_calls": [call]}, "tool_calls"))
-    out = server.model().with_structured_output(Weather, method="function_calling", include_raw=True).invoke("x")
-    sent = server.requests[0]
+    server = ChatServer(completion({"content": None, "tool_calls": [call]}, "tool_calls"))
+    out = chat_model(server).with_structured_output(Weather, method="function_calling", include_raw=True).invoke("x")
+    sent = server.chats[0]
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "Weather"}}
     assert sent["parallel_tool_calls"] is False
     assert out["parsed"] == Weather(city="Paris", temp_c=21)
@@ -366,13 +354,13 @@ def test_structured_output_function_calling_and_include_raw() -> None:
 
 
 def test_structured_output_json_mode_and_parsing_error() -> None:
-    server = Server(completion({"content": "not json"}))
-    out = server.model().with_structured_output(None, method="json_mode", include_raw=True).invoke("x")
-    assert server.requests[0]["response_format"] == {"type": "json_object"}
+    server = ChatServer(completion({"content": "not json"}))
+    out = chat_model(server).with_structured_output(None, method="json_mode", include_raw=True).invoke("x")
+    assert server.chats[0]["response_format"] == {"type": "json_object"}
     assert out["parsed"] is None
     assert out["parsing_error"] is not None
     with pytest.raises(ValueError, match="strict"):
-        server.model().with_structured_output(None, method="json_mode", strict=True)
+        chat_model(server).with_structured_output(None, method="json_mode", strict=True)
 
 
 # --- errors, tracing, serialization ------------------------------------------------------
@@ -390,9 +378,9 @@ def test_structured_output_json_mode_and_parsing_error() -> None:
     ],
 )
 def test_errors_are_also_langchain_model_errors(status: int, body: dict[str, Any], core_error: str) -> None:
-    server = Server(httpx.Response(status, json=body, headers={"retry-after": "0.01"}))
+    server = ChatServer(httpx.Response(status, json=body, headers={"retry-after": "0.01"}))
     with pytest.raises(getattr(lc_exceptions, core_error)) as info:
-        server.model(max_retries=0, wait_for_capacity=False).invoke("x")
+        chat_model(server, max_retries=0, wait_for_capacity=False).invoke("x")
     assert info.value.status_code == status  # type: ignore[attr-defined]
     assert info.value.code == body["error"]["code"]  # type: ignore[attr-defined]
     if status == 429:
@@ -400,7 +388,7 @@ def test_errors_are_also_langchain_model_errors(status: int, body: dict[str, Any
 
 
 def test_ls_params_and_identifying_params() -> None:
-    model = Server(completion({"content": "ok"})).model(temperature=0.5, max_tokens=9, stop=["x"])
+    model = chat_model(ChatServer(completion({"content": "ok"})), temperature=0.5, max_tokens=9, stop=["x"])
     params = model._get_ls_params()
     assert params == {
         "ls_provider": "sie",

@@ -1,6 +1,6 @@
 """Fault handling over real sockets: both clients against a local server that misbehaves on purpose.
 
-``tests/hostile_server.py`` is a scripted HTTP server on 127.0.0.1 (not the SIE peer): it refuses, resets,
+``tests/fakes/hostile.py`` is a scripted HTTP server on 127.0.0.1 (not the SIE peer): it refuses, resets,
 stalls, trickles, truncates and sends garbage. These tests prove, over real TCP and real timing, what
 ``test_retries.py`` proves on ``httpx.MockTransport``: the typed error of each fault, which calls are re-sent
 (encode and score after a dropped connection; never a generation once it may have reached the server, checked
@@ -23,8 +23,6 @@ import httpx
 import msgpack
 import numpy as np
 import pytest
-from langchain_core import exceptions as lc_exceptions
-from llama_index.core.base.llms.types import ChatMessage
 
 from sie_integrations import (
     AsyncSIEClient,
@@ -40,8 +38,6 @@ from sie_integrations import (
     Stream,
 )
 from sie_integrations._core import sse as _sse
-from sie_integrations.langchain import SIEChatModel as LangChainChat
-from sie_integrations.llama_index import SIEChatModel as LlamaIndexChat
 from tests.fakes.hostile import (
     Behaviour,
     HostileServer,
@@ -56,7 +52,7 @@ from tests.fakes.hostile import (
     slow_headers,
     sse,
 )
-from tests.fakes.scripted import CHAT_MODEL, assert_succeeded, chat_chunk, generate_chunk, start
+from tests.fakes.scripted import CHAT_CHUNKS, CHAT_MODEL, assert_succeeded, generate_chunk, start
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared")
 
@@ -100,9 +96,8 @@ CHAT_JSON = {
     "model": CHAT_MODEL,
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Cold"}, "finish_reason": "stop"}],
 }
-CHAT_EVENTS = [chat_chunk("", role="assistant"), chat_chunk("Cold"), chat_chunk(finish="stop")]
 GENERATE_EVENTS = [generate_chunk(0, " a way"), generate_chunk(1, " to find"), generate_chunk(2, done=True)]
-EVENTS = {"stream_chat": CHAT_EVENTS, "stream_generate": GENERATE_EVENTS}
+EVENTS = {"stream_chat": CHAT_CHUNKS, "stream_generate": GENERATE_EVENTS}
 MODEL_LOADING = {"detail": {"code": "MODEL_LOADING", "message": "Model is loading"}}
 
 
@@ -184,12 +179,6 @@ def _one_tls_context() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(default, "create_ssl_context", lambda *args, **kwargs: context)
         yield
-
-
-@pytest.fixture
-def hostile() -> Iterator[HostileServer]:
-    with HostileServer() as server:
-        yield server
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -356,7 +345,7 @@ async def test_stalled_stream_without_chunk_timeout_uses_the_read_timeout(
     drive: Driver, hostile: HostileServer
 ) -> None:
     """Without stream_chunk_timeout the stall is caught by the read timeout of ``timeout`` (0.2 s)."""
-    hostile.script(sse(CHAT_EVENTS[0], done=False, end="stall"))
+    hostile.script(sse(CHAT_CHUNKS[0], done=False, end="stall"))
     chunks: list[Any] = []
     with pytest.raises(SIETimeoutError) as caught:
         await drive.run("stream_chat", chunks, timeout=0.2)
@@ -379,7 +368,7 @@ async def test_stream_chunk_timeout_bounds_the_wait_for_the_first_bytes(drive: D
 async def test_stream_chunk_timeout_is_per_chunk_not_per_stream(drive: Driver, hostile: HostileServer) -> None:
     """The server trickles events and keep-alive comments 0.06 s apart for ~0.36 s in all: longer than the 0.25 s
     stream_chunk_timeout, but never silent that long, so the whole stream arrives."""
-    first, middle, last = CHAT_EVENTS
+    first, middle, last = CHAT_CHUNKS
     keep_alive = b": keep-alive\n\n"
     gap = Pause(0.06)
     quiet = [gap, keep_alive, gap, keep_alive, gap]
@@ -464,8 +453,8 @@ async def test_non_utf8_bytes_in_an_sse_data_line(drive: Driver, hostile: Hostil
 @pytest.mark.parametrize(
     ("op", "events", "missing"),
     [
-        ("stream_chat", CHAT_EVENTS, "[DONE]"),
-        ("stream_chat", CHAT_EVENTS[:2], "its final chunk"),
+        ("stream_chat", CHAT_CHUNKS, "[DONE]"),
+        ("stream_chat", CHAT_CHUNKS[:2], "its final chunk"),
         ("stream_generate", GENERATE_EVENTS[:2], "its final chunk"),
     ],
     ids=["chat-final-chunk-no-done", "chat-cut-short", "generate-cut-short"],
@@ -671,73 +660,3 @@ async def test_capacity_loop_ends_at_provision_timeout_on_the_real_clock(
     assert caught.value.retry_after == 3600.0
     # one wait of the whole budget, then a last attempt (a loop may wake a hair early and squeeze in one more)
     assert hostile.counts[PATHS[op]] in (2, 3)
-
-
-# --- the adapters' streams -----------------------------------------------------------------------------
-
-
-def assert_timeout_error(error: BaseException) -> None:
-    assert isinstance(error, SIETimeoutError)
-    assert "stream_chunk_timeout" in str(error)
-    core = getattr(lc_exceptions, "ModelTimeoutError", None)
-    if core is not None and isinstance(error, lc_exceptions.LangChainException):
-        assert isinstance(error, core)
-
-
-async def test_langchain_chat_model_stream_stall(mode: str, hostile: HostileServer) -> None:
-    """LangChain ``SIEChatModel(stream_chunk_timeout=0.2).stream()`` on a stream that stalls after "Cold":
-    the content chunk arrives, then SIETimeoutError (also LangChain's ModelTimeoutError); one request."""
-    hostile.script(sse(*CHAT_EVENTS[:2], done=False, end="stall"))
-    llm = LangChainChat(model_name=CHAT_MODEL, base_url=hostile.url, timeout=5.0, stream_chunk_timeout=0.2)
-    texts: list[str] = []
-
-    async def consume() -> None:
-        if mode == "sync":
-            texts.extend(str(chunk.content) for chunk in llm.stream("hi"))
-        else:
-            async for chunk in llm.astream("hi"):
-                texts.append(str(chunk.content))
-
-    with pytest.raises(SIETimeoutError) as caught:
-        await consume()
-    assert_timeout_error(caught.value)
-    assert "Cold" in texts
-    assert hostile.counts == {PATHS["stream_chat"]: 1}
-    assert hostile.wait_for_hangups(1)
-    llm.close()
-    await llm.aclose()
-
-
-async def test_llama_index_chat_model_stream_chat_stall(mode: str, hostile: HostileServer) -> None:
-    """LlamaIndex ``SIEChatModel(stream_chunk_timeout=0.2).stream_chat()`` on a stream that stalls after "Cold":
-    the delta arrives, then SIETimeoutError; one request."""
-    hostile.script(sse(*CHAT_EVENTS[:2], done=False, end="stall"))
-    llm = LlamaIndexChat(
-        model_name=CHAT_MODEL, base_url=hostile.url, timeout=5.0, stream_chunk_timeout=0.2, context_window=4096
-    )
-    messages = [ChatMessage(role="user", content="hi")]
-    deltas: list[str] = []
-
-    async def consume() -> None:
-        if mode == "sync":
-            deltas.extend(response.delta or "" for response in llm.stream_chat(messages))
-        else:
-            async for response in await llm.astream_chat(messages):
-                deltas.append(response.delta or "")
-
-    with pytest.raises(SIETimeoutError) as caught:
-        await consume()
-    assert_timeout_error(caught.value)
-    assert "Cold" in deltas
-    assert hostile.counts == {PATHS["stream_chat"]: 1}
-    assert hostile.wait_for_hangups(1)
-    llm.close()
-    await llm.aclose()
-
-
-@pytest.mark.parametrize("value", [0, -0.5])
-def test_chat_adapters_refuse_a_non_positive_stream_chunk_timeout(value: float) -> None:
-    with pytest.raises(ValueError, match="stream_chunk_timeout"):
-        LangChainChat(model_name=CHAT_MODEL, base_url="http://127.0.0.1:9", stream_chunk_timeout=value)
-    with pytest.raises(ValueError, match="stream_chunk_timeout"):
-        LlamaIndexChat(model_name=CHAT_MODEL, base_url="http://127.0.0.1:9", stream_chunk_timeout=value)
