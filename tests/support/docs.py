@@ -71,3 +71,52 @@ def cli_commands() -> list[tuple[str, list[str]]]:
 def snippets() -> list[Snippet]:
     """Every ```python block of the docs, in order."""
     return [snippet for path in doc_files() for snippet in snippets_in(path)]
+
+
+FIELDS_MARKER = re.compile(r"^<!--\s*fields:\s*(?P<classes>[\w.;\s]+?)\s*-->\s*$")
+NAME = re.compile(r"`([A-Za-z_]\w*)`")
+
+
+@dataclass(frozen=True)
+class ArgumentTable:
+    """A table of constructor arguments, and the classes its ``<!-- fields: ... -->`` marker says it describes."""
+
+    path: Path
+    line: int
+    classes: list[str]
+    rows: list[tuple[list[str], str]]
+    """Each row's argument names (the field, then the other names it is taken under) and its default cell."""
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+
+def argument_tables() -> list[ArgumentTable]:
+    """Every table of the docs that a ``<!-- fields: module.Class -->`` comment precedes."""
+    found = []
+    for path in doc_files():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            marker = FIELDS_MARKER.match(line.strip())
+            if marker is None:
+                continue
+            body = [row for row in _table_after(lines, number + 1)][2:]  # past the header and the rule
+            rows = []
+            for row in body:
+                cells = [cell.strip() for cell in row.strip().strip("|").split(" | ")]
+                rows.append((NAME.findall(cells[0]), cells[1]))
+            classes = [name.strip() for name in marker["classes"].split(";") if name.strip()]
+            found.append(ArgumentTable(path, number + 1, classes, rows))
+    return found
+
+
+def _table_after(lines: list[str], start: int) -> list[str]:
+    rows = []
+    for line in lines[start:]:
+        if not line.strip() and not rows:
+            continue
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows

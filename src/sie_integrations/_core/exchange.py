@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from ..errors import SIEConnectionError, SIETimeoutError
 from . import load
@@ -64,6 +64,24 @@ class Retry:
 
     delay: float
     refused: bool = False
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """The flow ended: ``value`` is the parsed result, or None once a stream has opened."""
+
+    value: T | None
+
+
+def advance(flow: Generator[Step, Reply | Broken | bytes | None, T | None], outcome: Any) -> Step | Done[T]:
+    """The flow's next step after ``outcome``, or ``Done`` at its end.
+
+    Only the flow's own end is caught, not a ``StopIteration`` raised by the I/O that produced ``outcome``.
+    """
+    try:
+        return flow.send(outcome)
+    except StopIteration as stop:
+        return Done(stop.value)
 
 
 def opened(status: int) -> bool:

@@ -12,7 +12,7 @@ import httpx
 
 from .._core.call import Call
 from .._core.endpoints import Endpoints
-from .._core.exchange import READ, Reply, Wait, exchange, stream_broken
+from .._core.exchange import READ, Done, Reply, Wait, advance, stream_broken
 from .._core.models import gateway_health_call, server_health_call
 from .._core.retry import Broken
 from .._core.streams import EventReader, Streamed, StreamState
@@ -20,7 +20,7 @@ from ..types import (
     Health,
 )
 from .base import BaseClient, like
-from .failures import broken
+from .failures import broken, reply
 from .streams import AsyncStream
 
 T = TypeVar("T")
@@ -103,34 +103,35 @@ class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
 
     async def _exchange(self, call: Call[T], *, stream: bool = False) -> tuple[T | None, httpx.Response | None]:
         """Drive ``exchange()``: the result, or for a stream the opened response."""
-        config = self._config
-        flow = exchange(call, config.policy, config.url(call), stream=stream, chunk_timeout=config.stream_chunk_timeout)
-        response: httpx.Response | None = None
+        flow, response = self._flow(call, stream), None
         outcome: Reply | Broken | bytes | None = None
-        while True:
-            try:
-                step = flow.send(outcome)
-            except StopIteration as stop:  # only the flow's own end, not one raised by the I/O below
-                return stop.value, response
-            outcome = None
+        while not isinstance(step := advance(flow, outcome), Done):
             if isinstance(step, Wait):
                 await self._sleep(step.seconds)
+                outcome = None
             elif step is READ and response is not None:
-                try:
-                    outcome = await response.aread()
-                except httpx.TransportError as exc:
-                    outcome = broken(exc)
-                finally:
-                    await response.aclose()
+                outcome = await self._read(response)
             else:
-                http = self._http()
-                request = self._config.request(http, call, stream=stream)
-                try:
-                    response = await http.send(request, stream=stream, follow_redirects=False)
-                except httpx.TransportError as exc:
-                    outcome = broken(exc)
-                else:
-                    outcome = Reply(response.status_code, response.headers, None if stream else response.content)
+                response, outcome = await self._send(call, stream)
+        return step.value, response
+
+    async def _send(self, call: Call[Any], stream: bool) -> tuple[httpx.Response | None, Reply | Broken]:
+        http = self._http()
+        try:
+            request = self._config.request(http, call, stream=stream)
+            response = await http.send(request, stream=stream, follow_redirects=False)  # never re-POST a generation
+        except httpx.TransportError as exc:
+            return None, broken(exc)
+        return response, reply(response, stream)
+
+    @staticmethod
+    async def _read(response: httpx.Response) -> bytes | Broken:
+        try:
+            return await response.aread()
+        except httpx.TransportError as exc:
+            return broken(exc)
+        finally:
+            await response.aclose()
 
     async def _request(self, call: Call[T]) -> T:
         return cast(T, (await self._exchange(call))[0])
@@ -152,7 +153,8 @@ class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
             await response.aclose()
 
     # --- endpoints ----------------------------------------------------------------------
-
+    # Each client declares the same endpoints with its own _sends / _streams: the list is its API.
+    # pylint: disable=duplicate-code
     encode = _sends(Endpoints.encode)
     encode_dense = _sends(Endpoints.encode_dense)
     score = _sends(Endpoints.score)
@@ -166,6 +168,7 @@ class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
     create_pool = _sends(Endpoints.create_pool)
     get_pool = _sends(Endpoints.get_pool)
     delete_pool = _sends(Endpoints.delete_pool)
+    # pylint: enable=duplicate-code
 
     async def health(self) -> Health:
         """Readiness: the gateway's ``/health``, or a standalone server's ``/readyz``."""

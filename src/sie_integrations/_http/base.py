@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import SecretStr
 from typing_extensions import Self
 
+from .._core.call import Call
 from .._core.endpoints import Endpoints
+from .._core.exchange import Reply, Step, exchange
+from .._core.retry import Broken
 from .config import ClientConfig
 from .options import ClientOptions, TimeoutLike
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -94,6 +98,11 @@ class BaseClient(Generic[H]):
 
     def _open(self) -> None:
         """Set up the connection pools (the subclass's)."""
+
+    def _flow(self, call: Call[T], stream: bool) -> Generator[Step, Reply | Broken | bytes | None, T | None]:
+        """The I/O-free steps of one call (``exchange()``), for the subclass to drive."""
+        config = self._config
+        return exchange(call, config.policy, config.url(call), stream=stream, chunk_timeout=config.stream_chunk_timeout)
 
     @property
     def base_url(self) -> str:

@@ -1,9 +1,10 @@
-"""httpx transport errors told to the protocol core as ``Broken``."""
+"""httpx responses and transport errors told to the protocol core, as a ``Reply`` or a ``Broken``."""
 
 from __future__ import annotations
 
 import httpx
 
+from .._core.exchange import Reply
 from .._core.retry import Broken, Kind, Sent
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -23,3 +24,8 @@ def broken(exc: httpx.TransportError) -> Broken:
     else:
         kind = "other"
     return Broken(type(exc).__name__, str(exc), sent, kind, exc)
+
+
+def reply(response: httpx.Response, stream: bool) -> Reply:
+    """The status and headers of a response, and its body unless it is a stream (read later)."""
+    return Reply(response.status_code, response.headers, None if stream else response.content)
