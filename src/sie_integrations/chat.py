@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 __all__ = [
-    "CHAT_SETTINGS",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
@@ -226,10 +225,6 @@ class ChatSettings(_Forbid):
         if kind == "json_schema" and not isinstance((response_format.get("json_schema") or {}).get("schema"), dict):
             raise ValueError("response_format json_schema needs json_schema.schema (an object)")
         return response_format
-
-
-CHAT_SETTINGS: tuple[str, ...] = tuple(ChatSettings.model_fields)
-"""The names of the ``ChatSettings`` fields."""
 
 
 class ChatCompletionRequest(ChatSettings):

@@ -9,15 +9,15 @@ import pytest
 from pydantic import Field
 
 from sie_integrations._adapters.chat_model import ChatConnection
-from sie_integrations._adapters.chat_request import chat_request, settings_of, wire_tool_choice
-from sie_integrations.chat import CHAT_SETTINGS, ChatCompletionRequest, ChatSettings
+from sie_integrations._adapters.chat_request import SETTINGS, chat_request, settings_of, wire_tool_choice
+from sie_integrations.chat import ChatCompletionRequest, ChatSettings
 from tests.fakes.chat import REQUEST_FIELDS as REQUEST_FIELD_VALUES
 
 
 def test_the_settings_are_every_request_field_but_model_messages_and_stream() -> None:
-    assert set(CHAT_SETTINGS) == set(ChatCompletionRequest.model_fields) - {"model", "messages", "stream"}
-    assert {"min_tokens", "seed", "top_k", "repetition_penalty", "chat_template_kwargs"} <= set(CHAT_SETTINGS)
-    assert set(REQUEST_FIELD_VALUES) <= set(CHAT_SETTINGS)
+    assert set(SETTINGS) == set(ChatCompletionRequest.model_fields) - {"model", "messages", "stream"}
+    assert {"min_tokens", "seed", "top_k", "repetition_penalty", "chat_template_kwargs"} <= set(SETTINGS)
+    assert set(REQUEST_FIELD_VALUES) <= set(SETTINGS)
     assert settings_of(ChatSettings(temperature=0.0, seed=3)) == {"temperature": 0.0, "seed": 3}
 
 

@@ -4,8 +4,8 @@ names exactly the fields it describes, with their defaults."""
 from __future__ import annotations
 
 import enum
-import inspect
 import importlib
+import inspect
 
 import pytest
 from pydantic import BaseModel

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 from pydantic import PrivateAttr, model_validator
 from typing_extensions import Self
 
-from ..chat import CHAT_SETTINGS, ChatSettings
+from ..chat import ChatSettings
 from .capabilities import CapabilityCache, ChatCapabilities
-from .chat_request import settings_of
+from .chat_request import SETTINGS, settings_of
 from .connection import SIEConnection, unknown_arguments_message
 from .structured import StructuredMemory
 
@@ -33,10 +33,10 @@ class ChatConnection(SIEConnection, ChatSettings):
     def _check_more_fields(self) -> Self:
         """The dict of more request fields: unknown names are refused with the closest field, values checked."""
         more: dict[str, Any] = getattr(self, self._more_fields)
-        unknown = sorted(set(more) - set(CHAT_SETTINGS))
+        unknown = sorted(set(more) - set(SETTINGS))
         if unknown:
             owner = f"{type(self).__name__}.{self._more_fields}"
-            raise ValueError(unknown_arguments_message(owner, unknown, set(CHAT_SETTINGS)))
+            raise ValueError(unknown_arguments_message(owner, unknown, set(SETTINGS)))
         ChatSettings.model_validate(more)
         return self
 

@@ -6,14 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core.chat_completions import chat_request as checked_request
-from ..chat import CHAT_SETTINGS, ChatCompletionRequest, ChatSettings
+from ..chat import ChatCompletionRequest, ChatSettings
 
 WIRE_TOOL_CHOICES = ("auto", "none", "required")
+SETTINGS: tuple[str, ...] = tuple(ChatSettings.model_fields)
+"""The names of the request fields a chat model holds."""
 
 
 def settings_of(model: ChatSettings) -> dict[str, Any]:
     """The request fields a chat model sets (those not None), as the validated values it holds."""
-    return {name: value for name in CHAT_SETTINGS if (value := getattr(model, name)) is not None}
+    return {name: value for name in SETTINGS if (value := getattr(model, name)) is not None}
 
 
 def chat_request(

@@ -16,16 +16,14 @@ from ..types import Image, Item
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 """The largest image the server takes (16 MiB decoded)."""
 
-FORMATS = ("png", "jpeg", "gif", "webp", "bmp", "tiff")
-"""The formats the server reads."""
-
 ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview | Any
 """A path (or ``file://`` or ``data:`` URI), the file's bytes, a binary file object (``BytesIO``), or a PIL
 image."""
 
 
 def image_format(data: bytes) -> str | None:
-    """The format the bytes start with (``"png"``, ``"jpeg"``, ...), or None for none of ``FORMATS``."""
+    """The format the bytes start with (``"png"``, ``"jpeg"``, ``"gif"``, ``"webp"``, ``"bmp"``, ``"tiff"``: those
+    the server reads), or None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):

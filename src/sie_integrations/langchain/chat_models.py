@@ -22,9 +22,9 @@ from pydantic import Field, model_validator
 from typing_extensions import Self
 
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import chat_request, wire_tool_choice
+from .._adapters.chat_request import SETTINGS, chat_request, wire_tool_choice
 from .._adapters.structured import json_schema_format
-from ..chat import CHAT_SETTINGS, ChatCompletion, ChatCompletionRequest
+from ..chat import ChatCompletion, ChatCompletionRequest
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_messages, messages_to_wire
 from ._profile import LazyProfile, profile_from
@@ -115,7 +115,7 @@ class SIEChatModel(ChatConnection, BaseChatModel):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        return {**self.model_dump(include=set(CHAT_SETTINGS), exclude_none=True, mode="json"), **self.model_kwargs}
+        return {**self.model_dump(include=set(SETTINGS), exclude_none=True, mode="json"), **self.model_kwargs}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
