@@ -17,6 +17,7 @@ import msgpack
 import numpy as np
 import pytest
 
+from sie_integrations._core.batches import plan
 from sie_integrations._http.options import ClientOptions
 from sie_integrations.cli import main
 from sie_integrations.cli.embed_input import EmbedError, parse_inputs
@@ -518,6 +519,19 @@ def test_embed_sends_texts_grouped_by_length_and_writes_them_in_input_order(
     assert code == 0
     assert server.encoded == sorted(texts, key=len)
     assert [r["embedding"] for r in read_jsonl(out)] == [vector(t) for t in texts]
+
+
+def test_embed_sends_the_requests_the_planner_makes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """40 texts of about 30,000 characters, ``--batch-size 40``: the requests of ``plan`` (as the adapters send
+    them), each under the 400,000-character budget; before, one request of 1,157,220 characters."""
+    texts = [("x" * 30_000)[: 30_000 - i] for i in range(40)]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts), encoding="utf-8")
+    server = fake_sie()
+    code, _, _ = run(embed_args(src, tmp_path / "out.npy", "--batch-size", "40"), server, capsys)
+    assert code == 0
+    assert sorted(server.encode_batches) == sorted(batch.items for batch in plan(texts, 40))
+    assert max(sum(map(len, batch)) for batch in server.encode_batches) <= 400_000
 
 
 def test_embed_jsonl_input_keeps_its_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

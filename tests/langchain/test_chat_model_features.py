@@ -256,3 +256,13 @@ def test_v1_keeps_reasoning_text_and_two_tool_calls_apart() -> None:
     assert next(b for b in blocks if b["type"] == "text")["text"] == "Let me check both cities."
     assert [b["args"] for b in blocks if b["type"] == "tool_call"] == [{"location": "Paris"}, {"location": "Oslo"}]
     assert total.additional_kwargs["reasoning_content"] == "Two cities, two calls."
+
+
+def test_stop_sequences_is_taken_for_stop() -> None:
+    server = ChatServer(completion({"content": "hi"}), info=model_info([], max_sequence_length=8192))
+    llm = chat_model(server, stop_sequences=["\n"])
+    assert llm.stop == ["\n"]
+    llm.invoke("Hi")
+    assert server.chats[0]["stop"] == ["\n"]
+    llm.invoke("Hi", stop=["END"])  # a call's stop replaces the model's
+    assert server.chats[1]["stop"] == ["END"]

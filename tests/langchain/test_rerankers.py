@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain_core.documents import Document
 
+from sie_integrations._core.batches import plan
 from sie_integrations.langchain import SIEReranker
 from tests.fakes.sie import FakeSIE
 
@@ -25,3 +26,15 @@ def test_reranker_splits_above_the_item_limit() -> None:
     sizes = sorted(len(body["items"]) for body in recorder.bodies)
     assert sizes == [500, 1000]  # two requests, in flight at once: any order
     assert sorted(r["index"] for r in ranked) == list(range(1500))
+
+
+def test_the_requests_are_the_planners() -> None:
+    """1,500 candidates of mixed length: the score requests ``plan`` makes (1,000 at most, grouped by length), as
+    LlamaIndex's reranker sends them."""
+    texts = [f"doc {'x' * (i % 37)} {i}" for i in range(1500)]
+    server = FakeSIE()
+    ranked = SIEReranker(model="m", top_n=None, **server.connection()).rerank(texts, "q")
+    assert sorted(r["index"] for r in ranked) == list(range(1500))
+    assert [r["relevance_score"] for r in ranked[:3]] == [1499.0, 1498.0, 1497.0]  # scores back in input positions
+    sent = sorted([item["text"] for item in body["items"]] for body in server.sent("score"))
+    assert sent == sorted(batch.items for batch in plan(texts, 1000))

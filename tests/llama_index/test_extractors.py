@@ -12,6 +12,7 @@ from llama_index.core.graph_stores.types import KG_NODES_KEY, KG_RELATIONS_KEY, 
 from llama_index.core.schema import MetadataMode, TextNode
 
 from sie_integrations import RequestError
+from sie_integrations._core.batches import plan
 from sie_integrations.llama_index import (
     SIEExtractor,
 )
@@ -178,3 +179,15 @@ async def test_extractor_as_tool_acall() -> None:
     assert [e["text"] for e in output.raw_output["entities"]] == ["Ada", "Turin"]
     assert output.raw_output["classifications"] == [{"label": "bio", "score": 0.6}]
     assert len(async_handler.bodies) == 1 and sync_handler.bodies == []  # natively async
+
+
+async def test_the_requests_are_the_planners_and_keep_input_order() -> None:
+    """Nodes of mixed length, ``batch_size=4``: the requests ``plan`` makes (grouped by length), as LangChain's
+    transformer sends them; each node gets its own extraction back."""
+    texts = [f"{'word ' * (i % 7)}Ada {i}" for i in range(10)]
+    server = FakeSIE(extract=lambda text: {"classifications": [{"label": text, "score": 1.0}]})
+    extractor = SIEExtractor(model="m", labels=["person"], batch_size=4, graph=False, **server.connection())
+    metadata = await extractor.aextract([TextNode(text=text) for text in texts])
+    assert [m["classifications"][0]["label"] for m in metadata] == texts
+    sent = sorted([item["text"] for item in body["items"]] for body in server.sent("extract"))
+    assert sent == sorted(batch.items for batch in plan(texts, 4))

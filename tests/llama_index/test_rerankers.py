@@ -10,6 +10,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
 
+from sie_integrations._core.batches import plan
 from sie_integrations.llama_index import (
     SIEReranker,
 )
@@ -91,3 +92,15 @@ async def test_reranker_needs_a_query() -> None:
     with pytest.raises(ValueError, match="needs a query"):
         await reranker.apostprocess_nodes(rerank_nodes())
     assert scorer.bodies == []
+
+
+def test_the_requests_are_the_planners() -> None:
+    """1,500 nodes of mixed length: the score requests ``plan`` makes (1,000 at most, grouped by length), as
+    LangChain's reranker sends them."""
+    texts = [f"doc {'x' * (i % 37)} {i}" for i in range(1500)]
+    server = FakeSIE()
+    nodes = [NodeWithScore(node=TextNode(text=text)) for text in texts]
+    ranked = SIEReranker(model="m", top_n=3, **server.connection()).postprocess_nodes(nodes, query_str="q")
+    assert [n.score for n in ranked] == [1499.0, 1498.0, 1497.0]  # scores back in input positions
+    sent = sorted([item["text"] for item in body["items"]] for body in server.sent("score"))
+    assert sent == sorted(batch.items for batch in plan(texts, 1000))

@@ -173,6 +173,7 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
             return super().get_text_embedding_batch(texts, show_progress, **kwargs)
         return self._with_events(texts, texts, show_progress)
 
+    @dispatcher.span
     async def aget_text_embedding_batch(self, texts: list[str], show_progress: bool = False, **kwargs: Any) -> Vectors:
         """Async ``get_text_embedding_batch``.
 
