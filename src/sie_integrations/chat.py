@@ -30,19 +30,23 @@ __all__ = [
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
-# A dump keeps a NaN or an infinity as it is (pydantic would make some of them null), so the request check finds it.
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# In a request, a dump keeps a NaN as it is (pydantic makes some null), so the client's check refuses it.
 class _Forbid(BaseModel):
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
-class _Open(BaseModel):
+class _Sent(_Open):
     model_config = ConfigDict(extra="allow", ser_json_inf_nan="constants")
 
 
 # --- request -----------------------------------------------------------------------------
 
 
-class FunctionCall(_Open):
+class FunctionCall(_Sent):
     """The function a tool call invokes."""
 
     name: str | None = None
@@ -51,7 +55,7 @@ class FunctionCall(_Open):
     """The arguments, as a JSON-encoded string (parse it with ``json.loads``)."""
 
 
-class ToolCall(_Open):
+class ToolCall(_Sent):
     """A tool call made by the assistant."""
 
     id: str | None = None
@@ -62,7 +66,7 @@ class ToolCall(_Open):
     """The function called, and its arguments."""
 
 
-class ChatMessage(_Open):
+class ChatMessage(_Sent):
     """A message sent to the server. Content may be a string or a list of content parts."""
 
     role: Literal["system", "developer", "user", "assistant", "tool"]

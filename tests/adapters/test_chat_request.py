@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field
 
 from sie_integrations._adapters.chat_model import ChatConnection
-from sie_integrations._adapters.chat_request import SETTINGS, chat_request, settings_of, wire_tool_choice
+from sie_integrations._adapters.chat_request import SETTINGS, chat_request, output_budget, settings_of, wire_tool_choice
 from sie_integrations.chat import ChatCompletionRequest, ChatSettings
 from tests.fakes.chat import REQUEST_FIELDS as REQUEST_FIELD_VALUES
 
@@ -100,3 +100,25 @@ def test_chat_connection_takes_every_request_field_and_refuses_unknown_ones() ->
         Chat(base_url="http://sie.test", extra={"top_p": 7})
     with pytest.raises(ValueError, match="temperature"):
         Chat(base_url="http://sie.test", temperature=-1)
+
+
+def test_stream_options_go_with_streams_only() -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    settings = {"stream_options": {"include_usage": False}}
+    plain = chat_request(settings, {}, model="m", messages=messages, stream=False, stream_usage=True)
+    assert "stream_options" not in plain.to_wire()
+    streamed = chat_request(settings, {}, model="m", messages=messages, stream=True, stream_usage=True)
+    assert streamed.to_wire()["stream_options"] == {"include_usage": False}
+
+
+def test_the_output_budget_prefers_max_completion_tokens() -> None:
+    assert output_budget({"max_tokens": 10, "max_completion_tokens": 5}) == 5
+    assert output_budget({"max_tokens": 10}) == 10
+    assert output_budget({}) is None
+
+
+def test_more_fields_are_refused_when_also_given_as_arguments_and_named_when_wrong() -> None:
+    with pytest.raises(ValueError, match=r"Chat.extra sets 'temperature', also given as an argument"):
+        Chat(base_url="http://sie.test", temperature=0.1, extra={"temperature": 0.5})
+    with pytest.raises(ValueError, match=r"(?s)Chat.extra: .*top_p"):
+        Chat(base_url="http://sie.test", extra={"top_p": 7})

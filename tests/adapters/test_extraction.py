@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
+from sie_integrations import AsyncSIEClient, SIEClient, SIEError
 from sie_integrations._adapters.batching import Batching
 from sie_integrations._adapters.extraction import (
     KEYS,
@@ -21,6 +24,7 @@ from sie_integrations.types import (
     ExtractResult,
     Relation,
 )
+from tests.fakes.sie import BASE_URL, FakeSIE
 
 RESULT = ExtractResult(
     id="item-0",
@@ -91,3 +95,24 @@ async def test_extract_one_sends_the_text_alone() -> None:
     assert extract_one(client, "m", "a", labels=["x"]).id == "a"  # type: ignore[arg-type]
     assert (await aextract_one(aclient, "m", "b", labels=["x"])).id == "b"  # type: ignore[arg-type]
     assert [c[1] for c in client.calls + aclient.calls] == [["a"], ["b"]]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_failed_item_is_named_by_its_position_in_the_input(mode: str) -> None:
+    """Requests hold texts sorted by length, so a request's item 0 may be the input's text 5: the error says 5."""
+    texts = ["a much longer text than the others", "bb", "c", "dddd", "eee", "f!"]
+    server = FakeSIE(
+        extract=lambda text: {"error": {"code": "INFERENCE_ERROR", "message": "boom"}} if "!" in text else {}
+    )
+
+    async def call() -> object:
+        if mode == "sync":
+            sync_client = SIEClient(BASE_URL, http_client=server.client())
+            return extract_batched(sync_client, "m", texts, Batching(2), labels=["x"])
+        client = AsyncSIEClient(BASE_URL, http_client=server.async_client())
+        return await aextract_batched(client, "m", texts, Batching(2), labels=["x"])
+
+    with pytest.raises(SIEError) as caught:
+        await call()
+    assert caught.value.item_index == 5
+    assert caught.value.message.startswith("item 5 (id ")

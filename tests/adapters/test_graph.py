@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sie_integrations._adapters.graph import FALLBACK_TYPE, GraphNode, GraphRelationship, graph_shape
+from sie_integrations._adapters.graph import FALLBACK_TYPE, GraphNode, GraphRelationship, graph_shape, nodes_by_text
 from sie_integrations.types import Entity, ExtractResult, Relation
 
 TEXT = "Alice met Bob in Paris. Alice left."
@@ -121,3 +121,25 @@ def test_every_relationship_end_is_a_node_and_nodes_are_distinct() -> None:
 def test_an_empty_extraction_is_an_empty_graph() -> None:
     shape = graph_shape(_result([]))
     assert (shape.nodes, shape.relationships) == ([], [])
+
+
+def test_nodes_by_text_keep_the_best_label_and_every_span() -> None:
+    """For a graph that names nodes by text alone (LlamaIndex's): one node a text, the label relations end at."""
+    shape = graph_shape(
+        _result(
+            [
+                Entity("Apple", "company", 0.9, 0, 5),
+                Entity("Apple", "fruit", 0.5, 10, 15),
+                Entity("Bob", "person", 0.8),
+            ],
+            [Relation("Bob", "Apple", "likes", 0.7), Relation("Bob", "Carol", "knows", 0.6)],
+        )
+    )
+    nodes = nodes_by_text(shape)
+    assert nodes == [
+        GraphNode("Apple", "company", {"score": 0.9, "starts": [0, 10], "ends": [5, 15]}),
+        GraphNode("Bob", "person", {"score": 0.8}),
+        GraphNode("Carol", FALLBACK_TYPE),
+    ]
+    by_id = {n.id: n.type for n in nodes}
+    assert all(by_id[r.target.id] == r.target.type for r in shape.relationships)

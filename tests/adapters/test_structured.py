@@ -158,3 +158,39 @@ def test_json_is_found_in_plain_fenced_and_wrapped_answers() -> None:
     assert json_from_text(f"Sure! {WEATHER} Anything else?") == {"city": "Paris", "temp_c": 21}
     with pytest.raises(ValueError, match="no JSON object"):
         json_from_text("It is sunny.")
+
+
+def test_a_consumer_that_stops_early_closes_the_try_and_counts_it_as_answered() -> None:
+    closed: list[str] = []
+
+    def attempt(method: str) -> Iterator[str]:
+        try:
+            yield "partial"
+            yield "whole"
+        finally:
+            closed.append(method)
+
+    memory = StructuredMemory()
+    items = stream(tries(memory, ALL), attempt)
+    assert next(items) == "partial"
+    items.close()
+    assert closed == ["json_schema"]  # at once, not when garbage collected
+    assert memory.last == "json_schema"
+
+
+async def test_an_async_consumer_that_stops_early_closes_the_try_at_once() -> None:
+    closed: list[str] = []
+
+    async def attempt(method: str) -> AsyncIterator[str]:
+        try:
+            yield "partial"
+            yield "whole"
+        finally:
+            closed.append(method)
+
+    memory = StructuredMemory()
+    items = astream(tries(memory, ALL), attempt)
+    assert await items.__anext__() == "partial"
+    await items.aclose()
+    assert closed == ["json_schema"]
+    assert memory.last == "json_schema"

@@ -416,3 +416,16 @@ def test_serialization_round_trip_keeps_the_key_out() -> None:
     assert isinstance(restored, SIEChatModel)
     assert (restored.model, restored.temperature, restored.base_url) == ("tiny-chat", 0.1, "https://sie.test")
     assert restored.api_key is not None and restored.api_key.get_secret_value() == KEY
+
+
+def test_request_fields_held_as_objects_round_trip_through_dumpd_and_load() -> None:
+    """``tools``, ``stream_options`` and a named ``tool_choice`` are pydantic objects on the model: ``dumpd`` keeps
+    them as JSON, so ``load`` builds the same model."""
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    named = {"type": "function", "function": {"name": "get_weather"}}
+    model = SIEChatModel(
+        model="m", base_url="https://sie.test", tools=[tool], tool_choice=named, stream_options={"include_usage": False}
+    )
+    restored = load(dumpd(model), allowed_objects=[SIEChatModel], valid_namespaces=["sie_integrations"])  # type: ignore[list-item]
+    assert restored.tools == model.tools and restored.tool_choice == model.tool_choice
+    assert restored.stream_options == model.stream_options

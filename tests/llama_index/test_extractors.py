@@ -191,3 +191,20 @@ async def test_the_requests_are_the_planners_and_keep_input_order() -> None:
     assert [m["classifications"][0]["label"] for m in metadata] == texts
     sent = sorted([item["text"] for item in body["items"]] for body in server.sent("extract"))
     assert sent == sorted(batch.items for batch in plan(texts, 4))
+
+
+async def test_a_text_under_two_labels_is_one_entity_node_of_its_best_label() -> None:
+    """LlamaIndex names an ``EntityNode`` by its text: one node, so a graph store keeps the best label and its spans."""
+    found = [
+        {"text": "Apple", "label": "company", "score": 0.9, "start": 0, "end": 5},
+        {"text": "Apple", "label": "fruit", "score": 0.5, "start": 0, "end": 5},
+    ]
+    server = FakeSIE(extract=lambda text: {"entities": found})
+    extractor = SIEExtractor(model="m", labels=["company", "fruit"], **server.connection())
+    existing = EntityNode(name="Earlier", label="thing")
+    node = TextNode(text="Apple pie", metadata={KG_NODES_KEY: [existing, EntityNode(name="Apple", label="brand")]})
+    [metadata] = await extractor.aextract([node])
+    assert [(n.name, n.label) for n in metadata[KG_NODES_KEY]] == [("Earlier", "thing"), ("Apple", "brand")]
+    [metadata] = await extractor.aextract([TextNode(text="Apple pie")])
+    (apple,) = metadata[KG_NODES_KEY]
+    assert (apple.label, apple.properties) == ("company", {"score": 0.9, "starts": [0], "ends": [5]})

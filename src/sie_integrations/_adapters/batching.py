@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
 
 from .._core.batches import Batch, plan, restore
 from .._core.concurrency import Limit
+from .._core.extract import located
 from .._core.items import check_items
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
 from .._http.dispatch import arun_batches, run_batches
-from ..errors import RequestError
+from ..errors import RequestError, SIEError
 from ..types import EncodeResult, ItemLike
 
 Progress = Callable[[int], None]
@@ -28,16 +29,21 @@ BatchSize = Annotated[int, Field(ge=1)]
 
 
 class Concurrent(BaseModel):
-    """The number of requests a batched adapter keeps in flight: adapted to the server, or pinned."""
+    """The number of requests a batched adapter keeps in flight: adapted to the server, or pinned; and how its
+    large calls are sent (``_batching``: items per request from its field ``_size_field``)."""
 
     max_concurrency: int | None = Field(default=None, ge=1)
     """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
     without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
     _adaptive: Limit = PrivateAttr(default_factory=Limit)
+    _size_field: ClassVar[str] = "batch_size"
 
     def _limit(self) -> Limit:
         """``max_concurrency`` pinned when it is set, else this adapter's adaptive limit."""
         return self._adaptive if self.max_concurrency is None else Limit(pinned=self.max_concurrency)
+
+    def _batching(self, progress: Progress | None = None) -> Batching:
+        return Batching(getattr(self, self._size_field), self._limit(), progress)
 
 
 class Batched(Concurrent):
@@ -45,9 +51,6 @@ class Batched(Concurrent):
 
     batch_size: BatchSize = 256
     """Items per request (default 256); fewer when their text passes 400,000 characters or their images 8 MiB."""
-
-    def _batching(self, progress: Progress | None = None) -> Batching:
-        return Batching(self.batch_size, self._limit(), progress)
 
 
 @dataclass(frozen=True)
@@ -66,16 +69,24 @@ class Batching:
 
 def batches(items: Items, size: int) -> list[Batch[ItemLike]]:
     """Every item checked first (nothing is sent if one is bad), then planned."""
-    if size < 1:
-        raise ValueError("batch_size must be >= 1")
     return [] if check_items(items) else plan(items, size)
+
+
+def _failed_in(batch: Batch[Any], error: SIEError) -> SIEError:
+    """A per-item failure of ``batch``'s request, named by its position in the input."""
+    if error.item_index is not None and 0 <= error.item_index < len(batch.positions):
+        located(error, batch.positions[error.item_index])
+    return error
 
 
 def map_batched(fn: Callable[[Items], list[R]], items: Items, batching: Batching) -> list[R]:
     """``fn`` over batches on up to ``batching.limit`` threads; its results in input order."""
 
     def run(batch: Batch[ItemLike]) -> list[R]:
-        result = fn(batch.items)
+        try:
+            result = fn(batch.items)
+        except SIEError as error:
+            raise _failed_in(batch, error) from None
         batching.done(batch)
         return result
 
@@ -87,7 +98,10 @@ async def amap_batched(fn: Callable[[Items], Awaitable[list[R]]], items: Items, 
     """``fn`` over batches with up to ``batching.limit`` in flight; its results in input order."""
 
     async def run(batch: Batch[ItemLike]) -> list[R]:
-        result = await fn(batch.items)
+        try:
+            result = await fn(batch.items)
+        except SIEError as error:
+            raise _failed_in(batch, error) from None
         batching.done(batch)
         return result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import PrivateAttr, model_validator
+from pydantic import PrivateAttr, ValidationError, model_validator
 from typing_extensions import Self
 
 from ..chat import ChatSettings
@@ -31,13 +31,20 @@ class ChatConnection(SIEConnection, ChatSettings):
 
     @model_validator(mode="after")
     def _check_more_fields(self) -> Self:
-        """The dict of more request fields: unknown names are refused with the closest field, values checked."""
+        """The dict of more request fields: unknown names refused with the closest field, values checked, and none
+        also given as an argument."""
         more: dict[str, Any] = getattr(self, self._more_fields)
+        owner = f"{type(self).__name__}.{self._more_fields}"
         unknown = sorted(set(more) - set(SETTINGS))
         if unknown:
-            owner = f"{type(self).__name__}.{self._more_fields}"
             raise ValueError(unknown_arguments_message(owner, unknown, set(SETTINGS)))
-        ChatSettings.model_validate(more)
+        twice = sorted(set(more) & self.model_fields_set)
+        if twice:
+            raise ValueError(f"{owner} sets {', '.join(map(repr, twice))}, also given as an argument: give it once")
+        try:
+            ChatSettings.model_validate(more)
+        except ValidationError as exc:
+            raise ValueError(f"{owner}: {exc}") from None
         return self
 
     def capabilities(self) -> ChatCapabilities:

@@ -13,9 +13,10 @@ SETTINGS: tuple[str, ...] = tuple(ChatSettings.model_fields)
 """The names of the request fields a chat model holds."""
 
 
-def settings_of(model: ChatSettings) -> dict[str, Any]:
-    """The request fields a chat model sets (those not None), as the validated values it holds."""
-    return {name: value for name in SETTINGS if (value := getattr(model, name)) is not None}
+def settings_of(model: ChatSettings, *, json: bool = False) -> dict[str, Any]:
+    """The request fields a chat model sets (those not None): the validated values it holds, or as JSON."""
+    values = {name: value for name in SETTINGS if (value := getattr(model, name)) is not None}
+    return model.model_dump(include=set(values), mode="json") if json else values
 
 
 def chat_request(
@@ -30,15 +31,24 @@ def chat_request(
 ) -> ChatCompletionRequest:
     """One completion's request: the model's ``settings``, then the ``call``'s fields, then model and messages.
 
-    ``stop`` is added when given; a stream asks for usage (``stream_options``) when ``stream_usage`` is
-    set and the fields choose none. Invalid or unknown fields raise ``ValueError`` before anything is sent.
+    ``stop`` is added when given; ``stream_options`` goes with a stream only, which asks for usage when
+    ``stream_usage`` is set and the fields choose no options. Invalid or unknown fields raise ``ValueError``
+    before anything is sent.
     """
     fields: dict[str, Any] = {**settings, **call, "model": model, "messages": messages}
     if stop:
         fields["stop"] = stop
-    if stream and stream_usage and fields.get("stream_options") is None:
+    if not stream:
+        fields.pop("stream_options", None)  # a model's stream options are for its streams only
+    elif stream_usage and fields.get("stream_options") is None:
         fields["stream_options"] = {"include_usage": True}
     return checked_request(fields)
+
+
+def output_budget(fields: Mapping[str, Any]) -> int | None:
+    """The most tokens a request lets the model generate: ``max_completion_tokens``, else ``max_tokens``."""
+    budget = fields.get("max_completion_tokens") or fields.get("max_tokens")
+    return int(budget) if budget is not None else None
 
 
 def wire_tool_choice(choice: str | dict[str, Any] | None) -> str | dict[str, Any] | None:

@@ -14,6 +14,7 @@ Property values are numbers and flat lists, the values graph databases such as N
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,29 @@ def graph_shape(result: ExtractResult) -> GraphShape:
             source, target = node_of(relation.head), node_of(relation.tail)
             relationships[key] = GraphRelationship(source, target, relation.relation, {"score": relation.score})
     return GraphShape(nodes, list(relationships.values()))
+
+
+def nodes_by_text(shape: GraphShape) -> list[GraphNode]:
+    """One node per text, for a graph that names its nodes by their text alone (LlamaIndex's): the node of the
+    best-scoring label (the one relationships end at), with the spans of every label the text was found under."""
+    groups: dict[str, list[GraphNode]] = {}
+    for node in shape.nodes:
+        groups.setdefault(node.id, []).append(node)
+    folded = []
+    for text, nodes in groups.items():
+        best = max(nodes, key=lambda n: n.properties.get("score", -math.inf))
+        spans = sorted(
+            {
+                span
+                for n in nodes
+                for span in zip(n.properties.get("starts", []), n.properties.get("ends", []), strict=True)
+            }
+        )
+        properties = dict(best.properties)
+        if spans:
+            properties["starts"], properties["ends"] = [s for s, _ in spans], [e for _, e in spans]
+        folded.append(GraphNode(text, best.type, properties))
+    return folded
 
 
 def _entity_node(text: str, label: str, entities: Sequence[Entity]) -> GraphNode:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Generator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -80,12 +80,23 @@ def _answered(flow: Tries) -> None:
         flow.send(None)
 
 
-def stream(flow: Tries, attempt: Callable[[Method], Iterator[T]]) -> Generator[T, None, None]:
-    """What ``attempt`` yields for each method ``flow`` gives, until one answers."""
+def stream(flow: Tries, attempt: Callable[[Method], Generator[T, None, None]]) -> Generator[T, None, None]:
+    """What ``attempt`` yields for each method ``flow`` gives, until one answers.
+
+    A method answered when its try ends, or when the consumer stops reading after it gave something.
+    """
     method = next(flow)
     while True:
+        given = False
         try:
-            yield from attempt(method)
+            with contextlib.closing(attempt(method)) as items:
+                for item in items:
+                    given = True
+                    yield item
+        except GeneratorExit:
+            if given:
+                _answered(flow)
+            raise
         except Exception as error:
             method = flow.send(error)
         else:
@@ -93,13 +104,20 @@ def stream(flow: Tries, attempt: Callable[[Method], Iterator[T]]) -> Generator[T
             return
 
 
-async def astream(flow: Tries, attempt: Callable[[Method], AsyncIterator[T]]) -> AsyncGenerator[T, None]:
+async def astream(flow: Tries, attempt: Callable[[Method], AsyncGenerator[T, None]]) -> AsyncGenerator[T, None]:
     """Async ``stream``."""
     method = next(flow)
     while True:
+        given = False
         try:
-            async for item in attempt(method):
-                yield item
+            async with contextlib.aclosing(attempt(method)) as items:
+                async for item in items:
+                    given = True
+                    yield item
+        except GeneratorExit:
+            if given:
+                _answered(flow)
+            raise
         except Exception as error:
             method = flow.send(error)
         else:
@@ -109,14 +127,18 @@ async def astream(flow: Tries, attempt: Callable[[Method], AsyncIterator[T]]) ->
 
 def run(flow: Tries, attempt: Callable[[Method], R]) -> R:
     """The result of ``attempt`` for the first method ``flow`` gives that answers."""
-    (result,) = stream(flow, lambda method: iter([attempt(method)]))
+
+    def once(method: Method) -> Generator[R, None, None]:
+        yield attempt(method)
+
+    (result,) = stream(flow, once)
     return result
 
 
 async def arun(flow: Tries, attempt: Callable[[Method], Awaitable[R]]) -> R:
     """Async ``run``."""
 
-    async def once(method: Method) -> AsyncIterator[R]:
+    async def once(method: Method) -> AsyncGenerator[R, None]:
         yield await attempt(method)
 
     (result,) = [item async for item in astream(flow, once)]

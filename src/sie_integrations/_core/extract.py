@@ -133,3 +133,13 @@ def item_error(error: Any, position: int, item_id: str) -> SIEError:
     exc = cls(f"item {position} (id {item_id!r}) failed: {message}", code=code, details={"item_id": item_id})
     exc.item_index = position
     return exc
+
+
+def located(error: SIEError, position: int) -> SIEError:
+    """An ``item_error`` of one request, naming the item at ``position`` in the input the request came from."""
+    old = f"item {error.item_index} "
+    if error.message.startswith(old):
+        error.message = f"item {position} " + error.message[len(old) :]
+        error.args = (error.message,)
+    error.item_index = position
+    return error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from typing import Any, Protocol, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
@@ -229,7 +229,7 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = self.llm.capabilities()
 
-        def attempt(method: Method) -> Iterator[Any]:
+        def attempt(method: Method) -> Generator[Any, None, None]:
             answer = self._answer(method)
             for chunk in self._bound(method, caps).stream(self._messages(input, method), child):
                 yield from answer.feed(cast(AIMessageChunk, chunk))
@@ -247,7 +247,7 @@ class StructuredOutput(Runnable[LanguageModelInput, Any]):
         child = patch_config(config, callbacks=run_manager.get_child())
         caps = await self.llm.acapabilities()
 
-        async def attempt(method: Method) -> AsyncIterator[Any]:
+        async def attempt(method: Method) -> AsyncGenerator[Any, None]:
             answer = self._answer(method)
             async for chunk in self._bound(method, caps).astream(self._messages(input, method), child):
                 for partial in answer.feed(cast(AIMessageChunk, chunk)):

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 from typing_extensions import Self
 
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import SETTINGS, chat_request, wire_tool_choice
+from .._adapters.chat_request import chat_request, output_budget, settings_of, wire_tool_choice
 from .._adapters.structured import json_schema_format
 from ..chat import ChatCompletion, ChatCompletionRequest
 from ._errors import langchain_errors
@@ -115,7 +115,12 @@ class SIEChatModel(ChatConnection, BaseChatModel):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        return {**self.model_dump(include=set(SETTINGS), exclude_none=True, mode="json"), **self.model_kwargs}
+        return {**settings_of(self, json=True), **self.model_kwargs}
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        """The request fields it sets, as JSON, so ``dumpd`` keeps those held as pydantic objects (``tools``)."""
+        return settings_of(self, json=True)
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -130,7 +135,7 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         temperature = kwargs.get("temperature", self.temperature)
         if temperature is not None:
             params["ls_temperature"] = temperature
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        max_tokens = output_budget({**self._settings(), **kwargs})
         if max_tokens is not None:
             params["ls_max_tokens"] = max_tokens
         stops = stop or self.stop

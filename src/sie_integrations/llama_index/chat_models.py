@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
@@ -32,7 +32,7 @@ from llama_index.core.prompts import BasePromptTemplate
 from pydantic import Field
 
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import chat_request, wire_tool_choice
+from .._adapters.chat_request import chat_request, output_budget, wire_tool_choice
 from .._adapters.structured import Method, arun, astream, run, stream, tries
 from .._adapters.tool_calls import parse_partial_json
 from ..chat import ChatCompletionRequest
@@ -86,11 +86,11 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        """What LlamaIndex plans with: the context window (see ``context_window``), ``max_tokens`` as the output
-        budget, a function-calling chat model."""
+        """What LlamaIndex plans with: the context window (see ``context_window``), ``max_completion_tokens`` (else
+        ``max_tokens``) as the output budget, a function-calling chat model."""
         return LLMMetadata(
             context_window=self.context_window or self._server_context_window(),
-            num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
+            num_output=output_budget(self._settings()) or DEFAULT_NUM_OUTPUTS,
             is_chat_model=True,
             is_function_calling_model=True,
             model_name=self.model_name,
@@ -359,7 +359,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
 
-        def attempt(method: Method) -> Iterator[Any]:
+        def attempt(method: Method) -> Generator[Any, None, None]:
             answer = job.answer(method)
             for response in self.stream_chat(job.messages(method), **job.request(method, caps)):
                 yield from answer.feed(response)
@@ -377,7 +377,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = await self.acapabilities()
 
-        async def attempt(method: Method) -> AsyncIterator[Any]:
+        async def attempt(method: Method) -> AsyncGenerator[Any, None]:
             answer = job.answer(method)
             async for response in await self.astream_chat(job.messages(method), **job.request(method, caps)):
                 for partial in answer.feed(response):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -16,7 +17,7 @@ from llama_index.core.schema import ImageType
 from llama_index.core.utils import get_tqdm_iterable
 from pydantic import PrivateAttr
 
-from .._adapters.batching import Batching, BatchSize, Concurrent, aembed_matrix, batches, embed_matrix
+from .._adapters.batching import BatchSize, Concurrent, aembed_matrix, batches, embed_matrix
 from .._adapters.images import image_items, image_label
 from .._core.batches import Batch, restore
 from .._http.dispatch import LoopGates, run_batches
@@ -66,6 +67,7 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
     embed_batch_size: BatchSize = 256
     """Texts per request (default 256); fewer when their text passes 400,000 characters or their images 8 MiB."""
     _gates: LoopGates = PrivateAttr(default_factory=LoopGates)
+    _size_field: ClassVar[str] = "embed_batch_size"
 
     @classmethod
     def class_name(cls) -> str:
@@ -74,9 +76,6 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
 
     def _args(self, is_query: bool) -> dict[str, Any]:
         return {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
-
-    def _batching(self) -> Batching:
-        return Batching(self.embed_batch_size, self._limit())
 
     def _send(self, batch: Batch[ItemLike], is_query: bool = False) -> Vectors:
         rows: Vectors = self.client.encode_dense(self.model_name, batch.items, **self._args(is_query)).tolist()
@@ -113,7 +112,7 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
             for batch, vectors in zip(planned, sent, strict=True):
                 events.end(opened[len(results)], [labels[p] for p in batch.positions], vectors)
                 results.append(vectors)
-        except Exception as exc:
+        except BaseException as exc:
             for event in opened[len(results) :]:
                 events.failed(event, exc)
             raise
@@ -124,12 +123,17 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
     async def _awith_events(self, labels: Sequence[str], items: Sequence[ItemLike]) -> Vectors:
         """Async ``_with_events``: each batch's start event once the gate lets it through."""
         planned, events = batches(items, self.embed_batch_size), _Events(self)
+        failures: list[BaseException] = []  # the batch that failed first, whose error the others end with
 
         async def send(batch: Batch[ItemLike]) -> Vectors:
             event = events.start()
             try:
                 vectors = await self._asend(batch)
+            except asyncio.CancelledError as exc:
+                events.failed(event, failures[0] if failures else exc)
+                raise
             except BaseException as exc:
+                failures.append(exc)
                 events.failed(event, exc)
                 raise
             events.end(event, [labels[p] for p in batch.positions], vectors)

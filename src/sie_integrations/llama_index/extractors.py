@@ -14,7 +14,7 @@ from pydantic import Field
 
 from .._adapters.batching import Batched, BatchSize
 from .._adapters.extraction import Part, aextract_batched, aextract_one, extract_one, extraction_dict
-from .._adapters.graph import graph_shape
+from .._adapters.graph import graph_shape, nodes_by_text
 from ..types import ExtractResult
 from ._base import LlamaIndexConnection
 
@@ -32,14 +32,20 @@ METADATA_KEYS: Mapping[Part, str] = {
 
 
 def graph_parts(result: ExtractResult, node: BaseNode) -> tuple[list[EntityNode], list[Relation]]:
-    """The extraction's graph (``graph_shape``) as property-graph objects, added to those already on the node."""
+    """The extraction's graph (``graph_shape``) as property-graph objects, added to those already on the node.
+
+    LlamaIndex names an ``EntityNode`` by its text alone, so a text found under several labels is one node, of its
+    best-scoring label (``nodes_by_text``); a text the node already has an entity for keeps that one.
+    """
     shape = graph_shape(result)
     entities: list[EntityNode] = list(node.metadata.get(KG_NODES_KEY, []))
     relations: list[Relation] = list(node.metadata.get(KG_RELATIONS_KEY, []))
-    known = {(e.name, e.label) for e in entities}
-    for found in shape.nodes:
-        if (found.id, found.type) not in known:
-            entities.append(EntityNode(name=found.id, label=found.type, properties=found.properties))
+    known = {e.id for e in entities}
+    for found in nodes_by_text(shape):
+        entity = EntityNode(name=found.id, label=found.type, properties=found.properties)
+        if entity.id not in known:
+            known.add(entity.id)
+            entities.append(entity)
     for relationship in shape.relationships:
         relations.append(
             Relation(
