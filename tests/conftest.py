@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from sie_integrations import AsyncSIEClient, SIEClient
 from sie_integrations._core import exchange as _exchange
@@ -31,6 +32,10 @@ from tests.fakes.scripted import FakeClock
 from tests.support.live import CASSETTES, LIVE_API_KEY, RECORDED_URL, TESTS
 
 LIVE = TESTS / "live"
+
+# Property tests check results, never timings: a busy CI machine must not fail them for being slow.
+settings.register_profile("sie", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("sie")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -53,7 +53,7 @@ def test_json_rows_become_one_matrix_with_their_dtype() -> None:
     np.testing.assert_array_equal(matrix, [[1, -2, 3], [4, 5, -6]])
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(st.integers(1, 20), st.integers(1, 16), st.sampled_from(["<f4", ">f4", "<f2", "|i1", "|u1", "<f8"]))
 def test_agrees_with_the_per_item_parser(n: int, dims: int, dtype: str) -> None:
     rows = (np.arange(n * dims) % 97).astype(dtype).reshape(n, dims)

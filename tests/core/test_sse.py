@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sie_integrations._core.sse import SSEDecoder
@@ -109,7 +109,7 @@ def stream_and_cuts(draw: st.DrawFn) -> tuple[bytes, list[str], list[int]]:
     return body, expected, cuts
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400)
 @given(stream_and_cuts())
 def test_any_chunking_gives_the_events_of_the_whole_stream(case: tuple[bytes, list[str], list[int]]) -> None:
     body, expected, cuts = case
