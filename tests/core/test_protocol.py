@@ -852,3 +852,6 @@ def test_chat_call_stream_flag() -> None:
     with pytest.raises(ValueError, match="stream"):
         chat_call({**request, "stream": True}, stream=False)
     assert "stream" not in body_of(chat_call({**request, "stream": False}, stream=False))
+    assert body_of(chat_call({**request, "n": 2}, stream=False))["n"] == 2
+    with pytest.raises(ValueError, match="n must be 1 when streaming"):
+        chat_call({**request, "n": 2}, stream=True)

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import types
 import warnings
-from typing import Any
 
 import pytest
 from langchain_core.documents import Document
@@ -16,8 +15,9 @@ with warnings.catch_warnings():  # langchain-community warns that it is being su
     from langchain_community.graphs import graph_document as community
 
 from sie_integrations._adapters.graph import GraphNode, GraphRelationship
-from sie_integrations.langchain._graph import GRAPH_MODULES, GraphDocument, graph_documents
+from sie_integrations.langchain._graph import GraphDocument, graph_documents
 from sie_integrations.types import Entity, ExtractResult, Relation
+from tests.support.graphs import block, node_keys
 
 TEXTS = ["Alice met Bob in Paris.", "Carol lives in Rome.", "x"]
 RESULT = ExtractResult(
@@ -27,26 +27,13 @@ RESULT = ExtractResult(
 )
 
 
-def _block(monkeypatch: pytest.MonkeyPatch, *packages: str) -> None:
-    """Make these packages look not installed, even where already imported."""
-    for name in GRAPH_MODULES:
-        if name.split(".")[0] in packages:
-            monkeypatch.setitem(sys.modules, name, None)
-    for package in packages:
-        monkeypatch.setitem(sys.modules, package, None)
-
-
-def _keys(nodes: Any) -> list[tuple[str, str]]:
-    return [(n.id, n.type) for n in nodes]
-
-
 def test_langchain_community_classes_where_installed() -> None:
     doc = Document(page_content=TEXTS[0])
     (graph,) = graph_documents([doc], [RESULT])
     assert type(graph) is community.GraphDocument
     assert graph.source is doc
     assert all(type(n) is community.Node for n in graph.nodes)
-    assert _keys(graph.nodes) == [("Alice", "person"), ("Paris", "city"), ("Bob", "Entity")]
+    assert node_keys(graph.nodes) == [("Alice", "person"), ("Paris", "city"), ("Bob", "Entity")]
     assert graph.nodes[0].properties == {"score": 0.9, "starts": [0], "ends": [5]}
     assert [(type(r), r.type, r.properties) for r in graph.relationships] == [
         (community.Relationship, "visited", {"score": 0.7}),
@@ -66,7 +53,7 @@ def test_langchain_neo4j_classes_without_langchain_community(monkeypatch: pytest
 
     neo4j = types.ModuleType("langchain_neo4j.graphs.graph_document")
     neo4j.Node, neo4j.Relationship, neo4j.GraphDocument = Node, Relationship, Neo4jGraphDocument
-    _block(monkeypatch, "langchain_community")
+    block(monkeypatch, "langchain_community")
     monkeypatch.setitem(sys.modules, "langchain_neo4j.graphs.graph_document", neo4j)
     (graph,) = graph_documents([Document(page_content=TEXTS[0])], [RESULT])
     assert type(graph) is Neo4jGraphDocument
@@ -75,7 +62,7 @@ def test_langchain_neo4j_classes_without_langchain_community(monkeypatch: pytest
 
 
 def test_the_plain_shape_without_either(monkeypatch: pytest.MonkeyPatch) -> None:
-    _block(monkeypatch, "langchain_community", "langchain_neo4j")
+    block(monkeypatch, "langchain_community", "langchain_neo4j")
     doc = Document(page_content=TEXTS[0])
     (graph,) = graph_documents([doc], [RESULT])
     assert type(graph) is GraphDocument

@@ -311,6 +311,13 @@ def test_stream_chat_accumulates_and_ends_with_usage() -> None:
     assert all(r.raw is not None and r.raw["usage"] is None for r in responses[:-1])
 
 
+def test_stream_of_several_completions_is_refused_before_sending() -> None:
+    server = ChatServer(sse(delta(content="x"), finish("stop")))
+    with pytest.raises(ValueError, match="n must be 1 when streaming"):
+        list(chat_model(server, n=2).stream_chat(user()))
+    assert server.chats == []
+
+
 def test_stream_usage_can_be_turned_off() -> None:
     server = ChatServer(sse(delta(content="x"), finish("stop")))
     responses = list(chat_model(server, stream_usage=False).stream_chat(user()))

@@ -30,6 +30,8 @@ def chat_call(request: ChatCompletionRequest | Mapping[str, Any], *, stream: boo
         raise ValueError(f"invalid chat completion request: not JSON-serialisable: {exc}") from exc
     check_finite(body, "request")  # JSON has no NaN (dumping would refuse one with a vaguer message)
     if stream:
+        if (checked.n or 1) > 1:
+            raise ValueError("invalid chat completion request: n must be 1 when streaming")
         body["stream"] = True
     else:
         if checked.stream:

@@ -149,19 +149,17 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any
     ) -> ChatCompletionRequest:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        model = kwargs.pop("model", self.model)
         kwargs.pop("stream", None)
-        request = chat_request(
+        return chat_request(
             self._settings(),
             kwargs,
-            model=kwargs.pop("model", self.model),
+            model=model,
             messages=messages_to_wire(messages),
             stream=stream,
             stream_usage=stream_usage,
             stop=stop,
         )
-        if stream and (request.n or 1) > 1:
-            raise ValueError("n must be 1 when streaming")
-        return request
 
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: _Run = None, **kwargs: Any

@@ -17,7 +17,7 @@ from llama_index.core.schema import ImageType
 from llama_index.core.utils import get_tqdm_iterable
 from pydantic import PrivateAttr
 
-from .._adapters.batching import BatchSize, Concurrent, aembed_matrix, batches, embed_matrix
+from .._adapters.batching import BatchSize, Concurrent, aembed_matrix, batches, embed_matrix, embed_rows
 from .._adapters.images import image_items, image_label
 from .._core.batches import Batch, restore
 from .._http.dispatch import LoopGates, run_batches
@@ -77,8 +77,8 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
     def _args(self, is_query: bool) -> dict[str, Any]:
         return {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
 
-    def _send(self, batch: Batch[ItemLike], is_query: bool = False) -> Vectors:
-        rows: Vectors = self.client.encode_dense(self.model_name, batch.items, **self._args(is_query)).tolist()
+    def _send(self, batch: Batch[ItemLike]) -> Vectors:
+        rows: Vectors = self.client.encode_dense(self.model_name, batch.items, **self._args(False)).tolist()
         return rows
 
     async def _asend(self, batch: Batch[ItemLike], is_query: bool = False) -> Vectors:
@@ -87,8 +87,7 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
         return rows
 
     def _embed(self, items: Sequence[ItemLike], is_query: bool = False) -> Vectors:
-        planned = batches(items, self.embed_batch_size)
-        return restore(planned, run_batches(lambda batch: self._send(batch, is_query), planned, self._limit()))
+        return embed_rows(self.client, self.model_name, items, self._batching(), **self._args(is_query))
 
     async def _aembed(self, items: Sequence[ItemLike], is_query: bool = False) -> Vectors:
         """Through this event loop's gate, so calls LlamaIndex starts at once stay under ``max_concurrency``."""

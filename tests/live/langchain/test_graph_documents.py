@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from typing import Any
 
@@ -15,30 +14,18 @@ with warnings.catch_warnings():  # langchain-community warns that it is being su
     from langchain_community.graphs import graph_document as community
 
 from sie_integrations.langchain import SIEExtractionTransformer
-from sie_integrations.langchain._graph import GRAPH_MODULES, GraphDocument
+from sie_integrations.langchain._graph import GraphDocument
+from tests.support.graphs import block, node_keys
 
 LABELS = ["person", "city"]
 TEXTS = ["Alice met Bob in Paris.", "Carol lives in Rome.", "x"]
-
-
-def _block(monkeypatch: pytest.MonkeyPatch, *packages: str) -> None:
-    """Make these packages look not installed, even where already imported."""
-    for name in GRAPH_MODULES:
-        if name.split(".")[0] in packages:
-            monkeypatch.setitem(sys.modules, name, None)
-    for package in packages:
-        monkeypatch.setitem(sys.modules, package, None)
-
-
-def _keys(nodes: Any) -> list[tuple[str, str]]:
-    return [(n.id, n.type) for n in nodes]
 
 
 def _assert_well_formed(graphs: list[Any], docs: list[Document]) -> None:
     assert len(graphs) == len(docs)
     for graph, doc in zip(graphs, docs, strict=True):
         assert graph.source is doc
-        keys = _keys(graph.nodes)
+        keys = node_keys(graph.nodes)
         assert len(keys) == len(set(keys))
         assert {n.type for n in graph.nodes} <= {*LABELS, "Entity"}
         for node in graph.nodes:
@@ -81,7 +68,7 @@ async def test_graph_documents_from_the_peer_go_through_neo4j_import(sie_url: st
 @pytest.mark.live
 @pytest.mark.vcr
 def test_plain_graph_documents_from_the_peer(sie_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    _block(monkeypatch, "langchain_community", "langchain_neo4j")
+    block(monkeypatch, "langchain_community", "langchain_neo4j")
     docs = [Document(page_content=t) for t in TEXTS]
     transformer = SIEExtractionTransformer(model="sie-fake-full", labels=LABELS, base_url=sie_url, batch_size=2)
     graphs = transformer.convert_to_graph_documents(docs)
