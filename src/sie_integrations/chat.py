@@ -80,6 +80,8 @@ class ChatMessage(_Sent):
     """On an assistant message being replayed: the tool calls it made."""
     tool_call_id: str | None = None
     """On a ``tool`` message (required there, refused elsewhere): the id of the call it answers."""
+    reasoning_content: str | None = None
+    """On an assistant message being replayed: the model's reasoning (Qwen3 templates show it in a tool loop)."""
 
     @model_validator(mode="after")
     def _check_tool_fields(self) -> ChatMessage:
@@ -232,8 +234,7 @@ class ChatSettings(_Forbid):
 
 
 class ChatCompletionRequest(ChatSettings):
-    """The full field set of ``/v1/chat/completions``: the ``ChatSettings``, the model, the messages and
-    ``stream``; unknown fields are refused."""
+    """The full field set of ``/v1/chat/completions``: ``ChatSettings``, model, messages, ``stream``."""
 
     model: str = Field(min_length=1)
     """The model id."""
@@ -387,10 +388,8 @@ class ChunkChoice(_Open):
 
 
 class ChatCompletionChunk(_Envelope):
-    """One event of ``stream_chat_completions``.
-
-    The last chunk, when ``stream_options.include_usage`` is set, has no choices and carries the ``usage``.
-    """
+    """One event of ``stream_chat_completions``; with ``stream_options.include_usage``, the last has no choices
+    and carries the ``usage``."""
 
     object: str = "chat.completion.chunk"
     """Always ``"chat.completion.chunk"``."""

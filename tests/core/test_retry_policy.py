@@ -79,3 +79,29 @@ def test_attempts_budget_exhaustion_message() -> None:
     assert isinstance(error, ProvisioningError)
     assert "still not ready after waiting 30s" in error.message
     assert "provision_timeout=30s" in error.message
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(429, "RATE_LIMIT"), (503, "QUEUE_FULL"), (202, None), (503, "MODEL_LOADING")]
+)
+@pytest.mark.parametrize("wait_for_capacity", [True, False])
+def test_max_retries_zero_never_sends_twice_whatever_the_answer(
+    status: int, code: str | None, wait_for_capacity: bool
+) -> None:
+    attempts = Attempts(RetryPolicy(wait_for_capacity, max_retries=0), idempotent=True, clock=FakeClock())
+    assert attempts.retry_delay(info(status, code, 0.0)) is None
+    assert attempts.retry_delay(info(504)) is None
+    if status == 429 or code == "QUEUE_FULL":
+        assert "not retried: max_retries=0" in attempts.final_error(info(status, code, 0.0)).message
+
+
+def test_a_zero_retry_after_means_now_once_then_the_backoff() -> None:
+    waiting = Attempts(RetryPolicy(), idempotent=False, clock=FakeClock())
+    assert waiting.retry_delay(info(429, "RATE_LIMIT", 0.0)) == 0.0
+    second = waiting.retry_delay(info(429, "RATE_LIMIT", 0.0))
+    assert second is not None and 2.0 <= second <= 3.0  # a server that keeps saying 0 gets no tight loop
+    loading = Attempts(RetryPolicy(), idempotent=False, clock=FakeClock())
+    assert loading.retry_delay(info(503, "MODEL_LOADING", 0.0)) == 0.0
+    assert loading.retry_delay(info(503, "MODEL_LOADING", 0.0)) == DEFAULT_CAPACITY_DELAY
+    counted = Attempts(RetryPolicy(wait_for_capacity=False), idempotent=False, clock=FakeClock())
+    assert counted.retry_delay(info(429, None, 0.0)) == 0.0

@@ -9,5 +9,6 @@
 - ``hostile``: ``HostileServer``, a real socket server on 127.0.0.1 that misbehaves at the HTTP level (resets,
   stalls, huge lines).
 - ``http2``: a real TLS HTTP/2 server (hypercorn) answering encode requests.
+- ``served``: any of these handlers on a real socket on 127.0.0.1, for code that connects from other processes.
 - ``queueing``: a virtual-time model of a server with slots and a queue (no HTTP), for the concurrency controller.
 """

@@ -102,3 +102,12 @@ class ChatServer(MockServer):
 
 def _always(response: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:
     return lambda request: response
+
+
+def thinking_agent(body: dict[str, Any]) -> dict[str, Any]:
+    """``FakeSIE``'s chat answer of a reasoning agent: a ``get_weather`` call with its ``reasoning_content``, then,
+    once the tool's result is in, the answer."""
+    if body["messages"][-1]["role"] == "tool":
+        return {"content": "It is sunny in Paris."}
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'}}
+    return {"content": None, "reasoning_content": "Paris needs a lookup.", "tool_calls": [call]}

@@ -108,6 +108,8 @@ class FakeSIE:
         msgpack_vectors: Answer a msgpack encode request in msgpack, vectors as numpy arrays (as the server does).
         timing: ``(queue, total)`` milliseconds, sent as ``X-Queue-Time`` and ``X-Total-Time`` on native answers
             (as a standalone server sends them); None sends none, as a gateway or a proxy may not.
+        prompt_tokens: The prompt tokens chat and generate answers report, from the text sent (a chat's
+            messages' text joined); None: 7 (chat) and 1 (generate).
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class FakeSIE:
         delay: float = 0.0,
         msgpack_vectors: bool = False,
         timing: tuple[float, float] | None = None,
+        prompt_tokens: Callable[[str], int] | None = None,
     ) -> None:
         self.vector = vector
         self.sparse = sparse
@@ -138,6 +141,7 @@ class FakeSIE:
         self.delay = delay
         self.msgpack_vectors = msgpack_vectors
         self.timing = timing
+        self.prompt_tokens = prompt_tokens
         self.requests: list[httpx.Request] = []
         self.bodies: list[Any] = []
         self.counts: dict[str, int] = {}
@@ -253,13 +257,16 @@ class FakeSIE:
         return httpx.Response(200, json={"model": name, "items": items}, headers=self._headers())
 
     def _generate(self, request: httpx.Request, body: Any, name: str) -> httpx.Response:
-        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        prompt = self.prompt_tokens(body["prompt"]) if self.prompt_tokens else 1
+        usage = {"prompt_tokens": prompt, "completion_tokens": 1, "total_tokens": prompt + 1}
         return httpx.Response(200, json={"model": name, "text": "ok", "finish_reason": "stop", "usage": usage})
 
     def _chat(self, request: httpx.Request, body: Any, name: str) -> httpx.Response:
         message = self.chat(body) if self.chat else {"content": f"{len(body['messages'])} messages"}
         choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}
-        usage = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
+        text = "".join(str(m.get("content") or "") for m in body["messages"])
+        prompt = self.prompt_tokens(text) if self.prompt_tokens else 7
+        usage = {"prompt_tokens": prompt, "completion_tokens": 3, "total_tokens": prompt + 3}
         return httpx.Response(200, json={"id": "c1", "model": body["model"], "choices": [choice], "usage": usage})
 
     def _headers(self) -> dict[str, str]:

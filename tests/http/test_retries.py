@@ -84,15 +84,16 @@ async def test_lora_loading_is_a_capacity_wait(sie: Any) -> None:
 
 
 @pytest.mark.parametrize("retry_after", ["0", "Thu, 01 Jan 2015 00:00:00 GMT"])
-async def test_zero_retry_after_on_a_capacity_signal_waits_the_default(sie: Any, retry_after: str) -> None:
-    """A MockTransport answers 503 MODEL_LOADING with ``Retry-After: 0`` (or a past date), then succeeds.
+async def test_zero_retry_after_on_a_capacity_signal_means_now_then_the_default(sie: Any, retry_after: str) -> None:
+    """A MockTransport answers 503 MODEL_LOADING with ``Retry-After: 0`` (or a past date) twice, then succeeds.
 
-    Capacity waits are bounded only by provision_timeout, so waiting 0 s would resend in a tight loop for up to
-    15 minutes; the client waits the default capacity delay instead.
+    The first ``0`` means now; capacity waits are bounded only by provision_timeout, so a server that keeps
+    saying ``0`` would be re-sent to in a tight loop for up to 15 minutes: the next wait is the default delay.
     """
-    sie.server.reply(503, MODEL_LOADING, headers={"Retry-After": retry_after}).ok("encode")
+    loading = {"Retry-After": retry_after}
+    sie.server.reply(503, MODEL_LOADING, headers=loading).reply(503, MODEL_LOADING, headers=loading).ok("encode")
     assert_succeeded("encode", await sie.run(sie.client(), "encode"))
-    assert sie.sleeps == [DEFAULT_CAPACITY_DELAY]
+    assert sie.sleeps == [0.0, DEFAULT_CAPACITY_DELAY]
 
 
 async def test_zero_retry_after_on_a_capacity_signal_cannot_spin(sie: Any) -> None:
@@ -100,8 +101,8 @@ async def test_zero_retry_after_on_a_capacity_signal_cannot_spin(sie: Any) -> No
     sie.server.reply(503, PROVISIONING, headers={"Retry-After": "0"})
     with pytest.raises(ProvisioningError):
         await sie.run(sie.client(provision_timeout=12), "chat")
-    assert sie.sleeps == [5.0, 5.0, 2.0]
-    assert sie.server.count == 4
+    assert sie.sleeps == [0.0, 5.0, 5.0, 2.0]
+    assert sie.server.count == 5
 
 
 @pytest.mark.parametrize(

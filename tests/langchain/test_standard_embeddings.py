@@ -5,9 +5,7 @@ from __future__ import annotations
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from sie_integrations.langchain import SIEEmbeddings
-from tests.support.live import RECORDED_URL
-
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+from tests.support.live import MINILM, RECORDED_URL
 
 
 class TestSIEEmbeddingsUnit(EmbeddingsUnitTests):

@@ -172,6 +172,7 @@ def test_message_conversion() -> None:
         {
             "role": "assistant",
             "content": "checking",
+            "reasoning_content": "let me think",
             "tool_calls": [
                 {"id": "t1", "type": "function", "function": {"name": "f", "arguments": '{"q": "日本"}'}},
                 {"id": "t2", "type": "function", "function": {"name": "g", "arguments": '{"raw": 1}'}},

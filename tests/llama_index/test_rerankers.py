@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
@@ -15,18 +14,15 @@ from sie_integrations.llama_index import (
     SIEReranker,
 )
 from tests.fakes.sie import FakeSIE
-from tests.support.events import Dispatched
+from tests.support.events import recorded
 
 BASE_URL = "https://sie.test"
 
 
 @pytest.fixture
-def events() -> Any:
-    recorder = Dispatched()
-    root = get_dispatcher()
-    root.add_event_handler(recorder)
-    yield recorder.events
-    root.event_handlers.remove(recorder)
+def events() -> Iterator[list[BaseEvent]]:
+    with recorded() as seen:
+        yield seen
 
 
 def rerank_nodes() -> list[NodeWithScore]:

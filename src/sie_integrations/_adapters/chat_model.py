@@ -25,6 +25,9 @@ class ChatConnection(SIEConnection, ChatSettings):
     _model_field: ClassVar[str] = "model"
     stream_usage: bool = True
     """Ask a stream for token usage (``stream_options.include_usage``) unless the call sets its own."""
+    send_reasoning: bool = True
+    """Send an assistant message's reasoning back as ``reasoning_content``: Qwen3-style chat templates render it
+    inside a tool loop, and DeepSeek-style servers refuse a tool loop without it. False: never sent."""
 
     _caps: CapabilityCache = PrivateAttr(default_factory=CapabilityCache)
     _structured: StructuredMemory = PrivateAttr(default_factory=StructuredMemory)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, cast
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic.fields import ModelPrivateAttr
+from typing_extensions import Self
 
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
@@ -42,6 +45,11 @@ def unknown_arguments_message(owner: str, unknown: list[str], known: set[str]) -
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
     return f"{owner} got unknown argument(s) {', '.join(hints)}"
+
+
+def _default(attr: ModelPrivateAttr) -> Any:
+    factory = cast(Callable[[], Any] | None, attr.default_factory)
+    return factory() if factory is not None else copy.deepcopy(attr.default)
 
 
 def _env_key() -> SecretStr | None:
@@ -105,6 +113,44 @@ class SIEConnection(ClientOptions):
         if "api_key" not in self.model_fields_set and self.api_key is not None and env_key_for(explicit_url) is None:
             self.api_key = None
         return self
+
+    def _start_afresh(self) -> None:
+        """A copy builds and learns its own: clients, capabilities and limits back to their defaults, so it uses
+        its own settings and nothing it learned of another server or model."""
+        private = {name: _default(attr) for name, attr in self.__private_attributes__.items()}
+        object.__setattr__(self, "__pydantic_private__", private)
+
+    def __copy__(self) -> Self:
+        copied = super().__copy__()
+        copied._start_afresh()
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        memo = {} if memo is None else memo
+        for given in self._given_clients().values():  # the user's: shared, never copied
+            memo[id(given)] = given
+        copied = super().__deepcopy__(memo)
+        copied._start_afresh()
+        return copied
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy that builds and learns its own (clients, capabilities); the ``http_client`` and
+        ``http_async_client`` given are shared, not copied. Nothing is sent.
+
+        Args:
+            update: Field values to change in the copy (not validated, as in pydantic).
+            deep: Copy the field values too.
+        """
+        if deep:  # pydantic deep-copies the fields not updated itself, without __deepcopy__
+            update = {**self._given_clients(), **(update or {})}
+        return super().model_copy(update=update, deep=deep)
+
+    def _given_clients(self) -> dict[str, Any]:
+        return {"http_client": self.http_client, "http_async_client": self.http_async_client}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._start_afresh()
 
     @property
     def client(self) -> SIEClient:

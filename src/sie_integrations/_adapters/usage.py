@@ -1,7 +1,9 @@
-"""Token counts of a chat completion, read the same way by both chat models."""
+"""Token counts of a chat completion, read the same way by both chat models, and the estimate when none is asked."""
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from ..chat import ChatUsage
@@ -25,3 +27,13 @@ def reasoning_tokens(usage: ChatUsage) -> int | None:
 def _count(details: dict[str, Any] | None, key: str) -> int | None:
     value = (details or {}).get(key)
     return value if isinstance(value, int) else None
+
+
+CHARS_PER_TOKEN = 4.0
+"""The estimate's rule, LangChain's ``count_tokens_approximately``'s too: about 4 characters a token."""
+
+
+def estimated_tokens(content: str | list[dict[str, Any]]) -> int:
+    """About how many tokens a text, or a list of JSON objects (tool definitions), takes; nothing is sent."""
+    text = content if isinstance(content, str) else json.dumps(content) if content else ""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)

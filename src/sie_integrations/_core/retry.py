@@ -48,6 +48,14 @@ def _jitter(delay: float) -> float:
     return random.uniform(0.75 * delay, delay)
 
 
+def _asked_delay(info: ErrorInfo, waits: int, otherwise: float) -> float:
+    """The server's ``Retry-After`` (``0``: now, the first time; a server that keeps saying ``0`` gets
+    ``otherwise``), else ``otherwise``."""
+    if info.retry_after is None or (info.retry_after == 0 and waits):
+        return otherwise
+    return info.retry_after
+
+
 def is_backpressure(info: ErrorInfo) -> bool:
     """A refusal before any work: 429, or a 503 saying the queue or the accelerator is busy."""
     return info.status == 429 or (info.status == 503 and (info.code or "").upper() in _BACKPRESSURE)
@@ -72,18 +80,19 @@ class Attempts:
         """Seconds to wait before trying again after this error response, or None to give up."""
         code = (info.code or "").upper()
         remaining = self.remaining
+        if self.policy.max_retries == 0:  # nothing is sent twice, whatever the answer
+            return None
         if info.status == 202 or code in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING"):
             if not self.policy.wait_for_capacity or remaining <= 0:
                 return None
-            # Only the budget bounds these waits: a zero Retry-After (or a past date) would resend in a tight loop.
-            delay = info.retry_after if info.retry_after else DEFAULT_CAPACITY_DELAY
+            delay = _asked_delay(info, self.capacity_waits, DEFAULT_CAPACITY_DELAY)
             self.capacity_waits += 1
             return min(delay, remaining)
         if is_backpressure(info) and self.policy.wait_for_capacity:
             # Refused before any work (the server answered with an error status, not a result or a stream):
             # safe to send again, generations included. Waited out within the budget, spread upwards so
             # calls refused together do not come back together.
-            base = info.retry_after or min(2.0**self.capacity_waits, 30.0)
+            base = _asked_delay(info, self.capacity_waits, min(2.0**self.capacity_waits, 30.0))
             delay = base * random.uniform(1.0, 1.5)
             if delay >= remaining:
                 return None
@@ -100,7 +109,7 @@ class Attempts:
         )
         if not retryable or self.retries >= self.policy.max_retries:
             return None
-        delay = info.retry_after if info.retry_after is not None else _jitter(min(2.0**self.retries, 30.0))
+        delay = _asked_delay(info, self.retries, _jitter(min(2.0**self.retries, 30.0)))
         if delay >= remaining:
             return None
         self.retries += 1
@@ -122,6 +131,8 @@ class Attempts:
             error.message = f"{error.message} (after {self.retries} retries)"
         elif not self.policy.wait_for_capacity and capacity:
             error.message = f"{error.message} (wait_for_capacity is off)"
+        elif self.policy.max_retries == 0 and (capacity or is_backpressure(info)):
+            error.message = f"{error.message} (not retried: max_retries=0)"
         return error
 
     def transport_delay(self, failure: Broken, url: str) -> float:

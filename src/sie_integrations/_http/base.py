@@ -66,7 +66,7 @@ class BaseClient(Generic[H]):
             pool: Pool to route to.
             wait_for_capacity: Wait while the model loads or capacity is provisioned (202 / 503).
             provision_timeout: Total seconds one call may spend waiting for capacity.
-            max_retries: Retries after 429, back-pressure 503s and connection failures.
+            max_retries: Retries after 429, back-pressure 503s and connection failures; 0 sends nothing twice.
             headers: Extra headers sent with every request.
             wire_format: ``"msgpack"`` (default) or ``"json"`` for encode, score and extract.
             http2: Offer HTTP/2 to ``https://`` servers (needs ``pip install 'sie-integrations[http2]'``);

@@ -68,7 +68,8 @@ class ClientOptions(BaseModel):
         default=3, ge=0, description="Retries after 429, back-pressure 503s and failed connections."
     )
     """Retries after 429s, back-pressure 503s and failed connections (default 3). A generation is never sent
-    again once it may have reached the server."""
+    again once it may have reached the server. ``0`` sends nothing twice, whatever the answer: no capacity or
+    back-pressure waits either (a 429 raises ``RateLimitError`` at once, for fallbacks)."""
     headers: dict[str, str] | None = Field(
         default=None,
         exclude=True,

@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._qdrant import SIEQdrantSparseEmbeddings as SIEQdrantSparseEmbeddings
     from .chat_models import SIEChatModel
     from .embeddings import SIEEmbeddings
     from .extractors import SIEExtractionTransformer, SIEExtractor
@@ -22,6 +23,7 @@ _MODULES = {
     "SIEEmbeddings": ".embeddings",
     "SIEMultiVectorEmbeddings": ".multivector",
     "SIESparseEncoder": ".sparse",
+    "SIEQdrantSparseEmbeddings": "._qdrant",  # needs the qdrant extra: not in __all__, so * imports need none
     "SIEExtractionTransformer": ".extractors",
     "SIEExtractor": ".extractors",
     "SIELLM": ".llms",

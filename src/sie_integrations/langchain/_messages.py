@@ -77,8 +77,20 @@ def _tool_call_wire(call: ToolCall | InvalidToolCall, arguments: str) -> dict[st
     return {"id": call.get("id"), "type": "function", "function": {"name": call.get("name"), "arguments": arguments}}
 
 
-def message_to_wire(message: BaseMessage) -> dict[str, Any]:
-    """One LangChain message as a chat completion message."""
+def reasoning_of(message: AIMessage) -> str:
+    """An assistant message's reasoning: ``additional_kwargs["reasoning_content"]``, else its ``reasoning``
+    (v1) and ``thinking`` blocks."""
+    given = message.additional_kwargs.get("reasoning_content")
+    if isinstance(given, str) and given:
+        return given
+    if isinstance(message.content, str):
+        return ""
+    blocks = [b for b in message.content if isinstance(b, dict) and b.get("type") in ("reasoning", "thinking")]
+    return "".join(str(b.get(b["type"]) or "") for b in blocks)
+
+
+def message_to_wire(message: BaseMessage, *, reasoning: bool = True) -> dict[str, Any]:
+    """One LangChain message as a chat completion message; ``reasoning``: with an assistant's reasoning."""
     wire: dict[str, Any]
     if isinstance(message, SystemMessage):
         role = "developer" if message.additional_kwargs.get("__openai_role__") == "developer" else "system"
@@ -93,6 +105,9 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
             wire["tool_calls"] = calls
             if not wire["content"]:
                 del wire["content"]
+        thought = reasoning_of(message) if reasoning else ""
+        if thought:
+            wire["reasoning_content"] = thought
     elif isinstance(message, ToolMessage):
         content = content_parts(message.content)
         if not isinstance(content, str):
@@ -107,8 +122,8 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
     return wire
 
 
-def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    return [message_to_wire(m) for m in messages]
+def messages_to_wire(messages: Sequence[BaseMessage], *, reasoning: bool = True) -> list[dict[str, Any]]:
+    return [message_to_wire(m, reasoning=reasoning) for m in messages]
 
 
 # --- wire -> LangChain -------------------------------------------------------------------

@@ -41,9 +41,10 @@ def _filled(method: Callable[Concatenate[dict[Any, Any], P], R]) -> Callable[Con
 
 
 class LazyProfile(dict):  # type: ignore[type-arg]
-    """A profile dict that asks the server on first read, so building a chat model sends nothing."""
+    """A profile dict that asks the server on first read, so building, copying or pickling a chat model sends
+    nothing. Pickled unfilled and unbound: the model it belongs to binds it again (``load``)."""
 
-    def __init__(self, load: Callable[[], ModelProfile]) -> None:
+    def __init__(self, load: Callable[[], ModelProfile] | None = None) -> None:
         super().__init__()
         self._load: Callable[[], ModelProfile] | None = load
 
@@ -72,9 +73,8 @@ class LazyProfile(dict):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         return "{...: asked from the server on first read}" if self._load is not None else super().__repr__()
 
-    def __reduce__(self) -> tuple[type[dict[Any, Any]], tuple[dict[Any, Any]]]:
-        self._fill()
-        return (dict, (dict(self),))
+    def __reduce__(self) -> tuple[type[LazyProfile], tuple[()]]:
+        return (LazyProfile, ())
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LazyProfile:
         return self

@@ -11,6 +11,7 @@ from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -18,12 +19,13 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import Field, model_validator
+from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
 from typing_extensions import Self
 
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import chat_request, output_budget, settings_of, wire_tool_choice
+from .._adapters.chat_request import COUNT_ONLY, chat_request, output_budget, settings_of, wire_tool_choice
 from .._adapters.structured import json_schema_format
+from .._adapters.usage import estimated_tokens
 from ..chat import ChatCompletion, ChatCompletionRequest
 from ._errors import langchain_errors
 from ._messages import ChunkMapper, ai_messages, messages_to_wire
@@ -80,6 +82,11 @@ class SIEChatModel(ChatConnection, BaseChatModel):
     """More request fields as a dict, sent with every request, as ``ChatOpenAI`` takes them; checked when the
     model is built (an unknown name is refused with the closest field)."""
 
+    count_tokens: Literal["server", "estimate"] = "server"
+    """How ``get_num_tokens`` and ``get_num_tokens_from_messages`` count: ``"server"`` (default) asks the server
+    for the served model's exact count (a one-token generation: its ``usage.prompt_tokens``); ``"estimate"``
+    sends nothing and uses LangChain's ``count_tokens_approximately`` (about 4 characters a token)."""
+
     _more_fields: ClassVar[str] = "model_kwargs"
     _renames: ClassVar[Mapping[str, str]] = {"stop_sequences": "stop"}
 
@@ -89,10 +96,29 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         """A profile filled from the server's capabilities on first read (construction sends nothing)."""
         return cast(ModelProfile, LazyProfile(lambda: profile_from(self.capabilities())))
 
+    @field_validator("profile", mode="wrap")
+    @classmethod
+    def _keep_lazy_profile(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """A lazy profile passed in stays lazy (validating it as a dict would read it, asking the server)."""
+        return value if isinstance(value, LazyProfile) else handler(value)
+
     @model_validator(mode="after")
     def _check_profile_keys(self) -> Self:
-        """Replaces the base check: reading the profile here would ask the server at construction."""
+        """Replaces the base check (reading the profile here would ask the server at construction); a lazy profile
+        passed in (``configurable_fields`` passes the default model's) is replaced by this model's own."""
+        self._own_profile()
         return self
+
+    def _own_profile(self) -> None:
+        """A lazy profile read from this model's capabilities (one of another model's would read those)."""
+        if isinstance(self.profile, LazyProfile):
+            self.__dict__["profile"] = self._resolve_model_profile()
+
+    def _start_afresh(self) -> None:
+        """A copy also reads its own profile, and traces as itself."""
+        super()._start_afresh()
+        self._own_profile()
+        self.__dict__.pop("_serialized", None)
 
     @property
     def _llm_type(self) -> str:
@@ -155,7 +181,7 @@ class SIEChatModel(ChatConnection, BaseChatModel):
             self._settings(),
             kwargs,
             model=model,
-            messages=messages_to_wire(messages),
+            messages=messages_to_wire(messages, reasoning=self.send_reasoning),
             stream=stream,
             stream_usage=stream_usage,
             stop=stop,
@@ -207,6 +233,57 @@ class SIEChatModel(ChatConnection, BaseChatModel):
                             await run_manager.on_llm_new_token(generation.text, chunk=generation)
                         yield generation
         yield ChatGenerationChunk(message=mapper.finish())
+
+    # --- token counting -------------------------------------------------------------------
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+    ) -> int:
+        """The prompt tokens of ``messages`` and ``tools`` for the served model, its chat template included (see
+        ``count_tokens``); what ``trim_messages(token_counter=llm)`` calls.
+
+        Args:
+            messages: The conversation to count.
+            tools: Tools offered with it (LangChain tools, pydantic models, functions or OpenAI tool dicts).
+        """
+        if not messages:
+            return 0
+        formatted = [convert_to_openai_tool(tool) for tool in tools or []]
+        estimate = count_tokens_approximately(messages) + estimated_tokens(formatted)
+        if self.count_tokens == "estimate":
+            return estimate
+        request = self._request(messages, None, stream=False, **COUNT_ONLY, tools=formatted or None)
+        with langchain_errors():
+            usage = self.client.chat_completions(request).usage
+        return usage.prompt_tokens if usage is not None else estimate
+
+    def get_num_tokens(self, text: str) -> int:
+        """The tokens of ``text`` alone (no chat template) for the served model (see ``count_tokens``).
+
+        Args:
+            text: The text to count.
+        """
+        if self.custom_get_token_ids is not None or not text:
+            return len(self.get_token_ids(text)) if text else 0
+        if self.count_tokens == "estimate":
+            return estimated_tokens(text)
+        with langchain_errors():
+            return self.client.generate(self.model, text, max_new_tokens=1).usage.prompt_tokens
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """``custom_get_token_ids(text)`` when set; SIE serves no token ids, so otherwise a ``NotImplementedError``.
+
+        Args:
+            text: The text to tokenize.
+        """
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        raise NotImplementedError(
+            "SIE serves token counts, not token ids: use get_num_tokens() or get_num_tokens_from_messages(), "
+            "or pass custom_get_token_ids= (your tokenizer's encode)"
+        )
 
     # --- tools and structured output ------------------------------------------------------
 

@@ -57,13 +57,14 @@ def _arguments(kwargs: dict[str, Any] | str) -> str:
     return kwargs if isinstance(kwargs, str) else json.dumps(kwargs, ensure_ascii=False)
 
 
-def message_to_wire(message: ChatMessage) -> dict[str, Any]:
-    """One LlamaIndex message as a chat completion message."""
+def message_to_wire(message: ChatMessage, *, reasoning: bool = True) -> dict[str, Any]:
+    """One LlamaIndex message as a chat completion message; ``reasoning``: with an assistant's ``ThinkingBlock``s."""
     role = _ROLES.get(message.role)
     if role is None:
         raise ValueError(f"SIE chat cannot send a message with role {message.role!r}")
     parts: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
+    thoughts: list[str] = []
     for block in message.blocks:
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
@@ -78,7 +79,7 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
                 }
             )
         elif isinstance(block, ThinkingBlock):
-            continue
+            thoughts.append(block.content or "")
         else:
             raise ValueError(f"SIE chat does not take {type(block).__name__} content")
     if not calls and role == "assistant":
@@ -93,6 +94,8 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
         wire["content"] = parts
     if calls and role == "assistant":
         wire["tool_calls"] = calls
+    if reasoning and role == "assistant" and "".join(thoughts):
+        wire["reasoning_content"] = "".join(thoughts)
     if role == "tool":
         call_id = message.additional_kwargs.get("tool_call_id")
         if not call_id:
@@ -114,8 +117,8 @@ def _legacy_call(call: Any) -> dict[str, Any]:
     }
 
 
-def messages_to_wire(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    return [message_to_wire(m) for m in messages]
+def messages_to_wire(messages: Sequence[ChatMessage], *, reasoning: bool = True) -> list[dict[str, Any]]:
+    return [message_to_wire(m, reasoning=reasoning) for m in messages]
 
 
 # --- wire -> LlamaIndex ------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -20,44 +20,34 @@ from llama_index.core.base.llms.types import (
     CompletionResponseAsyncGen,
     CompletionResponseGen,
     LLMMetadata,
-    MessageRole,
-    ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.events.llm import LLMStructuredPredictEndEvent, LLMStructuredPredictStartEvent
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
-from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import BasePromptTemplate
+from llama_index.core.types import PydanticProgramMode
 from pydantic import Field
 
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import chat_request, output_budget, wire_tool_choice
+from .._adapters.chat_request import chat_request, output_budget
 from .._adapters.structured import Method, arun, astream, run, stream, tries
-from .._adapters.tool_calls import parse_partial_json
 from ..chat import ChatCompletionRequest
 from ._base import LlamaIndexConnection
 from ._messages import StreamAccumulator, chat_response, messages_to_wire
 from ._structured import StructuredJob
+from ._tools import ToolCalling
 
 if TYPE_CHECKING:
-    from llama_index.core.tools.types import BaseTool
+    pass
 
 
-def _parse_partial(arguments: str) -> dict[str, Any]:
-    """Arguments of a (possibly still streaming) tool call; never raises."""
-    value = parse_partial_json(arguments)
-    return value if isinstance(value, dict) else {}
+dispatcher = get_dispatcher(__name__)
 
 
-def _tool_choice(tool_choice: str | dict[str, Any] | None, tool_required: bool) -> str | dict[str, Any] | None:
-    """``tool_choice`` in wire form; without one, "required" when ``tool_required``."""
-    if not tool_choice and not isinstance(tool_choice, dict):
-        return "required" if tool_required else None
-    return wire_tool_choice(tool_choice)
-
-
-class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
+class SIEChatModel(LlamaIndexConnection, ChatConnection, ToolCalling, FunctionCallingLLM):
     """A chat model served by SIE, for query engines, chat engines and agents.
 
     Tool calling (``FunctionAgent``, ``chat_with_tools``), streaming with usage for token counting,
@@ -107,39 +97,18 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
             self._settings(),
             kwargs,
             model=self.model_name,
-            messages=messages_to_wire(messages),
+            messages=messages_to_wire(messages, reasoning=self.send_reasoning),
             stream=stream,
             stream_usage=self.stream_usage,
         )
 
-    @llm_chat_callback()
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """One answer to the conversation; tool calls come back as ``ToolCallBlock``s.
-
-        Args:
-            messages: The conversation so far.
-            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
-        """
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         return chat_response(self.client.chat_completions(self._request(messages, False, **kwargs)))
 
-    @llm_chat_callback()
-    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Async ``chat``.
-
-        Args:
-            messages: The conversation so far.
-            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
-        """
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         return chat_response(await self.async_client.chat_completions(self._request(messages, False, **kwargs)))
 
-    @llm_chat_callback()
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Stream the answer: each response has the text so far and its ``delta``; the last one has the usage.
-
-        Args:
-            messages: The conversation so far.
-            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
-        """
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         request = self._request(messages, True, **kwargs)
 
         def gen() -> ChatResponseGen:
@@ -150,14 +119,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
         return gen()
 
-    @llm_chat_callback()
-    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        """Async ``stream_chat``.
-
-        Args:
-            messages: The conversation so far.
-            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
-        """
+    async def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
         request = self._request(messages, True, **kwargs)
 
         async def gen() -> ChatResponseAsyncGen:
@@ -171,6 +133,49 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
 
         return gen()
 
+    # The public methods fire LlamaIndex's LLM events, once a request: ``complete`` and its kin call the private
+    # ``_chat`` and kin, not the decorated ``chat``.
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """One answer to the conversation; tool calls come back as ``ToolCallBlock``s.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async ``chat``.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer: each response has the text so far and its ``delta``; the last one has the usage.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        """Async ``stream_chat``.
+
+        Args:
+            messages: The conversation so far.
+            **kwargs: Request fields for this call, such as ``temperature``; they win over the model's.
+        """
+        return await self._astream_chat(messages, **kwargs)
+
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """``chat`` with the prompt as one user message.
@@ -180,7 +185,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
             formatted: Not used (the prompt is sent as is).
             **kwargs: Request fields for this call, such as ``temperature``.
         """
-        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+        return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -191,7 +196,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
             formatted: Not used (the prompt is sent as is).
             **kwargs: Request fields for this call, such as ``temperature``.
         """
-        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+        return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
@@ -202,7 +207,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
             formatted: Not used (the prompt is sent as is).
             **kwargs: Request fields for this call, such as ``temperature``.
         """
-        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+        return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
@@ -213,79 +218,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
             formatted: Not used (the prompt is sent as is).
             **kwargs: Request fields for this call, such as ``temperature``.
         """
-        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
-
-    # --- tools ----------------------------------------------------------------------------
-
-    def _prepare_chat_with_tools(
-        self,
-        tools: Sequence[BaseTool],
-        user_msg: str | ChatMessage | None = None,
-        chat_history: list[ChatMessage] | None = None,
-        verbose: bool = False,
-        allow_parallel_tool_calls: bool = False,
-        tool_required: bool = False,
-        tool_choice: str | dict[str, Any] | None = None,
-        strict: bool | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        specs = [tool.metadata.to_openai_tool(skip_length_check=True) for tool in tools]
-        if strict is not None:
-            for spec in specs:
-                spec["function"]["strict"] = strict
-        messages = list(chat_history or [])
-        if isinstance(user_msg, str):
-            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
-        if user_msg is not None:
-            messages.append(user_msg)
-        prepared: dict[str, Any] = {"messages": messages, **kwargs}
-        if specs:
-            prepared["tools"] = specs
-            prepared["parallel_tool_calls"] = allow_parallel_tool_calls
-            choice = _tool_choice(tool_choice, tool_required)
-            if choice is not None:
-                prepared["tool_choice"] = choice
-        return prepared
-
-    def _validate_chat_with_tools_response(
-        self,
-        response: ChatResponse,
-        tools: Sequence[BaseTool],
-        allow_parallel_tool_calls: bool = False,
-        **kwargs: Any,
-    ) -> ChatResponse:
-        if not allow_parallel_tool_calls:
-            calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
-            for extra in calls[1:]:
-                response.message.blocks.remove(extra)
-            wire_calls = response.message.additional_kwargs.get("tool_calls")
-            if isinstance(wire_calls, list):
-                response.message.additional_kwargs["tool_calls"] = wire_calls[:1]
-        return response
-
-    def get_tool_calls_from_response(
-        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
-    ) -> list[ToolSelection]:
-        """The tool calls of a response; safe on the partial arguments of a streaming response.
-
-        Args:
-            response: A response of ``chat_with_tools`` (or ``stream_chat_with_tools``).
-            error_on_no_tool_call: Raise ``ValueError`` when the response has no tool call; False returns ``[]``.
-            **kwargs: Not used.
-        """
-        calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
-        if not calls and error_on_no_tool_call:
-            raise ValueError(f"expected at least one tool call, got none: {response.message.content!r}")
-        return [
-            ToolSelection(
-                tool_id=call.tool_call_id or "",
-                tool_name=call.tool_name,
-                tool_kwargs=call.tool_kwargs
-                if isinstance(call.tool_kwargs, dict)
-                else _parse_partial(call.tool_kwargs),
-            )
-            for call in calls
-        ]
+        return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
 
     # --- structured output ----------------------------------------------------------------
 
@@ -299,6 +232,7 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
     ) -> StructuredJob:
         return StructuredJob(output_cls, prompt, llm_kwargs, args, self)
 
+    @dispatcher.span
     def structured_predict(
         self,
         output_cls: type[BaseModel],
@@ -317,14 +251,22 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
             llm_kwargs: Request fields for the call, such as ``temperature``.
             **prompt_args: The template's variables.
         """
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(output_cls=output_cls, template=prompt, template_args=prompt_args)
+        )
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
 
         def attempt(method: Method) -> BaseModel:
             return job.finish(method, self.chat(job.messages(method), **job.request(method, caps)))
 
-        return run(tries(self._structured, caps), attempt)
+        result = run(tries(self._structured, caps), attempt)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
 
+    @dispatcher.span
     async def astructured_predict(
         self,
         output_cls: type[BaseModel],
@@ -340,13 +282,20 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
             llm_kwargs: Request fields for the call, such as ``temperature``.
             **prompt_args: The template's variables.
         """
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(output_cls=output_cls, template=prompt, template_args=prompt_args)
+        )
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = await self.acapabilities()
 
         async def attempt(method: Method) -> BaseModel:
             return job.finish(method, await self.achat(job.messages(method), **job.request(method, caps)))
 
-        return await arun(tries(self._structured, caps), attempt)
+        result = await arun(tries(self._structured, caps), attempt)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
 
     def _structured_stream_call(
         self,
@@ -356,6 +305,9 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
         **prompt_args: Any,
     ) -> Generator[Any, None, None]:
         """Partial copies of ``output_cls`` while the answer streams, then the validated object."""
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            yield from super()._structured_stream_call(output_cls, cast(Any, prompt), llm_kwargs, **prompt_args)
+            return
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = self.capabilities()
 
@@ -374,6 +326,8 @@ class SIEChatModel(LlamaIndexConnection, ChatConnection, FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            return await super()._structured_astream_call(output_cls, cast(Any, prompt), llm_kwargs, **prompt_args)
         job = self._job(output_cls, prompt, llm_kwargs, prompt_args)
         caps = await self.acapabilities()
 

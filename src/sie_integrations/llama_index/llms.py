@@ -9,11 +9,13 @@ from llama_index.core.base.llms.generic_utils import (
     astream_completion_response_to_chat_response,
     completion_response_to_chat_response,
     messages_to_prompt,
+    stream_completion_response_to_chat_response,
 )
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
     ChatResponseAsyncGen,
+    ChatResponseGen,
     CompletionResponse,
     CompletionResponseAsyncGen,
     CompletionResponseGen,
@@ -100,27 +102,11 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
     def _prompt(self, prompt: str, formatted: bool) -> str:
         return prompt if formatted or self.completion_to_prompt is None else self.completion_to_prompt(prompt)
 
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """Continue ``prompt``; keyword arguments override ``max_new_tokens``, ``temperature``, ``top_p``, ``stop``.
-
-        Args:
-            prompt: The text to continue (no chat template is applied).
-            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
-            **kwargs: Per-call settings.
-        """
+    def _complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
         return _response(self.client.generate(model, prompt, **args), args.get("stop", []))
 
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        """Stream ``complete``: each response has the text so far and its ``delta``; the last one the usage.
-
-        Args:
-            prompt: The text to continue (no chat template is applied).
-            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
-            **kwargs: Per-call settings, as for ``complete``.
-        """
+    def _stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
         args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
 
         def gen() -> CompletionResponseGen:
@@ -133,27 +119,13 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
 
         return gen()
 
-    @llm_completion_callback()
-    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """Async ``complete``.
-
-        Args:
-            prompt: The text to continue (no chat template is applied).
-            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
-            **kwargs: Per-call settings, as for ``complete``.
-        """
+    async def _acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
         return _response(await self.async_client.generate(model, prompt, **args), args.get("stop", []))
 
-    @llm_completion_callback()
-    async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
-        """Async ``stream_complete``.
-
-        Args:
-            prompt: The text to continue (no chat template is applied).
-            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
-            **kwargs: Per-call settings, as for ``complete``.
-        """
+    async def _astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
         args, model, prompt = self._args(kwargs), self.model_name, self._prompt(prompt, formatted)
 
         async def gen() -> CompletionResponseAsyncGen:
@@ -166,16 +138,88 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
 
         return gen()
 
+    def _chat_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        return (self.messages_to_prompt or messages_to_prompt)(messages)
+
+    # The public methods fire LlamaIndex's LLM events, once a request: the chat methods call the private
+    # ``_complete`` and kin, not the decorated ``complete``.
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Continue ``prompt``; keyword arguments override ``max_new_tokens``, ``temperature``, ``top_p``, ``stop``.
+
+        Args:
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
+            **kwargs: Per-call settings.
+        """
+        return self._complete(prompt, formatted, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        """Stream ``complete``: each response has the text so far and its ``delta``; the last one the usage.
+
+        Args:
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        return self._stream_complete(prompt, formatted, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Async ``complete``.
+
+        Args:
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        return await self._acomplete(prompt, formatted, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
+        """Async ``stream_complete``.
+
+        Args:
+            prompt: The text to continue (no chat template is applied).
+            formatted: Whether ``prompt`` is final; if not, ``completion_to_prompt`` is applied to it first.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        return await self._astream_complete(prompt, formatted, **kwargs)
+
     @llm_chat_callback()
-    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Async ``chat``, without blocking the event loop: the messages as one prompt (``messages_to_prompt``).
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """The messages as one prompt (``messages_to_prompt``), continued.
 
         Args:
             messages: The conversation.
             **kwargs: Per-call settings, as for ``complete``.
         """
-        prompt = (self.messages_to_prompt or messages_to_prompt)(messages)
-        return completion_response_to_chat_response(await self.acomplete(prompt, formatted=True, **kwargs))
+        return completion_response_to_chat_response(self._complete(self._chat_prompt(messages), True, **kwargs))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream ``chat``.
+
+        Args:
+            messages: The conversation.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        return stream_completion_response_to_chat_response(
+            self._stream_complete(self._chat_prompt(messages), True, **kwargs)
+        )
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async ``chat``, without blocking the event loop.
+
+        Args:
+            messages: The conversation.
+            **kwargs: Per-call settings, as for ``complete``.
+        """
+        response = await self._acomplete(self._chat_prompt(messages), True, **kwargs)
+        return completion_response_to_chat_response(response)
 
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
@@ -185,7 +229,6 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
             messages: The conversation.
             **kwargs: Per-call settings, as for ``complete``.
         """
-        prompt = (self.messages_to_prompt or messages_to_prompt)(messages)
         return astream_completion_response_to_chat_response(
-            await self.astream_complete(prompt, formatted=True, **kwargs)
+            await self._astream_complete(self._chat_prompt(messages), True, **kwargs)
         )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
+from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
@@ -19,6 +22,8 @@ from ._base import LlamaIndexConnection
 
 dispatcher = get_dispatcher(__name__)
 
+Reranking = tuple[str, Callable[[list[Ranked]], list[NodeWithScore]]]
+
 
 class _Reranking(LlamaIndexConnection, Concurrent, BaseNodePostprocessor):
     """What both rerankers share: ``top_n``, the nodes' texts, and LlamaIndex's rerank events."""
@@ -32,18 +37,30 @@ class _Reranking(LlamaIndexConnection, Concurrent, BaseNodePostprocessor):
     def _texts(self, nodes: list[NodeWithScore]) -> list[str]:
         return [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
 
-    def _start(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> str:
+    @contextmanager
+    def _reranking(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> Iterator[Reranking]:
+        """One reranking inside LlamaIndex's rerank events (instrumentation, and the ``RERANKING`` callback as
+        core's rerankers fire it): the query, and the function that returns the nodes of a ranking."""
         if query_bundle is None:
             raise ValueError(f"{type(self).__name__} needs a query")
         dispatcher.event(
             ReRankStartEvent(query=query_bundle, nodes=nodes, top_n=self.top_n, model_name=self.model_name)
         )
-        return query_bundle.query_str
+        payload: dict[str, Any] = {
+            EventPayload.NODES: nodes,
+            EventPayload.MODEL_NAME: self.model_name,
+            EventPayload.QUERY_STR: query_bundle.query_str,
+            EventPayload.TOP_K: self.top_n,
+        }
+        with self.callback_manager.event(CBEventType.RERANKING, payload=payload) as event:
 
-    def _end(self, nodes: list[NodeWithScore], ranked: list[Ranked]) -> list[NodeWithScore]:
-        out = [NodeWithScore(node=nodes[r.index].node, score=r.score) for r in ranked]
-        dispatcher.event(ReRankEndEvent(nodes=out))
-        return out
+            def end(ranked: list[Ranked]) -> list[NodeWithScore]:
+                out = [NodeWithScore(node=nodes[r.index].node, score=r.score) for r in ranked]
+                event.on_end(payload={EventPayload.NODES: out})
+                dispatcher.event(ReRankEndEvent(nodes=out))
+                return out
+
+            yield query_bundle.query_str, end
 
 
 class SIEReranker(_Reranking):
@@ -63,22 +80,22 @@ class SIEReranker(_Reranking):
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
-        query = self._start(nodes, query_bundle)
+        with self._reranking(nodes, query_bundle) as (query, end):
 
-        def score(part: Sequence[str]) -> list[ScoreEntry]:
-            return self.client.score(self.model_name, query, part, instruction=self.instruction)
+            def score(part: Sequence[str]) -> list[ScoreEntry]:
+                return self.client.score(self.model_name, query, part, instruction=self.instruction)
 
-        return self._end(nodes, rerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
+            return end(rerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
 
     async def _apostprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
-        query = self._start(nodes, query_bundle)
+        with self._reranking(nodes, query_bundle) as (query, end):
 
-        async def score(part: Sequence[str]) -> list[ScoreEntry]:
-            return await self.async_client.score(self.model_name, query, part, instruction=self.instruction)
+            async def score(part: Sequence[str]) -> list[ScoreEntry]:
+                return await self.async_client.score(self.model_name, query, part, instruction=self.instruction)
 
-        return self._end(nodes, await arerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
+            return end(await arerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
 
 
 class SIEMaxSimReranker(_Reranking, Batched):
@@ -100,26 +117,26 @@ class SIEMaxSimReranker(_Reranking, Batched):
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
-        query = self._start(nodes, query_bundle)
-        if not nodes:
-            return self._end(nodes, [])
-        args = {"instruction": self.instruction}
-        q = encode_multivectors(self.client, self.model_name, [query], self._batching(), is_query=True, **args)
-        d = encode_multivectors(
-            self.client, self.model_name, self._texts(nodes), self._batching(), is_query=False, **args
-        )
-        return self._end(nodes, maxsim_ranking(q[0], d, self.top_n))
+        with self._reranking(nodes, query_bundle) as (query, end):
+            if not nodes:
+                return end([])
+            args = {"instruction": self.instruction}
+            q = encode_multivectors(self.client, self.model_name, [query], self._batching(), is_query=True, **args)
+            d = encode_multivectors(
+                self.client, self.model_name, self._texts(nodes), self._batching(), is_query=False, **args
+            )
+            return end(maxsim_ranking(q[0], d, self.top_n))
 
     async def _apostprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
-        query = self._start(nodes, query_bundle)
-        if not nodes:
-            return self._end(nodes, [])
-        args = {"instruction": self.instruction}
-        client, batching = self.async_client, self._batching()
-        q, d = await asyncio.gather(
-            aencode_multivectors(client, self.model_name, [query], batching, is_query=True, **args),
-            aencode_multivectors(client, self.model_name, self._texts(nodes), batching, is_query=False, **args),
-        )
-        return self._end(nodes, maxsim_ranking(q[0], d, self.top_n))
+        with self._reranking(nodes, query_bundle) as (query, end):
+            if not nodes:
+                return end([])
+            args = {"instruction": self.instruction}
+            client, batching = self.async_client, self._batching()
+            q, d = await asyncio.gather(
+                aencode_multivectors(client, self.model_name, [query], batching, is_query=True, **args),
+                aencode_multivectors(client, self.model_name, self._texts(nodes), batching, is_query=False, **args),
+            )
+            return end(maxsim_ranking(q[0], d, self.top_n))

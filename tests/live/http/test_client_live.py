@@ -19,10 +19,10 @@ from sie_integrations import (
     ServerError,
     SIEClient,
 )
+from tests.support.live import MINILM
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
 
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 WEATHER_TOOL = {
     "type": "function",
     "function": {

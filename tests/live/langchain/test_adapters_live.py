@@ -8,18 +8,11 @@ from langchain_core.documents import Document
 from langchain_core.vectorstores import InMemoryVectorStore
 
 from sie_integrations.langchain import SIEEmbeddings, SIEReranker, SIESparseEncoder
-from tests.support.live import LIVE_API_KEY
+from tests.support.live import FACTS, LIVE_API_KEY, MINILM
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
 
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-DOCS = [
-    "The Eiffel Tower is in Paris.",
-    "Bananas are rich in potassium.",
-    "Paris has mild summers.",
-    "A reranker scores query and document pairs.",
-    "Python is a programming language.",
-]
+DOCS = FACTS
 
 
 def test_batched_embeddings_keep_input_order(sie_url: str) -> None:

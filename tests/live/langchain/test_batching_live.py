@@ -9,11 +9,10 @@ import pytest
 
 from sie_integrations import SIEClient
 from sie_integrations.langchain import SIEEmbeddings
-from tests.support.live import LIVE_API_KEY
+from tests.support.live import LIVE_API_KEY, MINILM
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
 
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 LENGTHS = random.Random(3).choices((4, 8, 60, 120), k=40)
 TEXTS = [" ".join(f"token{(i + j) % 50}" for j in range(n)) for i, n in enumerate(LENGTHS)]
 

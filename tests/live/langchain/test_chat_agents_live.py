@@ -12,7 +12,15 @@ import asyncio
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    trim_messages,
+)
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
@@ -242,3 +250,41 @@ def test_every_request_field_is_sent_not_dropped(sie_url: str) -> None:
     with pytest.raises(RequestError) as caught:  # a first-class field the MLX path refuses: sent, not dropped
         refused.invoke("Hi")
     assert caught.value.param == "frequency_penalty"
+
+
+@pytest.mark.parametrize("model", AGENT)
+def test_reasoning_sent_back_reaches_the_chat_template(sie_url: str, model: str) -> None:
+    """The agent models' template renders an assistant's reasoning inside a tool loop, as Qwen3's does: the same
+    loop costs more prompt tokens with the reasoning than without (the CPU peer emits none, so it is added)."""
+    tokens = {}
+    for send_reasoning in (True, False):
+        llm = SIEChatModel(
+            model=model, base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=64, send_reasoning=send_reasoning
+        )
+        first = llm.bind_tools([get_weather]).invoke("What is the weather in Paris?")
+        assert first.tool_calls
+        first.additional_kwargs["reasoning_content"] = "The user wants Paris; get_weather answers that."
+        answer = llm.bind_tools([get_weather]).invoke(_with_results("What is the weather in Paris?", first))
+        assert answer.text == SUNNY
+        assert answer.usage_metadata is not None
+        tokens[send_reasoning] = answer.usage_metadata["input_tokens"]
+    assert tokens[True] > tokens[False], tokens
+
+
+def test_tokens_are_counted_by_the_served_model(sie_url: str) -> None:
+    """``trim_messages(token_counter=llm)`` counts with the peer's own tokenizer and chat template (before: an
+    ImportError for transformers); tools and the template count too, and a plain text counts alone."""
+    llm = SIEChatModel(model="tiny-agent", base_url=sie_url, api_key=LIVE_API_KEY)
+    history: list[BaseMessage] = [
+        SystemMessage("Be brief."),
+        HumanMessage("What is the weather in Paris?"),
+        AIMessage(SUNNY),
+        HumanMessage("And in Oslo?"),
+    ]
+    full = llm.get_num_tokens_from_messages(history)
+    texts = sum(llm.get_num_tokens(m.text) for m in history)
+    assert full > texts > 0  # the template's markers count too
+    assert llm.get_num_tokens_from_messages(history, tools=[get_weather]) > full
+    trimmed = trim_messages(history, max_tokens=full - 1, token_counter=llm, strategy="last")
+    assert 0 < len(trimmed) < len(history) and trimmed == history[-len(trimmed) :]
+    assert llm.get_num_tokens_from_messages(trimmed) <= full - 1

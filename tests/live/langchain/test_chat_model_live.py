@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 
 import pytest
 from langchain_core import exceptions as lc_exceptions
 from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.runnables import ConfigurableField
 from langchain_core.tools import tool
 
 from sie_integrations import RequestError
 from sie_integrations.langchain import SIEChatModel
+from tests.support.live import LIVE_API_KEY
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
 
@@ -78,3 +81,22 @@ def test_server_refusals_are_typed_twice(sie_url: str) -> None:
     with pytest.raises(lc_exceptions.ModelAPIError) as no_chat:
         SIEChatModel(model="sie-fake", base_url=sie_url).invoke("Hi")
     assert no_chat.value.status_code == 501  # type: ignore[attr-defined]
+
+
+def test_a_copy_reads_its_own_models_profile_and_pickling_sends_nothing(sie_url: str) -> None:
+    """Before: a ``tiny-agent`` copied to ``sie-fake`` kept ``max_input_tokens: 4096``; pickling asked the server."""
+    agent = SIEChatModel(model="tiny-agent", base_url=sie_url, api_key=LIVE_API_KEY)
+    restored = pickle.loads(pickle.dumps(agent))  # before any read: nothing asked
+    assert agent.profile is not None and agent.profile["max_input_tokens"] == 4096
+    fake = agent.model_copy(update={"model": "sie-fake"})
+    assert fake.profile is not None and fake.profile["max_input_tokens"] == 512
+    assert restored.profile is not None and restored.profile["max_input_tokens"] == 4096
+    assert agent.profile["max_input_tokens"] == 4096
+
+
+def test_configurable_fields_switch_the_model(sie_url: str) -> None:
+    llm = SIEChatModel(model="tiny-agent", base_url=sie_url, api_key=LIVE_API_KEY, max_tokens=32)
+    configurable = llm.configurable_fields(model=ConfigurableField(id="model"))
+    chat = configurable.with_config(configurable={"model": "tiny-chat"})
+    assert chat.invoke("Hello").text == "Hello from tiny-chat!"
+    assert configurable.invoke("Hello").text == "It is sunny in Paris today."

@@ -6,8 +6,7 @@ import pytest
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 
 from sie_integrations.langchain import SIEEmbeddings
-
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+from tests.support.live import MINILM
 
 
 @pytest.mark.live

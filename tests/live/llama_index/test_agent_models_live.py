@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ThinkingBlock
 from llama_index.core.tools import FunctionTool
 
 from sie_integrations import ServerError
@@ -143,3 +143,28 @@ def test_logprobs_per_token(sie_url: str) -> None:
 def test_logprobs_on_the_rendered_path(sie_url: str) -> None:
     llm = chat_model(sie_url, "tiny-agent-rendered", max_tokens=16, logprobs=True)
     assert llm.chat(ask("Hi")).logprobs
+
+
+@pytest.mark.parametrize("model", AGENT)
+async def test_reasoning_sent_back_reaches_the_chat_template(sie_url: str, model: str) -> None:
+    """The agent models' template renders an assistant's ``ThinkingBlock`` inside a tool loop, as Qwen3's does: the
+    same loop costs more prompt tokens with it than without (the CPU peer emits none, so it is added)."""
+    tool, _ = weather_tool()
+    tokens = {}
+    for send_reasoning in (True, False):
+        llm = chat_model(sie_url, model, max_tokens=64, send_reasoning=send_reasoning)
+        first = await llm.achat_with_tools([tool], chat_history=ask("What is the weather in Paris?"))
+        calls = llm.get_tool_calls_from_response(first)
+        assert calls
+        first.message.blocks.insert(0, ThinkingBlock(content="The user wants Paris; get_weather answers that."))
+        results = [
+            ChatMessage(
+                role="tool", content=tool(**c.tool_kwargs).content, additional_kwargs={"tool_call_id": c.tool_id}
+            )
+            for c in calls
+        ]
+        history = [*ask("What is the weather in Paris?"), first.message, *results]
+        answer = await llm.achat_with_tools([tool], chat_history=history)
+        assert answer.message.content == SUNNY
+        tokens[send_reasoning] = answer.raw["usage"]["prompt_tokens"]
+    assert tokens[True] > tokens[False], tokens

@@ -20,10 +20,10 @@ from pydantic import BaseModel
 
 from sie_integrations import RequestError
 from sie_integrations.llama_index import SIEChatModel, SIEEmbeddings, SIEExtractor, SIEReranker, SIESparseEmbeddings
+from tests.support.live import MINILM
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
 
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 DOCS = [
     Document(text="The Eiffel Tower is in Paris. It was finished in 1889."),
     Document(text="Paris has mild summers, around 25 degrees Celsius."),
@@ -224,28 +224,3 @@ def test_server_errors_stay_typed(sie_url: str) -> None:
             [FunctionTool.from_defaults(get_weather)], user_msg="Weather?", tool_required=True
         )
     assert info.value.param == "tool_choice"
-
-
-def test_hybrid_search_in_qdrant(sie_url: str) -> None:
-    """SIESparseEmbeddings as Qdrant's sparse functions, with MiniLM dense vectors, in an in-memory Qdrant."""
-    from llama_index.core import StorageContext
-    from llama_index.vector_stores.qdrant import QdrantVectorStore
-    from qdrant_client import QdrantClient
-
-    sparse = SIESparseEmbeddings(model="sie-fake-full", base_url=sie_url)
-    store = QdrantVectorStore(
-        collection_name="sie",
-        client=QdrantClient(location=":memory:"),
-        enable_hybrid=True,
-        sparse_doc_fn=sparse.encode_documents,
-        sparse_query_fn=sparse.encode_queries,
-    )
-    embeddings = SIEEmbeddings(model=MINILM, base_url=sie_url)
-    index = VectorStoreIndex.from_documents(
-        DOCS, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=embeddings
-    )
-    hits = index.as_retriever(vector_store_query_mode="hybrid", similarity_top_k=2, sparse_top_k=2).retrieve(
-        "What is the weather like in Paris?"
-    )
-    assert hits
-    assert any(h.node.get_content().startswith("Paris has mild summers") for h in hits)
