@@ -105,3 +105,11 @@ def test_a_zero_retry_after_means_now_once_then_the_backoff() -> None:
     assert loading.retry_delay(info(503, "MODEL_LOADING", 0.0)) == DEFAULT_CAPACITY_DELAY
     counted = Attempts(RetryPolicy(wait_for_capacity=False), idempotent=False, clock=FakeClock())
     assert counted.retry_delay(info(429, None, 0.0)) == 0.0
+
+
+def test_a_zero_retry_after_is_honoured_once_a_call_whatever_came_before() -> None:
+    attempts = Attempts(RetryPolicy(), idempotent=False, clock=FakeClock())
+    assert attempts.retry_delay(info(202, None, 4.0)) == 4.0
+    assert attempts.retry_delay(info(429, "RATE_LIMIT", 0.0)) == 0.0  # a capacity wait before does not count
+    later = attempts.retry_delay(info(429, "RATE_LIMIT", 0.0))
+    assert later is not None and later >= 2.0

@@ -130,3 +130,42 @@ def test_configurable_fields_give_a_model_its_own_server_model_and_profile() -> 
     configurable.invoke("hi")  # the default model is untouched
     assert server.sent("chat")[-1]["model"] == "tiny-agent"
     assert server.requests[-1].url.host == "a.test"
+
+
+def test_the_environment_key_never_follows_a_copy_to_another_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SIE_API_KEY`` goes only to ``SIE_BASE_URL``'s server, also from a copy or a configured model."""
+    monkeypatch.setenv("SIE_BASE_URL", "https://home.test")
+    monkeypatch.setenv("SIE_API_KEY", "sk-env")
+    server = fake()
+    llm = SIEChatModel(model="tiny-agent", http_client=server.client())
+    away = llm.model_copy(update={"base_url": "https://away.test"})
+    configured = llm.configurable_fields(base_url=ConfigurableField(id="base_url")).with_config(
+        configurable={"base_url": "https://away.test"}
+    )
+    back = away.model_copy(update={"base_url": "https://home.test"})
+    for model in (llm, away, configured, back):
+        model.invoke("hi")
+    chats = [r for r in server.requests if r.url.path.endswith("/chat/completions")]
+    assert [(r.url.host, r.headers.get("authorization")) for r in chats] == [
+        ("home.test", "Bearer sk-env"),
+        ("away.test", None),
+        ("away.test", None),
+        ("home.test", "Bearer sk-env"),
+    ]
+
+
+def test_a_copys_updates_are_checked_as_when_built() -> None:
+    llm = SIEChatModel(model="tiny-agent", base_url="https://a.test")
+    keyed = llm.model_copy(update={"api_key": "sk-copied"})
+    assert isinstance(keyed.api_key, SecretStr) and "sk-copied" not in repr(keyed)
+    with pytest.raises(ValueError, match="temperature"):
+        llm.model_copy(update={"temperature": -1})
+
+
+def test_a_copy_of_the_profile_is_the_filled_profile() -> None:
+    server = fake()
+    llm = SIEChatModel(model="tiny-agent", **server.connection())
+    assert llm.profile is not None
+    assert copy.copy(llm.profile)["max_input_tokens"] == 4096
+    assert llm.profile.copy()["tool_calling"] is True
+    assert server.paths() == ["/v1/models/tiny-agent"]

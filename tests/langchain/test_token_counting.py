@@ -1,10 +1,10 @@
-"""Token counting for the served model without ``transformers``: on the server (a one-token generation's
-``usage.prompt_tokens``) or estimated; ``trim_messages(token_counter=llm)`` works. On ``FakeSIE``."""
+"""Token counting for the served model without ``transformers``: each text by the server's tokenizer (a one-token
+``/v1/generate``), plus 3 a message, or estimated; ``trim_messages(token_counter=llm)`` works. On ``FakeSIE``."""
 
 from __future__ import annotations
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage, trim_messages
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import tool
 
@@ -19,29 +19,55 @@ def get_weather(location: str) -> str:
 
 
 def counting_server() -> FakeSIE:
-    """Chat and generate answers whose usage counts one token a character of the text sent."""
+    """Generate answers whose usage counts one token a character of the prompt."""
     return FakeSIE(prompt_tokens=len)
 
 
-def test_messages_are_counted_by_the_server_for_one_token() -> None:
-    server = counting_server()
-    llm = SIEChatModel(model="m", max_tokens=512, n=1, **server.connection())
-    assert llm.get_num_tokens_from_messages([HumanMessage("hello"), AIMessage("hi there")]) == 13
-    sent = server.sent("chat")[0]
-    assert sent["max_completion_tokens"] == 1 and "max_tokens" not in sent and "n" not in sent
-    assert [m["content"] for m in sent["messages"]] == ["hello", "hi there"]
-    assert "tools" not in sent
-    llm.get_num_tokens_from_messages([HumanMessage("hello")], tools=[get_weather])
-    assert server.sent("chat")[1]["tools"][0]["function"]["name"] == "get_weather"
-    assert llm.get_num_tokens_from_messages([]) == 0
-    assert len(server.sent("chat")) == 2
+def prompts(server: FakeSIE) -> list[str]:
+    return [body["prompt"] for body in server.sent("generate")]
 
 
-def test_text_is_counted_by_the_server_without_a_template() -> None:
+def test_each_message_is_counted_once_by_the_server_plus_three() -> None:
     server = counting_server()
     llm = SIEChatModel(model="m", **server.connection())
-    assert llm.get_num_tokens("hello world") == 11
-    assert server.sent("generate")[0] == {"prompt": "hello world", "max_new_tokens": 1}
+    history: list[BaseMessage] = [HumanMessage("hello"), AIMessage("hi there")]
+    assert llm.get_num_tokens_from_messages(history) == 5 + 8 + 2 * 3
+    assert all(body == {"prompt": body["prompt"], "max_new_tokens": 1} for body in server.sent("generate"))
+    assert llm.get_num_tokens_from_messages([*history, HumanMessage("hello")]) == 5 + 8 + 5 + 3 * 3
+    assert prompts(server) == ["hello", "hi there"]  # a text counted once is not sent again
+    assert server.sent("chat") == []
+
+
+def test_the_count_is_a_sum_whatever_the_order() -> None:
+    """trim_messages counts reversed slices (strategy="last"): they must add up as the conversation does."""
+    llm = SIEChatModel(model="m", **counting_server().connection())
+    history: list[BaseMessage] = [SystemMessage("be brief"), HumanMessage("what?"), AIMessage("this")]
+    whole = llm.get_num_tokens_from_messages(history)
+    assert llm.get_num_tokens_from_messages(history[::-1]) == whole
+    assert sum(llm.get_num_tokens_from_messages([m]) for m in history) == whole
+
+
+def test_tool_calls_and_tools_count() -> None:
+    server = counting_server()
+    call = {"name": "get_weather", "args": {"location": "Paris"}, "id": "c1", "type": "tool_call"}
+    llm = SIEChatModel(model="m", **server.connection())
+    llm.get_num_tokens_from_messages([AIMessage("", tool_calls=[call]), ToolMessage("sunny", tool_call_id="c1")])
+    assert prompts(server) == ['[{"name": "get_weather", "arguments": {"location": "Paris"}}]', "sunny"]
+    llm.get_num_tokens_from_messages([HumanMessage("x")], tools=[get_weather])
+    assert '"get_weather"' in prompts(server)[-1]
+
+
+def test_the_models_own_tools_count_by_default() -> None:
+    server = counting_server()
+    spec = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    llm = SIEChatModel(model="m", tools=[spec], **server.connection())
+    assert llm.get_num_tokens_from_messages([HumanMessage("x")]) > 1 + 3
+    assert '"get_weather"' in prompts(server)[-1]
+
+
+def test_a_server_without_usage_gets_the_estimate() -> None:
+    server = FakeSIE(prompt_tokens=lambda text: 0)
+    assert SIEChatModel(model="m", **server.connection()).get_num_tokens("y" * 41) == 11
 
 
 def test_the_estimate_sends_nothing() -> None:
@@ -50,7 +76,7 @@ def test_the_estimate_sends_nothing() -> None:
     messages: list[BaseMessage] = [HumanMessage("x" * 40)]
     assert llm.get_num_tokens_from_messages(messages) == count_tokens_approximately(messages)
     assert llm.get_num_tokens("y" * 41) == 11
-    assert llm.get_num_tokens_from_messages(messages, tools=[get_weather]) > 13
+    assert llm.get_num_tokens_from_messages(messages, tools=[get_weather]) > count_tokens_approximately(messages)
     assert server.requests == []
 
 
@@ -60,12 +86,12 @@ def test_token_ids_need_a_tokenizer_of_the_users_own() -> None:
     custom = SIEChatModel(model="m", base_url="http://127.0.0.1:9", custom_get_token_ids=lambda t: list(t.encode()))
     assert custom.get_token_ids("hé") == [104, 195, 169]
     assert custom.get_num_tokens("hé") == 3  # the user's tokenizer, nothing sent
+    assert custom.get_num_tokens_from_messages([HumanMessage("hé")]) == 3 + 3
 
 
 def test_trim_messages_with_the_model_as_counter() -> None:
     """Before: ``ImportError: Could not import transformers`` (LangChain's GPT-2 fallback)."""
-    server = counting_server()
-    llm = SIEChatModel(model="m", **server.connection())
+    llm = SIEChatModel(model="m", **counting_server().connection())
     history: list[BaseMessage] = [
         SystemMessage("be brief"),
         HumanMessage("first question"),
@@ -73,5 +99,6 @@ def test_trim_messages_with_the_model_as_counter() -> None:
         HumanMessage("second question"),
         AIMessage("second answer"),
     ]
-    trimmed = trim_messages(history, max_tokens=40, token_counter=llm, strategy="last", include_system=True)
+    trimmed = trim_messages(history, max_tokens=45, token_counter=llm, strategy="last", include_system=True)
     assert [m.content for m in trimmed] == ["be brief", "second question", "second answer"]
+    assert llm.get_num_tokens_from_messages(trimmed) == 8 + 15 + 13 + 3 * 3 <= 45

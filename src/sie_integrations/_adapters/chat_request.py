@@ -13,14 +13,6 @@ SETTINGS: tuple[str, ...] = tuple(ChatSettings.model_fields)
 """The names of the request fields a chat model holds."""
 
 
-COUNT_ONLY: Mapping[str, Any] = {
-    "max_completion_tokens": 1,
-    **dict.fromkeys(("max_tokens", "min_tokens", "n", "best_of", "logprobs", "top_logprobs", "response_format")),
-    "tool_choice": None,
-}
-"""The call fields of a request sent only to count its prompt (``usage.prompt_tokens``): one token, one choice."""
-
-
 def settings_of(model: ChatSettings, *, json: bool = False) -> dict[str, Any]:
     """The request fields a chat model sets (those not None): the validated values it holds, or as JSON."""
     values = {name: value for name in SETTINGS if (value := getattr(model, name)) is not None}

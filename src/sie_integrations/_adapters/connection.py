@@ -15,7 +15,7 @@ from typing_extensions import Self
 
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
-from .._http.options import ClientOptions, env_key_for
+from .._http.options import ClientOptions, EnvKey, env_key_for
 
 
 class _Clients:
@@ -52,9 +52,9 @@ def _default(attr: ModelPrivateAttr) -> Any:
     return factory() if factory is not None else copy.deepcopy(attr.default)
 
 
-def _env_key() -> SecretStr | None:
+def _env_key() -> EnvKey | None:
     key = os.environ.get("SIE_API_KEY")
-    return SecretStr(key) if key else None
+    return EnvKey(key) if key else None
 
 
 class SIEConnection(ClientOptions):
@@ -108,10 +108,11 @@ class SIEConnection(ClientOptions):
 
     @model_validator(mode="after")
     def _keep_env_key_at_home(self) -> SIEConnection:
-        """The ``SIE_API_KEY`` variable goes only where ``env_key_for`` lets it."""
+        """The ``SIE_API_KEY`` variable's key is held only where ``env_key_for`` lets it go (the client checks
+        again when it sends: a copy may change ``base_url``)."""
         explicit_url = self.base_url if "base_url" in self.model_fields_set else None
-        if "api_key" not in self.model_fields_set and self.api_key is not None and env_key_for(explicit_url) is None:
-            self.api_key = None
+        if isinstance(self.api_key, EnvKey) and env_key_for(explicit_url) is None:
+            self.__dict__["api_key"] = None
         return self
 
     def _start_afresh(self) -> None:
@@ -138,12 +139,16 @@ class SIEConnection(ClientOptions):
         ``http_async_client`` given are shared, not copied. Nothing is sent.
 
         Args:
-            update: Field values to change in the copy (not validated, as in pydantic).
+            update: Field values to change in the copy, checked as when an adapter is built (``api_key="..."``
+                becomes a ``SecretStr``; a bad value raises ``ValidationError``).
             deep: Copy the field values too.
         """
-        if deep:  # pydantic deep-copies the fields not updated itself, without __deepcopy__
-            update = {**self._given_clients(), **(update or {})}
-        return super().model_copy(update=update, deep=deep)
+        given = self._given_clients() if deep else {}  # pydantic deep-copies the fields not updated itself
+        copied = super().model_copy(update={**given, **(update or {})}, deep=deep)
+        for name, value in (update or {}).items():
+            if name in type(self).model_fields:
+                type(self).__pydantic_validator__.validate_assignment(copied, name, value)
+        return copied
 
     def _given_clients(self) -> dict[str, Any]:
         return {"http_client": self.http_client, "http_async_client": self.http_async_client}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -31,9 +30,27 @@ def _count(details: dict[str, Any] | None, key: str) -> int | None:
 
 CHARS_PER_TOKEN = 4.0
 """The estimate's rule, LangChain's ``count_tokens_approximately``'s too: about 4 characters a token."""
+MESSAGE_OVERHEAD = 3
+"""Tokens a chat template adds around each message, estimated (``count_tokens_approximately`` adds 3 too)."""
+_COUNTED_TEXTS = 4096
 
 
-def estimated_tokens(content: str | list[dict[str, Any]]) -> int:
-    """About how many tokens a text, or a list of JSON objects (tool definitions), takes; nothing is sent."""
-    text = content if isinstance(content, str) else json.dumps(content) if content else ""
+def estimated_tokens(text: str) -> int:
+    """About how many tokens a text takes; nothing is sent."""
     return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+class Counted:
+    """Token counts a server gave for texts, kept for the next count (up to 4,096 texts, then started afresh)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def get(self, text: str) -> int | None:
+        return self._counts.get(text)
+
+    def put(self, text: str, count: int) -> int:
+        if len(self._counts) >= _COUNTED_TEXTS:
+            self._counts.clear()
+        self._counts[text] = count
+        return count

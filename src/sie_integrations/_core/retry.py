@@ -48,14 +48,6 @@ def _jitter(delay: float) -> float:
     return random.uniform(0.75 * delay, delay)
 
 
-def _asked_delay(info: ErrorInfo, waits: int, otherwise: float) -> float:
-    """The server's ``Retry-After`` (``0``: now, the first time; a server that keeps saying ``0`` gets
-    ``otherwise``), else ``otherwise``."""
-    if info.retry_after is None or (info.retry_after == 0 and waits):
-        return otherwise
-    return info.retry_after
-
-
 def is_backpressure(info: ErrorInfo) -> bool:
     """A refusal before any work: 429, or a 503 saying the queue or the accelerator is busy."""
     return info.status == 429 or (info.status == 503 and (info.code or "").upper() in _BACKPRESSURE)
@@ -71,6 +63,15 @@ class Attempts:
         self._started = clock()
         self.retries = 0
         self.capacity_waits = 0
+        self._now_given = False
+
+    def _asked_delay(self, info: ErrorInfo, otherwise: float) -> float:
+        """The server's ``Retry-After``, else ``otherwise``; ``0`` means now, once a call: a server that keeps
+        saying ``0`` gets ``otherwise``."""
+        if info.retry_after is None or (info.retry_after == 0 and self._now_given):
+            return otherwise
+        self._now_given = self._now_given or info.retry_after == 0
+        return info.retry_after
 
     @property
     def remaining(self) -> float:
@@ -85,14 +86,14 @@ class Attempts:
         if info.status == 202 or code in ("PROVISIONING", "MODEL_LOADING", "LORA_LOADING"):
             if not self.policy.wait_for_capacity or remaining <= 0:
                 return None
-            delay = _asked_delay(info, self.capacity_waits, DEFAULT_CAPACITY_DELAY)
+            delay = self._asked_delay(info, DEFAULT_CAPACITY_DELAY)
             self.capacity_waits += 1
             return min(delay, remaining)
         if is_backpressure(info) and self.policy.wait_for_capacity:
             # Refused before any work (the server answered with an error status, not a result or a stream):
             # safe to send again, generations included. Waited out within the budget, spread upwards so
             # calls refused together do not come back together.
-            base = _asked_delay(info, self.capacity_waits, min(2.0**self.capacity_waits, 30.0))
+            base = self._asked_delay(info, min(2.0**self.capacity_waits, 30.0))
             delay = base * random.uniform(1.0, 1.5)
             if delay >= remaining:
                 return None
@@ -109,7 +110,7 @@ class Attempts:
         )
         if not retryable or self.retries >= self.policy.max_retries:
             return None
-        delay = _asked_delay(info, self.retries, _jitter(min(2.0**self.retries, 30.0)))
+        delay = self._asked_delay(info, _jitter(min(2.0**self.retries, 30.0)))
         if delay >= remaining:
             return None
         self.retries += 1

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from .._core.call import Call
 from .._core.retry import RetryPolicy
 from .._version import __version__
-from .options import ClientOptions, env_key_for, resolve_base_url
+from .options import ClientOptions, EnvKey, env_key_for, resolve_base_url
 
 logger = logging.getLogger("sie_integrations")
 
@@ -39,7 +39,10 @@ def _is_loopback(host: str) -> bool:
 
 
 def resolve_api_key(api_key: str | SecretStr | None, base_url: str, explicit_base_url: bool) -> SecretStr | None:
-    """The key to send: ``api_key``, else ``SIE_API_KEY`` where ``env_key_for`` lets it go."""
+    """The key to send: ``api_key``, else ``SIE_API_KEY`` where ``env_key_for`` lets it go (an ``EnvKey`` is the
+    variable's key, whoever passes it)."""
+    if isinstance(api_key, EnvKey):
+        api_key = None
     if isinstance(api_key, SecretStr):
         api_key = api_key.get_secret_value()
     if api_key:

@@ -114,7 +114,12 @@ def resolve_base_url(base_url: str | None) -> str:
     return url
 
 
-def env_key_for(base_url: str | None) -> SecretStr | None:
+class EnvKey(SecretStr):
+    """A key read from the ``SIE_API_KEY`` variable: wherever it is held (a copy, a configured model), it is sent
+    only where ``env_key_for`` lets it."""
+
+
+def env_key_for(base_url: str | None) -> EnvKey | None:
     """The ``SIE_API_KEY`` variable, where it may be sent: only to the server ``SIE_BASE_URL`` names.
 
     ``base_url`` is the URL the caller named; ``None`` means the ``SIE_BASE_URL`` server itself.
@@ -126,4 +131,4 @@ def env_key_for(base_url: str | None) -> SecretStr | None:
     # Compare origins without validating SIE_BASE_URL: a malformed variable must not break an explicit base_url.
     if base_url is not None and (env_url is None or not same_origin(env_url, base_url)):
         return None
-    return SecretStr(env_key)
+    return EnvKey(env_key)

@@ -122,6 +122,12 @@ def message_to_wire(message: BaseMessage, *, reasoning: bool = True) -> dict[str
     return wire
 
 
+def counted_text(message: BaseMessage) -> str:
+    """What of a message a model reads as text, for counting its tokens: its text, and its tool calls as JSON."""
+    calls = [{"name": c["name"], "arguments": c["args"]} for c in getattr(message, "tool_calls", [])]
+    return message.text + (json.dumps(calls, ensure_ascii=False) if calls else "")
+
+
 def messages_to_wire(messages: Sequence[BaseMessage], *, reasoning: bool = True) -> list[dict[str, Any]]:
     return [message_to_wire(m, reasoning=reasoning) for m in messages]
 

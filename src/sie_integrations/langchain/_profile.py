@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
@@ -47,11 +48,13 @@ class LazyProfile(dict):  # type: ignore[type-arg]
     def __init__(self, load: Callable[[], ModelProfile] | None = None) -> None:
         super().__init__()
         self._load: Callable[[], ModelProfile] | None = load
+        self._lock = threading.Lock()
 
     def _fill(self) -> None:
-        if self._load is not None:
-            load, self._load = self._load, None
-            self.update(load())
+        with self._lock:  # one reader asks; the others wait for its answer
+            if self._load is not None:
+                self.update(self._load())
+                self._load = None
 
     __getitem__ = _filled(dict.__getitem__)
     __contains__ = _filled(dict.__contains__)
@@ -75,6 +78,11 @@ class LazyProfile(dict):  # type: ignore[type-arg]
 
     def __reduce__(self) -> tuple[type[LazyProfile], tuple[()]]:
         return (LazyProfile, ())
+
+    def __copy__(self) -> dict[Any, Any]:
+        return self.copy()
+
+    copy = _filled(dict.copy)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LazyProfile:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, ClassVar, Literal, cast
@@ -19,16 +20,16 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidatorFunctionWrapHandler, field_validator, model_validator
 from typing_extensions import Self
 
 from .._adapters.chat_model import ChatConnection
-from .._adapters.chat_request import COUNT_ONLY, chat_request, output_budget, settings_of, wire_tool_choice
+from .._adapters.chat_request import chat_request, output_budget, settings_of, wire_tool_choice
 from .._adapters.structured import json_schema_format
-from .._adapters.usage import estimated_tokens
+from .._adapters.usage import MESSAGE_OVERHEAD, Counted, estimated_tokens
 from ..chat import ChatCompletion, ChatCompletionRequest
 from ._errors import langchain_errors
-from ._messages import ChunkMapper, ai_messages, messages_to_wire
+from ._messages import ChunkMapper, ai_messages, counted_text, messages_to_wire
 from ._profile import LazyProfile, profile_from
 from ._structured import StructuredOutput
 
@@ -83,11 +84,12 @@ class SIEChatModel(ChatConnection, BaseChatModel):
     model is built (an unknown name is refused with the closest field)."""
 
     count_tokens: Literal["server", "estimate"] = "server"
-    """How ``get_num_tokens`` and ``get_num_tokens_from_messages`` count: ``"server"`` (default) asks the server
-    for the served model's exact count (a one-token generation: its ``usage.prompt_tokens``); ``"estimate"``
-    sends nothing and uses LangChain's ``count_tokens_approximately`` (about 4 characters a token)."""
+    """How ``get_num_tokens`` and ``get_num_tokens_from_messages`` count: ``"server"`` (default) has the served
+    model's tokenizer count each text (a one-token ``/v1/generate``: its ``usage.prompt_tokens``), plus 3 tokens a
+    message for the chat template; ``"estimate"`` sends nothing: LangChain's ``count_tokens_approximately``."""
 
     _more_fields: ClassVar[str] = "model_kwargs"
+    _counted: Counted = PrivateAttr(default_factory=Counted)
     _renames: ClassVar[Mapping[str, str]] = {"stop_sequences": "stop"}
 
     # --- capabilities and profile ---------------------------------------------------------
@@ -241,36 +243,40 @@ class SIEChatModel(ChatConnection, BaseChatModel):
         messages: list[BaseMessage],
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
     ) -> int:
-        """The prompt tokens of ``messages`` and ``tools`` for the served model, its chat template included (see
-        ``count_tokens``); what ``trim_messages(token_counter=llm)`` calls.
+        """The prompt tokens of ``messages`` and ``tools`` (by default the model's own) for the served model (see
+        ``count_tokens``): a sum over the messages, so ``trim_messages(token_counter=llm)`` counts any slice of a
+        conversation, in any order, consistently.
 
         Args:
-            messages: The conversation to count.
-            tools: Tools offered with it (LangChain tools, pydantic models, functions or OpenAI tool dicts).
+            messages: The messages to count.
+            tools: Tools offered with them (LangChain tools, pydantic models, functions or OpenAI tool dicts).
         """
-        if not messages:
-            return 0
-        formatted = [convert_to_openai_tool(tool) for tool in tools or []]
-        estimate = count_tokens_approximately(messages) + estimated_tokens(formatted)
-        if self.count_tokens == "estimate":
-            return estimate
-        request = self._request(messages, None, stream=False, **COUNT_ONLY, tools=formatted or None)
-        with langchain_errors():
-            usage = self.client.chat_completions(request).usage
-        return usage.prompt_tokens if usage is not None else estimate
+        offered = (
+            settings_of(self, json=True).get("tools") if tools is None else [convert_to_openai_tool(t) for t in tools]
+        )
+        if self.count_tokens == "estimate" and self.custom_get_token_ids is None:
+            return count_tokens_approximately(messages, tools=offered or None)
+        texts = [counted_text(m) for m in messages] + ([json.dumps(offered, ensure_ascii=False)] if offered else [])
+        return sum(map(self.get_num_tokens, texts)) + MESSAGE_OVERHEAD * len(messages)
 
     def get_num_tokens(self, text: str) -> int:
-        """The tokens of ``text`` alone (no chat template) for the served model (see ``count_tokens``).
+        """The tokens of ``text`` alone (no chat template) for the served model (see ``count_tokens``), asked once.
 
         Args:
             text: The text to count.
         """
-        if self.custom_get_token_ids is not None or not text:
-            return len(self.get_token_ids(text)) if text else 0
+        if not text:
+            return 0
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
         if self.count_tokens == "estimate":
             return estimated_tokens(text)
-        with langchain_errors():
-            return self.client.generate(self.model, text, max_new_tokens=1).usage.prompt_tokens
+        counted = self._counted.get(text)
+        if counted is None:
+            with langchain_errors():
+                usage = self.client.generate(self.model, text, max_new_tokens=1).usage
+            counted = self._counted.put(text, usage.prompt_tokens or estimated_tokens(text))
+        return counted
 
     def get_token_ids(self, text: str) -> list[int]:
         """``custom_get_token_ids(text)`` when set; SIE serves no token ids, so otherwise a ``NotImplementedError``.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -39,10 +39,6 @@ from ._base import LlamaIndexConnection
 from ._messages import StreamAccumulator, chat_response, messages_to_wire
 from ._structured import StructuredJob
 from ._tools import ToolCalling
-
-if TYPE_CHECKING:
-    pass
-
 
 dispatcher = get_dispatcher(__name__)
 

@@ -104,11 +104,6 @@ class SIESparseEmbeddings(LlamaIndexConnection, Concurrent, BaseSparseEmbedding)
 
     # --- BaseSparseEmbedding ---------------------------------------------------------------------------------
 
-    def _payload(self) -> dict[str, Any]:
-        """What the events name the model by: ``to_payload()``, or ``model_dump()`` before llama-index-core had it."""
-        payload: dict[str, Any] = self.to_payload() if hasattr(self, "to_payload") else self.model_dump()
-        return payload
-
     def _send(self, batch: Batch[ItemLike]) -> Rows:
         return _rows(self.client.encode(self.model_name, batch.items, output_types=SPARSE))
 
@@ -134,7 +129,7 @@ class SIESparseEmbeddings(LlamaIndexConnection, Concurrent, BaseSparseEmbedding)
             show_progress: Show LlamaIndex's progress bar.
             **kwargs: Not used (LlamaIndex's signature).
         """
-        planned, payload = batches(texts, self.embed_batch_size), self._payload()
+        planned, payload = batches(texts, self.embed_batch_size), self.to_payload()
 
         def started() -> Iterator[Batch[ItemLike]]:  # pulled on this thread, just before each batch is sent
             for batch in get_tqdm_iterable(planned, show_progress, "Generating embeddings"):
@@ -157,7 +152,7 @@ class SIESparseEmbeddings(LlamaIndexConnection, Concurrent, BaseSparseEmbedding)
             texts: The texts.
             show_progress: Not used.
         """
-        planned, payload = batches(texts, self.embed_batch_size), self._payload()
+        planned, payload = batches(texts, self.embed_batch_size), self.to_payload()
 
         async def send(batch: Batch[ItemLike]) -> Rows:
             dispatcher.event(SparseEmbeddingStartEvent(model_dict=payload))

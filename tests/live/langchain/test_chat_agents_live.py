@@ -272,8 +272,8 @@ def test_reasoning_sent_back_reaches_the_chat_template(sie_url: str, model: str)
 
 
 def test_tokens_are_counted_by_the_served_model(sie_url: str) -> None:
-    """``trim_messages(token_counter=llm)`` counts with the peer's own tokenizer and chat template (before: an
-    ImportError for transformers); tools and the template count too, and a plain text counts alone."""
+    """``trim_messages(token_counter=llm)`` counts with the peer's own tokenizer (before: an ImportError for
+    transformers), in any order, as a sum over the messages; tools count too."""
     llm = SIEChatModel(model="tiny-agent", base_url=sie_url, api_key=LIVE_API_KEY)
     history: list[BaseMessage] = [
         SystemMessage("Be brief."),
@@ -282,9 +282,14 @@ def test_tokens_are_counted_by_the_served_model(sie_url: str) -> None:
         HumanMessage("And in Oslo?"),
     ]
     full = llm.get_num_tokens_from_messages(history)
-    texts = sum(llm.get_num_tokens(m.text) for m in history)
-    assert full > texts > 0  # the template's markers count too
+    assert full == sum(llm.get_num_tokens(m.text) for m in history) + 3 * len(history)
+    assert llm.get_num_tokens("What is the weather in Paris?") > llm.get_num_tokens("And in Oslo?") > 0
+    assert llm.get_num_tokens_from_messages(history[::-1]) == full
     assert llm.get_num_tokens_from_messages(history, tools=[get_weather]) > full
-    trimmed = trim_messages(history, max_tokens=full - 1, token_counter=llm, strategy="last")
-    assert 0 < len(trimmed) < len(history) and trimmed == history[-len(trimmed) :]
-    assert llm.get_num_tokens_from_messages(trimmed) <= full - 1
+    for include_system in (False, True):
+        trimmed = trim_messages(
+            history, max_tokens=full - 1, token_counter=llm, strategy="last", include_system=include_system
+        )
+        assert 1 < len(trimmed) < len(history) and trimmed[-1] == history[-1]
+        assert (trimmed[0] == history[0]) is include_system
+        assert llm.get_num_tokens_from_messages(trimmed) <= full - 1
