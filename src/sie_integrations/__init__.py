@@ -4,6 +4,7 @@ The top-level package is framework-free: ``SIEClient`` / ``AsyncSIEClient`` talk
 The adapters live in ``sie_integrations.langchain`` and ``sie_integrations.llama_index``.
 """
 
+from ._adapters.documents import read_document
 from ._http.async_client import AsyncSIEClient
 from ._http.client import SIEClient
 from ._http.streams import AsyncStream, Stream
@@ -26,6 +27,7 @@ from .errors import (
     SIETimeoutError,
 )
 from .types import (
+    Document,
     EncodeResult,
     ExtractResult,
     GenerateChunk,
@@ -34,6 +36,7 @@ from .types import (
     Image,
     Item,
     ModelInfo,
+    ParsedDocument,
     PoolInfo,
     ScoreEntry,
     SparseVector,
@@ -45,6 +48,7 @@ __all__ = [
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
+    "Document",
     "EncodeResult",
     "ExtractResult",
     "GenerateChunk",
@@ -58,6 +62,7 @@ __all__ = [
     "ModelLoadFailedError",
     "ModelLoadingError",
     "ModelNotFoundError",
+    "ParsedDocument",
     "PoolError",
     "PoolInfo",
     "ProvisioningError",
@@ -73,4 +78,5 @@ __all__ = [
     "SparseVector",
     "Stream",
     "__version__",
+    "read_document",
 ]

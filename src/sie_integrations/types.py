@@ -8,9 +8,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .errors import SIEError
+
 __all__ = [
     "Classification",
     "DetectedObject",
+    "Document",
     "EncodeResult",
     "Entity",
     "ExtractResult",
@@ -21,6 +24,7 @@ __all__ = [
     "Item",
     "ItemLike",
     "ModelInfo",
+    "ParsedDocument",
     "PoolInfo",
     "Relation",
     "ScoreEntry",
@@ -40,8 +44,20 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A document file given as raw bytes (PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV, ...), for parsing."""
+
+    data: bytes
+    """The file's bytes, as read from disk."""
+    format: str | None = None
+    """``"pdf"``, ``"docx"``, ``"html"``, ``"md"``, ...; None: the server tells from the bytes."""
+    name: str | None = None
+    """Where it came from (a file's path), for errors and metadata; not sent."""
+
+
+@dataclass(frozen=True)
 class Item:
-    """One input to encode, score or extract: text, images, or both, with an optional id."""
+    """One input to encode, score or extract: text, images, or both (or a document), with an optional id."""
 
     text: str | None = None
     """The text; an item needs text, images or both."""
@@ -51,6 +67,8 @@ class Item:
     """An id echoed back in the result (``EncodeResult.id``, ``ScoreEntry.item_id``, ``ExtractResult.id``)."""
     metadata: dict[str, Any] | None = None
     """Extra fields sent with the item, for models that read them."""
+    document: Document | None = None
+    """A document, for a parsing model (``docling``); one per item."""
 
 
 ItemLike = str | Item
@@ -171,6 +189,30 @@ class ExtractResult:
     """The objects found in the item's images."""
     data: dict[str, Any] = field(default_factory=dict)
     """Structured output, for a call with an ``output_schema``."""
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """One document as a parsing model read it, or the server's reason it could not."""
+
+    name: str | None
+    """The document's ``Document.name`` (its path, for a file)."""
+    format: str | None
+    """The format it was sent as (None: the server told it from the bytes)."""
+    markdown: str = ""
+    """The document as Markdown: headings, lists, and tables as pipe tables."""
+    text: str = ""
+    """The document as plain text."""
+    document: dict[str, Any] = field(default_factory=dict)
+    """The parser's own structured document (Docling's ``DoclingDocument`` JSON), for node parsers that read it."""
+    error: SIEError | None = None
+    """Why the server could not parse it (a typed ``SIEError`` naming the document), or None."""
+
+    @property
+    def pages(self) -> int | None:
+        """The number of pages, where the format has pages and the server says."""
+        pages = self.document.get("pages")
+        return len(pages) if isinstance(pages, dict | list) and pages else None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sie_integrations import Image, Item
-from sie_integrations._core.batches import IMAGE_CHARS, MAX_BATCH_IMAGE_BYTES, image_bytes, plan, text_length
+from sie_integrations._core.batches import IMAGE_CHARS, MAX_BATCH_IMAGE_BYTES, data_bytes, plan, text_length
 from tests.support.texts import CORPUS
 
 
@@ -33,11 +33,11 @@ def test_plan_measures_items_by_their_text_and_an_image_as_a_long_text() -> None
     assert text_length(Item(text="ab", images=(Image(b"x"), Image(b"y")))) == 2 + 2 * IMAGE_CHARS
 
 
-def test_plan_caps_the_image_bytes_of_a_request() -> None:
+def test_plan_caps_the_data_bytes_of_a_request() -> None:
     big = Item(images=(Image(b"x" * (MAX_BATCH_IMAGE_BYTES // 3 + 1), "png"),))
     parts = plan([big] * 7 + ["text"], size=256)
     assert [part.positions for part in parts] == [[7, 0, 1], [2, 3], [4, 5], [6]]  # two images fit, not three
-    assert all(sum(image_bytes(item) for item in part.items) <= MAX_BATCH_IMAGE_BYTES for part in parts)
+    assert all(sum(data_bytes(item) for item in part.items) <= MAX_BATCH_IMAGE_BYTES for part in parts)
     huge = Item(images=(Image(b"x" * (MAX_BATCH_IMAGE_BYTES + 1), "png"),))
     assert [part.positions for part in plan([huge, huge], size=256)] == [[0], [1]]
 

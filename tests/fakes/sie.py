@@ -8,6 +8,7 @@ records what it was sent, counts the requests in flight, and can refuse, slow do
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import threading
@@ -86,8 +87,24 @@ def model_entry(name: str, outputs: list[str], *, loaded: bool = True, dims: int
 
 
 def _text_of(item: dict[str, Any]) -> str:
+    """An item's text; a document's bytes as text; ``"<n images>"`` for images alone."""
     text = item.get("text")
-    return text if isinstance(text, str) else f"<{len(item.get('images') or [])} images>"
+    if isinstance(text, str):
+        return text
+    document = item.get("document")
+    if isinstance(document, dict):
+        data = document["data"]
+        return (data if isinstance(data, bytes) else base64.b64decode(data)).decode("utf-8", "replace")
+    return f"<{len(item.get('images') or [])} images>"
+
+
+def parsed(text: str) -> dict[str, Any]:
+    """A Docling-like ``extract`` answer for a document whose bytes are ``text``: a per-item error when it starts
+    with ``%PDF`` (as the CPU peer answers), else its Markdown, text and a small document with one page."""
+    if text.startswith("%PDF"):
+        return {"error": {"code": "INFERENCE_ERROR", "message": "Document conversion failed"}}
+    document = {"schema_name": "DoclingDocument", "pages": {"1": {"page_no": 1}}, "texts": [{"text": text}]}
+    return {"data": {"markdown": f"# {text}", "text": text, "document": document}}
 
 
 class FakeSIE:

@@ -75,7 +75,7 @@ CLIENT_REFUSED = [
     Refused("encode-bytes-item", lambda c: c.encode("m", [b"raw"]), TypeError, r"item 0 .*bytes"),
     Refused("encode-dict-item", lambda c: c.encode("m", [{"text": "x"}]), TypeError, r"item 0 .*dict"),
     Refused("encode-list-item", lambda c: c.encode("m", [["x"]]), TypeError, r"item 0 .*list"),
-    Refused("encode-Item-without-text", lambda c: c.encode("m", [Item(id="a")]), ValueError, "neither text nor"),
+    Refused("encode-Item-without-text", lambda c: c.encode("m", [Item(id="a")]), ValueError, "neither text, images"),
     Refused("encode-Item-bytes-text", lambda c: c.encode("m", [Item(text=b"x")]), TypeError, "text must be a str"),
     Refused("encode-options-nan", lambda c: c.encode("m", ["x"], options={"t": NAN}), ValueError, r"options\.t .*nan"),
     Refused(

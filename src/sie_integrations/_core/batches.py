@@ -20,7 +20,8 @@ MAX_BATCH_CHARS = 400_000
 """The most characters of text one request carries (about 100,000 tokens), whatever the batch size."""
 
 MAX_BATCH_IMAGE_BYTES = 8 * 1024 * 1024
-"""The most image bytes one request carries, well inside the server's body limits (16 MiB at a gateway)."""
+"""The most image and document bytes one request carries, well inside the server's body limits (16 MiB at a
+gateway); a larger item goes alone."""
 
 IMAGE_CHARS = 1_000
 """What one image counts as, in characters of text, when batches are sorted and their cost estimated."""
@@ -31,9 +32,11 @@ def text_length(item: ItemLike) -> int:
     return len(item) if isinstance(item, str) else len(item.text or "") + IMAGE_CHARS * len(item.images)
 
 
-def image_bytes(item: ItemLike) -> int:
-    """The bytes of the images of one item."""
-    return 0 if isinstance(item, str) else sum(len(image.data) for image in item.images)
+def data_bytes(item: ItemLike) -> int:
+    """The bytes of the images and the document of one item."""
+    if isinstance(item, str):
+        return 0
+    return sum(len(image.data) for image in item.images) + (len(item.document.data) if item.document else 0)
 
 
 def cost(items: Iterable[ItemLike]) -> float:
@@ -64,15 +67,15 @@ def length_order(items: Sequence[ItemLike]) -> list[int]:
 def plan(items: Sequence[T], size: int, max_chars: int = MAX_BATCH_CHARS) -> list[Batch[T]]:
     """The items in batches of similar length, shortest first.
 
-    Each batch has at most ``size`` items, ``max_chars`` characters and ``MAX_BATCH_IMAGE_BYTES`` of images;
-    an item larger than that goes alone.
+    Each batch has at most ``size`` items, ``max_chars`` characters and ``MAX_BATCH_IMAGE_BYTES`` of images and
+    documents; an item larger than that goes alone.
     """
     if size < 1:
         raise ValueError("batch_size must be >= 1")
     batches: list[list[int]] = []
     chars = data = 0
     for position in length_order(items):
-        length, size_of = text_length(items[position]), image_bytes(items[position])
+        length, size_of = text_length(items[position]), data_bytes(items[position])
         full = chars + length > max_chars or data + size_of > MAX_BATCH_IMAGE_BYTES
         if not batches or len(batches[-1]) == size or full:
             batches.append([])
@@ -81,6 +84,28 @@ def plan(items: Sequence[T], size: int, max_chars: int = MAX_BATCH_CHARS) -> lis
         chars += length
         data += size_of
     return [Batch(batch, [items[i] for i in batch]) for batch in batches]
+
+
+def in_order_groups(sizes: Sequence[int], size: int) -> list[list[int]]:
+    """Positions in input order, at most ``size`` a group and ``MAX_BATCH_IMAGE_BYTES`` of ``sizes`` (the bytes of
+    each item; a larger item goes alone)."""
+    if size < 1:
+        raise ValueError("batch_size must be >= 1")
+    groups: list[list[int]] = []
+    data = 0
+    for position, size_of in enumerate(sizes):
+        if not groups or len(groups[-1]) == size or data + size_of > MAX_BATCH_IMAGE_BYTES:
+            groups.append([])
+            data = 0
+        groups[-1].append(position)
+        data += size_of
+    return groups
+
+
+def in_order(items: Sequence[T], size: int) -> list[Batch[T]]:
+    """The items in batches of ``in_order_groups``: for work a server does item by item, such as parsing
+    documents, whose results are wanted as they come."""
+    return [Batch(group, [items[i] for i in group]) for group in in_order_groups([data_bytes(i) for i in items], size)]
 
 
 def singles(items: Sequence[T]) -> list[Batch[T]]:

@@ -13,17 +13,20 @@ import numpy as np
 
 from ..chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from ..types import (
+    Document,
     EncodeResult,
     ExtractResult,
     GenerateChunk,
     GenerateResult,
     ItemLike,
     ModelInfo,
+    ParsedDocument,
     PoolInfo,
     ScoreEntry,
 )
 from .call import Call, WireFormat
 from .chat_completions import chat_call
+from .documents import parse_call
 from .encode import encode_call, encode_dense_call
 from .extract import extract_call
 from .generate import generate_call
@@ -181,6 +184,27 @@ class Endpoints:
             options=options,
             wire=self.wire,
         )
+
+    def parse(
+        self, model: str, documents: Sequence[Document], *, options: Mapping[str, Any] | None = None
+    ) -> Call[list[ParsedDocument]]:
+        """Parse documents (PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV, ...) into Markdown, text and the parser's
+        structured document, in input order, with ``/v1/extract`` on a parsing model such as ``docling``.
+
+        A document the server cannot parse comes back with its ``error`` set; the others are parsed. An empty or
+        too large document (over 16 MiB) raises ``ValueError`` naming it before anything is sent.
+
+        Args:
+            model: The id of a parsing model: ``"docling"``.
+            documents: The documents (read files with ``sie_integrations.read_document``).
+            options: Model options, such as ``{"ocr": True}`` for scans or ``{"profile": "ocr"}``.
+
+        Returns:
+            One ``ParsedDocument`` per document.
+        """
+        if not documents:
+            return Call.answered([])
+        return parse_call(model, documents, options=options, wire=self.wire)
 
     def generate(
         self,

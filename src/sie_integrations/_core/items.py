@@ -31,10 +31,16 @@ def item_wire(item: ItemLike, position: int, wire: WireFormat, what: str | None 
             }
             for image in item.images
         ]
+    if item.document is not None:
+        data = item.document.data
+        out["document"] = {
+            "data": data if wire == "msgpack" else base64.b64encode(data).decode("ascii"),
+            "format": item.document.format,
+        }
     if item.metadata:
         out["metadata"] = item.metadata
-    if "text" not in out and "images" not in out:
-        raise ValueError(f"{what} has neither text nor images")
+    if "text" not in out and "images" not in out and "document" not in out:
+        raise ValueError(f"{what} has neither text, images nor a document")
     return out
 
 

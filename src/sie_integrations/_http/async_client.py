@@ -159,6 +159,7 @@ class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
     encode_dense = _sends(Endpoints.encode_dense)
     score = _sends(Endpoints.score)
     extract = _sends(Endpoints.extract)
+    parse = _sends(Endpoints.parse)
     generate = _sends(Endpoints.generate)
     stream_generate = _streams(Endpoints.stream_generate)
     chat_completions = _sends(Endpoints.chat_completions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar, cast
 
@@ -95,27 +95,36 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
                 future.cancel()
 
 
-async def arun_batches(run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit) -> list[R]:
-    """``run`` over ``batches`` as tasks, up to ``limit.value`` at once; the results in batch order."""
-    results: list[R | None] = [None] * len(batches)
+async def aiter_batches(
+    run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit
+) -> AsyncGenerator[R, None]:
+    """``run`` over ``batches`` as tasks, up to ``limit.value`` at once; each result in batch order, as soon as it
+    and those before it are in."""
+    finished: dict[int, R] = {}
     running: dict[asyncio.Task[R], int] = {}
-    sent = 0
+    sent = given = 0
     try:
-        while sent < len(batches) or running:
+        while given < len(batches):
             while sent < len(batches) and len(running) < limit.value:
                 full = len(running) + 1 >= limit.value
-                batch = batches[sent]
-                running[asyncio.ensure_future(_atimed(run, batch, limit, full))] = sent
+                running[asyncio.ensure_future(_atimed(run, batches[sent], limit, full))] = sent
                 sent += 1
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                results[running.pop(task)] = task.result()
+                finished[running.pop(task)] = task.result()
+            while given in finished:
+                yield finished.pop(given)
+                given += 1
     finally:
         for task in running:
             task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
-    return results  # type: ignore[return-value]
+
+
+async def arun_batches(run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit) -> list[R]:
+    """``run`` over ``batches`` as tasks, up to ``limit.value`` at once; the results in batch order."""
+    return [result async for result in aiter_batches(run, batches, limit)]
 
 
 class Gate:

@@ -1,4 +1,5 @@
-"""The ``sie-integrations`` command line: ``doctor`` checks a server, ``embed`` embeds a file of texts."""
+"""The ``sie-integrations`` command line: ``doctor`` checks a server, ``embed`` embeds a file of texts, ``parse``
+parses documents into Markdown."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from .._version import __version__
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, FLAGS, Connection, add_client_flags, client_options
 from .doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command
 from .embed import EmbedOptions, embed_command
+from .parse import ParseOptions, json_object, parse_command
 
 EXIT_CODES = """exit codes: 0 ok, 1 a check or request failed, 2 bad arguments, 3 server unreachable (doctor),
-130 interrupted (embed: rerun the same command to continue)"""
+130 interrupted (embed, parse: rerun the same command to continue)"""
 
 
 def _positive_int(text: str) -> int:
@@ -93,6 +95,34 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--query", action="store_true", help="embed the texts as queries (is_query)")
     embed.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is no TTY")
     embed.add_argument("--overwrite", action="store_true", help="discard an existing output or progress and start over")
+
+    parse = commands.add_parser(
+        "parse",
+        parents=[_client_flags(EMBED_FLAGS, 3, "seconds per request attempt (default: 150 read, 10 connect)")],
+        help="parse documents (PDF, DOCX, PPTX, XLSX, HTML, ...) into Markdown files, resumably",
+        description=(
+            "Parse each file with --model into DIR/<name>.md (and, with --json, the parser's document as "
+            "DIR/<name>.json); a folder's files keep their path under it. Reruns skip the files whose outputs are "
+            "newer than them. Files the server cannot parse are named at the end, with its reason (exit 1)."
+        ),
+        epilog=EXIT_CODES,
+    )
+    parse.add_argument("inputs", nargs="+", metavar="PATH", help="a document, or a folder of documents")
+    parse.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder to write to")
+    parse.add_argument("--model", default="docling", help="the parsing model (default: docling)")
+    parse.add_argument(
+        "--glob", default="**/*", help="a folder's files to parse (default: **/*, those of a format the parser knows)"
+    )
+    parse.add_argument("--json", action="store_true", help="also write the parser's document as JSON")
+    parse.add_argument(
+        "--options", type=json_object, metavar="JSON", help="model options, e.g. '{\"ocr\": true}' (default: none)"
+    )
+    parse.add_argument("--batch-size", type=_positive_int, default=1, metavar="N", help="documents per request (1)")
+    parse.add_argument(
+        "--concurrency", type=_positive_int, default=None, metavar="N", help="requests in flight (default: adapts)"
+    )
+    parse.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is no TTY")
+    parse.add_argument("--overwrite", action="store_true", help="parse every file again, even those already done")
     return parser
 
 
@@ -112,6 +142,10 @@ def main(argv: Sequence[str] | None = None, *, http_client: httpx.Client | None 
     try:
         if args.command == "doctor":
             return doctor_command(connection, as_json=args.json, http_client=http_client)
+        if args.command == "parse":
+            given = {field.name: getattr(args, field.name) for field in dataclasses.fields(ParseOptions)}
+            parse = ParseOptions(**{**given, "progress": args.progress or sys.stderr.isatty()})
+            return parse_command(parse, connection, http_client=http_client)
         given = {field.name: getattr(args, field.name) for field in dataclasses.fields(EmbedOptions)}
         options = EmbedOptions(**{**given, "progress": args.progress or sys.stderr.isatty()})
         return embed_command(options, connection, http_client=http_client)

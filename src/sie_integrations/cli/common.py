@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
@@ -128,6 +129,31 @@ class Connection:
     def client(self, http_client: httpx.Client | None = None, **changes: Any) -> SIEClient:
         """An ``SIEClient`` for these options (and ``changes``), on ``http_client`` when one is given (tests)."""
         return SIEClient.from_options(self.options.model_copy(update=changes), http_client)
+
+
+def run_command(
+    name: str,
+    connection: Connection,
+    http_client: httpx.Client | None,
+    sizes: tuple[int, int | None],
+    run: Callable[[SIEClient], int],
+    exit_code: Callable[[Exception], int | None],
+) -> int:
+    """Run a command's ``run`` with a client: ``sizes`` (``--batch-size``, ``--concurrency``) checked first; an
+    error that ``exit_code`` gives a code to is printed, named after the command, and exits with that code."""
+    batch_size, concurrency = sizes
+    if batch_size < 1 or (concurrency is not None and concurrency < 1):
+        print(f"sie-integrations {name}: --batch-size and --concurrency must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with connection.client(http_client) as client:
+            return run(client)
+    except Exception as exc:
+        code = exit_code(exc)
+        if code is None:
+            raise
+        print(f"sie-integrations {name}: {exc}", file=sys.stderr)
+        return code
 
 
 def start_hint(base_url: str) -> str:

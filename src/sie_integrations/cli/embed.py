@@ -17,7 +17,7 @@ from .._core.concurrency import Limit
 from .._http.client import SIEClient
 from .._http.dispatch import run_batches
 from ..errors import ModelLoadFailedError, RequestError, SIEError
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Connection, error_line, run_command
 from .embed_input import EmbedError, Inputs, input_kind, read_inputs
 from .embed_output import Rows, RunKey, Sink, open_sink
 from .progress import ProgressBar
@@ -216,13 +216,11 @@ def run_embed(
 
 def embed_command(options: EmbedOptions, connection: Connection, *, http_client: httpx.Client | None = None) -> int:
     """Run ``embed`` (``http_client``: e.g. one on an ``httpx.MockTransport``); the exit code."""
-    err = sys.stderr
-    if options.batch_size < 1 or (options.concurrency is not None and options.concurrency < 1):
-        print("sie-integrations embed: --batch-size and --concurrency must be >= 1", file=err)
-        return EXIT_USAGE
-    try:
-        with connection.client(http_client) as client:
-            return run_embed(options, client, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=err)
-    except (EmbedError, ValueError, OSError) as exc:
-        print(f"sie-integrations embed: {exc}", file=err)
-        return EXIT_FAILED
+
+    def run(client: SIEClient) -> int:
+        return run_embed(options, client, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr)
+
+    def exit_code(exc: Exception) -> int | None:
+        return EXIT_FAILED if isinstance(exc, EmbedError | ValueError | OSError) else None
+
+    return run_command("embed", connection, http_client, (options.batch_size, options.concurrency), run, exit_code)

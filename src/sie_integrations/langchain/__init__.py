@@ -1,4 +1,5 @@
-"""LangChain adapters for SIE: chat model, text completion, embeddings, sparse encoder, rerankers and extractor."""
+"""LangChain adapters for SIE: chat model, text completion, embeddings, sparse encoder, rerankers, extractor and
+document loader."""
 
 try:
     import langchain_core  # noqa: F401
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._qdrant import SIEQdrantSparseEmbeddings as SIEQdrantSparseEmbeddings
     from .chat_models import SIEChatModel
+    from .documents import SIEDocumentLoader
     from .embeddings import SIEEmbeddings
     from .extractors import SIEExtractionTransformer, SIEExtractor
     from .llms import SIELLM
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "SIEChatModel": ".chat_models",
+    "SIEDocumentLoader": ".documents",
     "SIEEmbeddings": ".embeddings",
     "SIEMultiVectorEmbeddings": ".multivector",
     "SIESparseEncoder": ".sparse",
@@ -33,6 +36,7 @@ _MODULES = {
 __all__ = [
     "SIELLM",
     "SIEChatModel",
+    "SIEDocumentLoader",
     "SIEEmbeddings",
     "SIEExtractionTransformer",
     "SIEExtractor",

@@ -1,4 +1,4 @@
-"""LlamaIndex adapters for SIE: embeddings, sparse embeddings, reranker, function-calling LLM, extractor."""
+"""LlamaIndex adapters for SIE: embeddings, sparse embeddings, reranker, function-calling LLM, extractor, reader."""
 
 try:
     import llama_index.core  # noqa: F401
@@ -8,6 +8,7 @@ except ImportError as exc:  # pragma: no cover - exercised by the install matrix
     ) from exc
 
 from .chat_models import SIEChatModel
+from .documents import SIEDocumentReader
 from .embeddings import SIEEmbeddings, SIEMultiModalEmbedding
 from .extractors import SIEExtractor
 from .llms import SIELLM
@@ -18,6 +19,7 @@ from .sparse import SIESparseEmbeddings
 __all__ = [
     "SIELLM",
     "SIEChatModel",
+    "SIEDocumentReader",
     "SIEEmbeddings",
     "SIEExtractor",
     "SIEMaxSimReranker",

@@ -1,0 +1,304 @@
+"""Documents in: files, folders, bytes and file objects read into ``Document``s, parsed in batches as they come,
+and what to do with the ones the server cannot parse."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import warnings
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from pydantic import PrivateAttr, model_validator
+from typing_extensions import Self
+
+from .._core.batches import Batch, in_order
+from .._core.documents import FORMATS, check_document, format_of
+from .._http.async_client import AsyncSIEClient
+from .._http.client import SIEClient
+from .._http.dispatch import aiter_batches, run_batches
+from ..errors import SIEError
+from ..types import Document, Item, ParsedDocument
+from .batching import Batching, BatchSize, Concurrent
+
+logger = logging.getLogger("sie_integrations")
+
+Source = str | os.PathLike[str] | bytes | IO[bytes] | Document
+"""A document to parse: a file's path, its bytes, a binary file object, or a ``Document``."""
+OnError = Literal["raise", "warn", "skip"]
+
+
+def read_document(source: Source, format: str | None = None) -> Document:
+    """``source`` as a ``Document``: a path is read (``FileNotFoundError`` / ``IsADirectoryError`` before anything
+    is sent), a file object read to its end; ``format`` wins over the one told from the name or the bytes. An
+    empty or too large document raises ``ValueError`` naming it.
+
+    Args:
+        source: A file's path, its bytes, a binary file object, or a ``Document``.
+        format: ``"pdf"``, ``"docx"``, ``"html"``, ...; None: from the file's suffix, else its bytes.
+    """
+    if isinstance(source, Document):
+        document = source
+    elif isinstance(source, bytes | bytearray):
+        document = Document(bytes(source))
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        document = Document(path.read_bytes(), name=str(path))
+    elif hasattr(source, "read"):
+        data = source.read()
+        if not isinstance(data, bytes):
+            raise TypeError("a document's file object must be opened in binary mode ('rb')")
+        name = getattr(source, "name", None)
+        document = Document(data, name=name if isinstance(name, str) else None)
+    else:
+        raise TypeError(f"a document is a path, bytes, a binary file or a Document, not {type(source).__name__}")
+    fmt = format or document.format or format_of(document.name, document.data)
+    document = Document(document.data, fmt, document.name)
+    check_document(document)
+    return document
+
+
+def document_files(paths: Source | Sequence[Source], glob: str = "**/*") -> list[Source]:
+    """The documents to read: each source as given, a folder's files matching ``glob`` (those of a format the
+    parser knows, hidden ones left out), sorted."""
+    sources = [paths] if isinstance(paths, str | os.PathLike | bytes | bytearray | Document) else list(paths)
+    out: list[Source] = []
+    for source in sources:
+        if isinstance(source, str | os.PathLike) and Path(source).is_dir():
+            root = Path(source)
+            found = sorted(
+                p
+                for p in root.glob(glob)
+                if p.is_file()
+                and p.suffix.lower() in FORMATS
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            )
+            out.extend(found)
+        elif isinstance(source, str | os.PathLike) and not Path(source).exists():
+            raise FileNotFoundError(f"no such file or folder: {os.fspath(source)!r}")
+        else:
+            out.append(source)
+    return out
+
+
+def _batches(documents: Sequence[Document], size: int) -> list[Batch[Item]]:
+    return in_order([Item(document=d) for d in documents], size)
+
+
+def _unwrap(batch: Batch[Item]) -> list[Document]:
+    return [item.document for item in batch.items if item.document is not None]
+
+
+def parse_batched(
+    client: SIEClient, model: str, documents: Sequence[Document], batching: Batching, **args: Any
+) -> Iterator[ParsedDocument]:
+    """Each document parsed, in input order, as soon as it and those before it are: ``batching.size`` a request,
+    up to its limit in flight."""
+
+    def run(batch: Batch[Item]) -> list[ParsedDocument]:
+        parsed = client.parse(model, _unwrap(batch), **args)
+        batching.done(batch)
+        return parsed
+
+    for parsed in run_batches(run, _batches(documents, batching.size), batching.limit):
+        yield from parsed
+
+
+async def aparse_batched(
+    client: AsyncSIEClient, model: str, documents: Sequence[Document], batching: Batching, **args: Any
+) -> AsyncIterator[ParsedDocument]:
+    """Async ``parse_batched``."""
+
+    async def run(batch: Batch[Item]) -> list[ParsedDocument]:
+        parsed = await client.parse(model, _unwrap(batch), **args)
+        batching.done(batch)
+        return parsed
+
+    async for parsed in aiter_batches(run, _batches(documents, batching.size), batching.limit):
+        for one in parsed:
+            yield one
+
+
+class Failures:
+    """The documents a load could not parse, and what ``on_error`` does about them."""
+
+    def __init__(self, on_error: OnError) -> None:
+        self.on_error = on_error
+        self.failed: list[ParsedDocument] = []
+
+    def keep(self, parsed: ParsedDocument) -> bool:
+        """Whether ``parsed`` is a document to hand on; a failure is noted (and warned about) instead."""
+        if parsed.error is None:
+            return True
+        self.failed.append(parsed)
+        if self.on_error == "warn":
+            warnings.warn(str(parsed.error), stacklevel=3)
+        else:
+            logger.info("%s", parsed.error)
+        return False
+
+    def finish(self) -> None:
+        """With ``on_error="raise"``, the first failure's error, naming every document that failed."""
+        if self.on_error != "raise" or not self.failed:
+            return
+        error = self.failed[0].error
+        assert isinstance(error, SIEError)
+        if len(self.failed) > 1:
+            names = ", ".join(p.name or "?" for p in self.failed)
+            error.message = f"{len(self.failed)} documents could not be parsed ({names}); the first: {error.message}"
+            error.args = (error.message,)
+        raise error
+
+
+def read_all(sources: Iterable[Source], format: str | None = None) -> list[Document]:
+    """Every source read first, so a missing or unreadable file fails before anything is sent."""
+    return [read_document(source, format) for source in sources]
+
+
+Output = Literal["markdown", "text", "json"]
+
+
+def content_of(parsed: ParsedDocument, output: Output) -> str:
+    """A parse as one framework document's text: its Markdown, its plain text, or the parser's document as JSON
+    (what Docling's node parsers read)."""
+    if output == "json":
+        return json.dumps(parsed.document, ensure_ascii=False)
+    return parsed.markdown if output == "markdown" else parsed.text
+
+
+def metadata_of(parsed: ParsedDocument, model: str) -> dict[str, Any]:
+    """A parse's metadata: ``source`` and ``file_name`` (for a file), ``format``, ``model``, ``pages`` (when given)."""
+    metadata: dict[str, Any] = {}
+    if parsed.name is not None:
+        metadata["source"] = parsed.name
+        metadata["file_name"] = Path(parsed.name).name
+    metadata["format"] = parsed.format
+    metadata["model"] = model
+    if parsed.pages is not None:
+        metadata["pages"] = parsed.pages
+    return metadata
+
+
+Split = Literal["file", "section"]
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+
+
+def sections(markdown: str) -> list[tuple[list[str], str]]:
+    """Markdown cut at its headings: each section's heading path (its heading and those above it) and its text,
+    heading line included; text before the first heading has an empty path, and a heading with no text of its
+    own (before the next heading) is only in its children's paths. Tables stay whole, and a ``#`` line inside a
+    fenced code block is not a heading."""
+    out: list[tuple[list[str], str]] = []
+    path: list[tuple[int, str]] = []
+    lines: list[str] = []
+    fenced = False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        heading = None if fenced else _HEADING.match(line)
+        if heading is None:
+            lines.append(line)
+            continue
+        _flush(out, path, lines)
+        level = len(heading.group(1))
+        path = [(lvl, title) for lvl, title in path if lvl < level] + [(level, heading.group(2))]
+        lines = [line]
+    _flush(out, path, lines)
+    return out
+
+
+def _flush(out: list[tuple[list[str], str]], path: list[tuple[int, str]], lines: list[str]) -> None:
+    """A section into ``out``, unless it has no text but its heading."""
+    body = lines[1:] if path and lines and _HEADING.match(lines[0]) else lines
+    if any(text.strip() for text in body):
+        out.append(([title for _, title in path], "\n".join(lines).strip()))
+
+
+def pieces(parsed: ParsedDocument, model: str, output: Output, split: Split) -> list[tuple[str, dict[str, Any]]]:
+    """What a parse becomes: one framework document (``split="file"``), or one a section of its Markdown with
+    ``headings`` (the heading path) and ``section`` (its number in the file) in the metadata."""
+    metadata = metadata_of(parsed, model)
+    if split == "file":
+        return [(content_of(parsed, output), metadata)]
+    return [
+        (text, {**metadata, "headings": headings, "section": number})
+        for number, (headings, text) in enumerate(sections(parsed.markdown))
+    ]
+
+
+def load(
+    client: SIEClient, model: str, documents: Sequence[Document], batching: Batching, failures: Failures, **args: Any
+) -> Iterator[ParsedDocument]:
+    """The documents parsed, in order, as they come; those that failed go to ``failures`` (raised at the end)."""
+    for parsed in parse_batched(client, model, documents, batching, **args):
+        if failures.keep(parsed):
+            yield parsed
+    failures.finish()
+
+
+async def aload(
+    client: AsyncSIEClient,
+    model: str,
+    documents: Sequence[Document],
+    batching: Batching,
+    failures: Failures,
+    **args: Any,
+) -> AsyncIterator[ParsedDocument]:
+    """Async ``load``."""
+    async for parsed in aparse_batched(client, model, documents, batching, **args):
+        if failures.keep(parsed):
+            yield parsed
+    failures.finish()
+
+
+class Parsing(Concurrent):
+    """What a document loader of either framework is set with: the parsing model, how files are found and read,
+    what each parse becomes, and what a document the server cannot parse does."""
+
+    model: str = "docling"
+    """The parsing model (default ``"docling"``, Docling on the server)."""
+    glob: str = "**/*"
+    """The files of a folder to load: those matching it (default all) in a format the parser knows."""
+    format: str | None = None
+    """The format of every document (``"pdf"``, ``"html"``, ...); None (default): each file's suffix, else its bytes."""
+    output: Output = "markdown"
+    """What a document's text is: ``"markdown"`` (default, headings and tables kept), ``"text"``, or ``"json"``
+    (Docling's document, for Docling's node parsers and chunkers)."""
+    split: Split = "file"
+    """``"file"`` (default): one document a file; ``"section"``: one a section of its Markdown, cut at its headings
+    (tables kept whole), with ``headings`` (the heading path) and ``section`` in the metadata."""
+    options: dict[str, Any] | None = None
+    """Model options sent with every request, such as ``{"ocr": True}`` for scans or ``{"profile": "ocr"}``."""
+    on_error: OnError = "raise"
+    """A document the server cannot parse: ``"raise"`` (default) once the others are loaded, naming each that
+    failed; ``"warn"``: a warning each, the rest loaded; ``"skip"``: logged only. ``failed`` lists them."""
+    batch_size: BatchSize = 1
+    """Documents a request (default 1: a server parses a request's documents one after another, so separate
+    requests spread them over its workers)."""
+
+    _failures: Failures = PrivateAttr(default_factory=lambda: Failures("raise"))
+
+    @model_validator(mode="after")
+    def _check_split(self) -> Self:
+        if self.split == "section" and self.output != "markdown":
+            raise ValueError(
+                f"split='section' cuts the Markdown at its headings: it needs output='markdown', not {self.output!r}"
+            )
+        return self
+
+    @property
+    def failed(self) -> list[ParsedDocument]:
+        """The documents the last load could not parse, each with its ``error``."""
+        return list(self._failures.failed)
+
+    def _read(self, sources: Source | Sequence[Source]) -> list[Document]:
+        """Every document read before anything is sent; a fresh failure list for this load."""
+        documents = read_all(document_files(sources, self.glob), self.format)
+        self._failures = Failures(self.on_error)
+        return documents
+
+    def _args(self) -> dict[str, Any]:
+        return {"options": self.options} if self.options else {}

@@ -1,0 +1,70 @@
+"""Documents to parse (``_core/documents.py``): their format, the size limit, and answers read as parses."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from sie_integrations import Document, ServerError
+from sie_integrations._core.documents import MAX_DOCUMENT_BYTES, check_document, format_of, parse_answer
+
+
+def office(entry: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(entry, "<x/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("report.PDF", b"anything", "pdf"),
+        ("notes.markdown", b"# x", "md"),
+        ("page.htm", b"<p>", "html"),
+        (None, b"%PDF-1.7 ...", "pdf"),
+        (None, office("word/document.xml"), "docx"),
+        (None, office("ppt/presentation.xml"), "pptx"),
+        (None, office("xl/workbook.xml"), "xlsx"),
+        (None, b"  <!DOCTYPE html><html>", "html"),
+        (None, b"PK\x03\x04 not a zip", None),
+        ("data.bin", b"plain words", None),  # the server tells
+    ],
+)
+def test_the_format_comes_from_the_suffix_else_the_bytes(name: str | None, data: bytes, expected: str | None) -> None:
+    assert format_of(name, data) == expected
+
+
+def test_an_empty_or_too_large_document_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"big\.pdf is 16\.0 MiB, over the server's limit of 16 MiB"):
+        check_document(Document(b"x" * (MAX_DOCUMENT_BYTES + 1), "pdf", "big.pdf"))
+    with pytest.raises(ValueError, match=r"empty\.html is empty"):
+        check_document(Document(b"", None, "empty.html"))
+    check_document(Document(b"x" * MAX_DOCUMENT_BYTES))
+
+
+def test_an_answer_keeps_each_parse_and_each_failure_in_order() -> None:
+    body = {
+        "model": "docling",
+        "items": [
+            {"id": "item-0", "data": {"markdown": "# A", "text": "A", "document": {"pages": {"1": {}, "2": {}}}}},
+            {"id": "item-1", "error": {"code": "INFERENCE_ERROR", "message": "Document conversion failed"}},
+        ],
+    }
+    documents = [Document(b"a", "html", "a.html"), Document(b"b", "pdf", "b.pdf")]
+    first, second = parse_answer(json.dumps(body).encode(), "application/json", documents)
+    assert (first.name, first.format, first.markdown, first.text, first.pages, first.error) == (
+        "a.html",
+        "html",
+        "# A",
+        "A",
+        2,
+        None,
+    )
+    assert isinstance(second.error, ServerError)
+    assert second.error.code == "INFERENCE_ERROR"
+    assert str(second.error).startswith("b.pdf could not be parsed: Document conversion failed")
+    assert (second.markdown, second.pages) == ("", None)

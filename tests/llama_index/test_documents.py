@@ -1,0 +1,64 @@
+"""``SIEDocumentReader`` on ``FakeSIE`` (an ``httpx.MockTransport``): ``load_data``, ``aload_data``,
+``lazy_load_data``, and as a ``SimpleDirectoryReader`` file extractor for any extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from llama_index.core import SimpleDirectoryReader
+
+from sie_integrations import ServerError
+from sie_integrations.llama_index import SIEDocumentReader
+from tests.fakes.sie import FakeSIE, parsed
+
+
+def folder(tmp_path: Path) -> Path:
+    for name, text in [("a.html", "alpha"), ("b.pdf", "%PDF-1.4 broken"), ("c.md", "gamma")]:
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_load_data_and_its_lazy_and_async_twins(tmp_path: Path) -> None:
+    server = FakeSIE(extract=parsed)
+    reader = SIEDocumentReader(on_error="skip", model_name="docling", **server.connection())
+    documents = reader.load_data(folder(tmp_path), extra_info={"team": "docs"})
+    assert [(d.text, d.metadata["file_name"], d.metadata["team"]) for d in documents] == [
+        ("# alpha", "a.html", "docs"),
+        ("# gamma", "c.md", "docs"),
+    ]
+    assert [d.text for d in reader.lazy_load_data(tmp_path / "c.md")] == ["# gamma"]
+    with pytest.raises(ServerError, match="could not be parsed"):
+        SIEDocumentReader(**server.connection()).load_data(tmp_path / "b.pdf")
+
+
+async def test_aload_data_is_native_async(tmp_path: Path) -> None:
+    sync, native = FakeSIE(extract=parsed), FakeSIE(extract=parsed)
+    reader = SIEDocumentReader(
+        base_url="https://sie.test", http_client=sync.client(), http_async_client=native.async_client()
+    )
+    documents = await reader.aload_data([folder(tmp_path) / "a.html", folder(tmp_path) / "c.md"])
+    assert [d.text for d in documents] == ["# alpha", "# gamma"]
+    assert sync.requests == [] and len(native.sent("extract")) == 2
+
+
+def test_a_simple_directory_reader_file_extractor_for_any_extension(tmp_path: Path) -> None:
+    server = FakeSIE(extract=parsed)
+    reader = SIEDocumentReader(on_error="skip", **server.connection())
+    extractor = {".html": reader, ".pdf": reader, ".md": reader}
+    documents = SimpleDirectoryReader(str(folder(tmp_path)), file_extractor=extractor).load_data()
+    by_name = {d.metadata["file_name"]: d for d in documents}
+    assert sorted(by_name) == ["a.html", "c.md"]
+    assert by_name["a.html"].text == "# alpha"
+    assert by_name["a.html"].metadata["format"] == "html"
+    assert "file_path" in by_name["a.html"].metadata  # SimpleDirectoryReader's own metadata, merged
+
+
+def test_one_document_a_section(tmp_path: Path) -> None:
+    server = FakeSIE(extract=lambda text: {"data": {"markdown": text, "text": text, "document": {}}})
+    (tmp_path / "guide.md").write_text("# Guide\n\nintro\n\n## Install\n\nsteps")
+    documents = SIEDocumentReader(split="section", **server.connection()).load_data(tmp_path / "guide.md")
+    assert [(d.text, d.metadata["headings"]) for d in documents] == [
+        ("# Guide\n\nintro", ["Guide"]),
+        ("## Install\n\nsteps", ["Guide", "Install"]),
+    ]
