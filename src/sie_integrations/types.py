@@ -47,8 +47,8 @@ class Image:
 class Document:
     """A document file given as raw bytes (PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV, ...), for parsing."""
 
-    data: bytes
-    """The file's bytes, as read from disk."""
+    data: bytes = field(repr=False)
+    """The file's bytes, as read from disk (left out of ``repr``)."""
     format: str | None = None
     """``"pdf"``, ``"docx"``, ``"html"``, ``"md"``, ...; None: the server tells from the bytes."""
     name: str | None = None

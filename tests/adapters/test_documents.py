@@ -21,7 +21,8 @@ def test_paths_bytes_and_files_are_read_with_their_format(tmp_path: Path) -> Non
     assert read_document(b"%PDF-1.4") == Document(b"%PDF-1.4", "pdf", None)
     with page.open("rb") as handle:
         assert read_document(handle).name == str(page)
-    assert read_document(io.BytesIO(b"x")).format is None
+    assert read_document(io.BytesIO(b"x")).format == "md"  # UTF-8 text
+    assert read_document(io.BytesIO(b"\xff\xfe\x00")).format is None
     with pytest.raises(TypeError, match="binary mode"), page.open("r") as text:
         read_document(text)  # type: ignore[arg-type]
     with pytest.raises(FileNotFoundError):
@@ -82,7 +83,7 @@ def test_content_and_metadata_of_a_parse() -> None:
         "model": "docling",
         "pages": 1,
     }
-    assert metadata_of(ParsedDocument(None, None), "docling") == {"format": None, "model": "docling"}
+    assert metadata_of(ParsedDocument(None, None), "docling") == {"model": "docling"}  # no None: stores refuse it
 
 
 MARKDOWN = """Intro before any heading.
@@ -137,7 +138,7 @@ def test_section_pieces_carry_the_file_metadata_and_their_place() -> None:
                 "file_name": "a.md",
                 "format": "md",
                 "model": "docling",
-                "headings": ["A"],
+                "headings": "A",
                 "section": 0,
             },
         ),
@@ -148,7 +149,7 @@ def test_section_pieces_carry_the_file_metadata_and_their_place() -> None:
                 "file_name": "a.md",
                 "format": "md",
                 "model": "docling",
-                "headings": ["A", "B"],
+                "headings": "A > B",
                 "section": 1,
             },
         ),

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sie_integrations._core.documents import fails_every_request as stops_the_run
 from sie_integrations.cli import main
-from sie_integrations.cli.parse import stops_the_run
 from sie_integrations.cli.parse_files import Job, batches
 from sie_integrations.errors import (
     ModelLoadFailedError,
@@ -99,7 +99,7 @@ def test_parse_writes_one_markdown_file_per_document(tmp_path: Path, capsys: pyt
     assert (tmp_path / "out" / "notes.md").read_text() == "# gamma\n"
     assert sorted(sent(server)) == [["<p>alpha</p>"], ["beta"], ["gamma"], ["x,y\n1,2\n"]]  # one document each
     formats = [item["document"]["format"] for body in server.sent("extract") for item in body["items"]]
-    assert sorted(formats) == ["csv", "html", "md", "txt"]
+    assert sorted(formats) == ["csv", "html", "md", "md"]  # a .txt file: UTF-8 text, sent as Markdown
     assert {r.url.path for r in server.requests} == {"/v1/extract/docling"}
 
 

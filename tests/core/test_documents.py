@@ -31,7 +31,11 @@ def office(entry: str) -> bytes:
         (None, office("xl/workbook.xml"), "xlsx"),
         (None, b"  <!DOCTYPE html><html>", "html"),
         (None, b"PK\x03\x04 not a zip", None),
-        ("data.bin", b"plain words", None),  # the server tells
+        (None, b"\xef\xbb\xbf<html><body>", "html"),
+        (None, b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml">', "html"),
+        ("data.bin", b"plain words", "md"),  # UTF-8 text: Markdown without markup
+        ("notes.txt", b"# Title", "md"),
+        (None, b"\xff\xfe\x00binary", None),  # the server tells
     ],
 )
 def test_the_format_comes_from_the_suffix_else_the_bytes(name: str | None, data: bytes, expected: str | None) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
+import httpx
+import msgpack
 import pytest
 from langchain_core.documents import Document
 
-from sie_integrations import ServerError
+from sie_integrations import ModelNotFoundError, ServerError
 from sie_integrations.langchain import SIEDocumentLoader
+from tests.fakes.scripted import MockServer
 from tests.fakes.sie import FakeSIE, parsed
 
 
@@ -65,6 +69,7 @@ def test_bytes_files_options_and_the_json_output() -> None:
     (document,) = loader.load()
     assert '"schema_name": "DoclingDocument"' in document.page_content
     assert document.metadata == {"format": "html", "model": "docling", "pages": 1}
+    assert document.id is None  # bytes have no source to name them by
     assert server.sent("extract")[0]["params"] == {"options": {"ocr": True}}
 
 
@@ -81,8 +86,53 @@ def test_one_document_a_section(tmp_path: Path) -> None:
     (tmp_path / "guide.md").write_text("# Guide\n\nintro\n\n## Install\n\nsteps")
     documents = SIEDocumentLoader(tmp_path / "guide.md", split="section", **server.connection()).load()
     assert [(d.page_content, d.metadata["headings"], d.metadata["section"]) for d in documents] == [
-        ("# Guide\n\nintro", ["Guide"], 0),
-        ("## Install\n\nsteps", ["Guide", "Install"], 1),
+        ("# Guide\n\nintro", "Guide", 0),
+        ("## Install\n\nsteps", "Guide > Install", 1),
     ]
     with pytest.raises(ValueError, match="split='section'"):
         SIEDocumentLoader(tmp_path, split="section", output="text", **server.connection())
+
+
+def test_a_pdf_parsed_on_a_gpu_server_gives_its_pages(tmp_path: Path) -> None:
+    """The CPU peer cannot parse PDFs (no layout model): a MockTransport answers as a GPU server's Docling does,
+    in the shape of the peer's answers (``data = {text, markdown, document}``, pages keyed by number)."""
+    pages = {str(n): {"size": {"width": 612.0, "height": 792.0}, "page_no": n} for n in (1, 2, 3)}
+    document = {"schema_name": "DoclingDocument", "version": "1.10.0", "name": "report", "pages": pages}
+    data = {"text": "Quarterly report", "markdown": "# Quarterly report", "document": document}
+    item = {"id": "item-0", "entities": [], "relations": [], "classifications": [], "objects": [], "data": data}
+    server = MockServer().msgpack(200, {"model": "docling", "items": [item]})
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7 three pages")
+    (loaded,) = SIEDocumentLoader(tmp_path / "report.pdf", options={"ocr": True}, **server.connection()).load()
+    assert loaded.page_content == "# Quarterly report"
+    assert (loaded.metadata["format"], loaded.metadata["pages"]) == ("pdf", 3)
+    sent = msgpack.unpackb(server.requests[0].content)
+    assert sent["items"] == [{"document": {"data": b"%PDF-1.7 three pages", "format": "pdf"}}]
+    assert sent["params"] == {"options": {"ocr": True}}
+
+
+def test_one_file_object_is_one_document(tmp_path: Path) -> None:
+    server = FakeSIE(extract=parsed)
+    (tmp_path / "a.md").write_text("line one\nline two\nline three\n")
+    with (tmp_path / "a.md").open("rb") as handle:
+        documents = SIEDocumentLoader(handle, **server.connection()).load()
+    assert [d.page_content for d in documents] == ["# line one\nline two\nline three\n"]
+    assert documents[0].id == str(tmp_path / "a.md")  # named by its source: re-indexing replaces it
+
+
+def test_a_request_that_fails_fails_its_documents_only_and_a_fatal_one_stops(tmp_path: Path) -> None:
+    """A 500 after the retries fails the documents of that request; an unknown model stops the load."""
+    crash = httpx.Response(500, json={"detail": {"code": "INTERNAL_ERROR", "message": "worker crashed"}})
+
+    def crash_on_gamma(route: str, n: int, body: Any) -> httpx.Response | None:
+        return crash if route == "extract" and body["items"][0]["document"]["data"] == b"gamma" else None
+
+    server = FakeSIE(extract=parsed, refuse=crash_on_gamma)
+    loader = SIEDocumentLoader(folder(tmp_path), on_error="skip", max_retries=0, **server.connection())
+    assert [d.metadata["file_name"] for d in loader.load()] == ["a.html", "d.csv"]
+    failed = {Path(f.name or "").name: f.error for f in loader.failed}
+    assert sorted(failed) == ["b.pdf", "c.md"]
+    assert isinstance(failed["c.md"], ServerError) and "worker crashed" in str(failed["c.md"])
+    unknown = httpx.Response(404, json={"detail": {"code": "MODEL_NOT_FOUND", "message": "no such model"}})
+    gone = FakeSIE(refuse=lambda route, n, body: unknown)
+    with pytest.raises(ModelNotFoundError):
+        SIEDocumentLoader(folder(tmp_path), on_error="skip", **gone.connection()).load()

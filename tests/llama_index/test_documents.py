@@ -59,6 +59,26 @@ def test_one_document_a_section(tmp_path: Path) -> None:
     (tmp_path / "guide.md").write_text("# Guide\n\nintro\n\n## Install\n\nsteps")
     documents = SIEDocumentReader(split="section", **server.connection()).load_data(tmp_path / "guide.md")
     assert [(d.text, d.metadata["headings"]) for d in documents] == [
-        ("# Guide\n\nintro", ["Guide"]),
-        ("## Install\n\nsteps", ["Guide", "Install"]),
+        ("# Guide\n\nintro", "Guide"),
+        ("## Install\n\nsteps", "Guide > Install"),
     ]
+
+
+async def test_alazy_load_data_is_awaited_as_base_reader_has_it(tmp_path: Path) -> None:
+    server = FakeSIE(extract=parsed)
+    reader = SIEDocumentReader(base_url="https://sie.test", http_async_client=server.async_client())
+    documents = await reader.alazy_load_data(folder(tmp_path) / "c.md")
+    assert [d.text for d in documents] == ["# gamma"]
+    assert documents[0].id_ == str(tmp_path / "c.md")
+    assert "source" in documents[0].excluded_embed_metadata_keys
+
+
+def test_a_file_on_another_file_system(tmp_path: Path) -> None:
+    """``SimpleDirectoryReader(fs=...)`` passes its fsspec file system: the file is read through it."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    fs = MemoryFileSystem()
+    fs.pipe("/bucket/notes.md", b"remote")
+    server = FakeSIE(extract=parsed)
+    (document,) = SIEDocumentReader(**server.connection()).load_data("/bucket/notes.md", fs=fs)
+    assert (document.text, document.metadata["file_name"]) == ("# remote", "notes.md")

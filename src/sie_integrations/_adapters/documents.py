@@ -16,7 +16,7 @@ from pydantic import PrivateAttr, model_validator
 from typing_extensions import Self
 
 from .._core.batches import Batch, in_order
-from .._core.documents import FORMATS, check_document, format_of
+from .._core.documents import FORMATS, check_document, fails_every_request, format_of
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
 from .._http.dispatch import aiter_batches, run_batches
@@ -64,7 +64,8 @@ def read_document(source: Source, format: str | None = None) -> Document:
 def document_files(paths: Source | Sequence[Source], glob: str = "**/*") -> list[Source]:
     """The documents to read: each source as given, a folder's files matching ``glob`` (those of a format the
     parser knows, hidden ones left out), sorted."""
-    sources = [paths] if isinstance(paths, str | os.PathLike | bytes | bytearray | Document) else list(paths)
+    single = isinstance(paths, str | os.PathLike | bytes | bytearray | Document) or hasattr(paths, "read")
+    sources: list[Source] = [paths] if single else list(paths)  # type: ignore[list-item, arg-type]
     out: list[Source] = []
     for source in sources:
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
@@ -92,6 +93,14 @@ def _unwrap(batch: Batch[Item]) -> list[Document]:
     return [item.document for item in batch.items if item.document is not None]
 
 
+def _failed_request(documents: Sequence[Document], error: SIEError) -> list[ParsedDocument]:
+    """The documents of a request that failed after its retries, each failed with the request's error; an error
+    every request would meet (``fails_every_request``) is raised instead."""
+    if fails_every_request(error):
+        raise error
+    return [ParsedDocument(d.name, d.format, error=error) for d in documents]
+
+
 def parse_batched(
     client: SIEClient, model: str, documents: Sequence[Document], batching: Batching, **args: Any
 ) -> Iterator[ParsedDocument]:
@@ -99,7 +108,11 @@ def parse_batched(
     up to its limit in flight."""
 
     def run(batch: Batch[Item]) -> list[ParsedDocument]:
-        parsed = client.parse(model, _unwrap(batch), **args)
+        documents = _unwrap(batch)
+        try:
+            parsed = client.parse(model, documents, **args)
+        except SIEError as error:
+            parsed = _failed_request(documents, error)
         batching.done(batch)
         return parsed
 
@@ -113,7 +126,11 @@ async def aparse_batched(
     """Async ``parse_batched``."""
 
     async def run(batch: Batch[Item]) -> list[ParsedDocument]:
-        parsed = await client.parse(model, _unwrap(batch), **args)
+        documents = _unwrap(batch)
+        try:
+            parsed = await client.parse(model, documents, **args)
+        except SIEError as error:
+            parsed = _failed_request(documents, error)
         batching.done(batch)
         return parsed
 
@@ -149,7 +166,10 @@ class Failures:
         if len(self.failed) > 1:
             names = ", ".join(p.name or "?" for p in self.failed)
             error.message = f"{len(self.failed)} documents could not be parsed ({names}); the first: {error.message}"
-            error.args = (error.message,)
+        elif self.failed[0].name and self.failed[0].name not in error.message:  # a failed request, not a document
+            error.message = f"{self.failed[0].name} could not be parsed: {error.message}"
+        error.message += "; on_error='warn' or 'skip' keeps the others (and lists these in .failed)"
+        error.args = (error.message,)
         raise error
 
 
@@ -170,12 +190,14 @@ def content_of(parsed: ParsedDocument, output: Output) -> str:
 
 
 def metadata_of(parsed: ParsedDocument, model: str) -> dict[str, Any]:
-    """A parse's metadata: ``source`` and ``file_name`` (for a file), ``format``, ``model``, ``pages`` (when given)."""
+    """A parse's metadata: ``source`` and ``file_name`` (for a file), ``format`` (when known), ``model``, ``pages``
+    (when given): strings and numbers only, as vector stores take them."""
     metadata: dict[str, Any] = {}
     if parsed.name is not None:
         metadata["source"] = parsed.name
         metadata["file_name"] = Path(parsed.name).name
-    metadata["format"] = parsed.format
+    if parsed.format is not None:
+        metadata["format"] = parsed.format
     metadata["model"] = model
     if parsed.pages is not None:
         metadata["pages"] = parsed.pages
@@ -219,12 +241,13 @@ def _flush(out: list[tuple[list[str], str]], path: list[tuple[int, str]], lines:
 
 def pieces(parsed: ParsedDocument, model: str, output: Output, split: Split) -> list[tuple[str, dict[str, Any]]]:
     """What a parse becomes: one framework document (``split="file"``), or one a section of its Markdown with
-    ``headings`` (the heading path) and ``section`` (its number in the file) in the metadata."""
+    ``headings`` (the heading path, as ``"Guide > Install"``: a string, as vector stores take metadata) and
+    ``section`` (its number in the file) in the metadata."""
     metadata = metadata_of(parsed, model)
     if split == "file":
         return [(content_of(parsed, output), metadata)]
     return [
-        (text, {**metadata, "headings": headings, "section": number})
+        (text, {**metadata, "headings": " > ".join(headings), "section": number})
         for number, (headings, text) in enumerate(sections(parsed.markdown))
     ]
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
+from ..errors import ModelLoadFailedError, RequestError, ServerError, SIEError, SIETimeoutError
 from ..types import Document, Item, ParsedDocument
 from .answers import count_check, decode_object, malformed
 from .call import Call, WireFormat, check_finite, model_path, native_post
@@ -20,7 +21,6 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 FORMATS = {
     ".pdf": "pdf",
     ".docx": "docx",
-    ".doc": "doc",
     ".pptx": "pptx",
     ".xlsx": "xlsx",
     ".html": "html",
@@ -29,19 +29,17 @@ FORMATS = {
     ".md": "md",
     ".markdown": "md",
     ".csv": "csv",
-    ".txt": "txt",
-    ".rtf": "rtf",
-    ".odt": "odt",
     ".adoc": "asciidoc",
     ".asciidoc": "asciidoc",
 }
-"""A file's suffix, and the format it is sent as (the SDK's names)."""
+"""A file's suffix, and the format it is sent as: the document formats Docling reads."""
 
 _OFFICE = {"word/": "docx", "ppt/": "pptx", "xl/": "xlsx"}
 
 
 def sniffed_format(data: bytes) -> str | None:
-    """The format of a file's bytes, where they tell: PDF, the Office formats (by their zip entries), HTML."""
+    """The format of a file's bytes, where they tell: PDF, the Office formats (by their zip entries), HTML and
+    XHTML; other UTF-8 text is read as Markdown (plain text is Markdown without markup)."""
     if data.startswith(b"%PDF"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
@@ -50,8 +48,14 @@ def sniffed_format(data: bytes) -> str | None:
         except zipfile.BadZipFile:
             return None
         return next((fmt for prefix, fmt in _OFFICE.items() if any(n.startswith(prefix) for n in names)), None)
-    head = data[:512].lstrip().lower()
-    return "html" if head.startswith((b"<!doctype html", b"<html")) else None
+    head = data[:1024].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or (head.startswith(b"<?xml") and b"<html" in head):
+        return "html"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if head.startswith(b"<") else "md"
 
 
 def format_of(name: str | None, data: bytes) -> str | None:
@@ -111,3 +115,16 @@ def parse_answer(content: bytes, content_type: str | None, documents: Sequence[D
             raise malformed("extract", "a parse's markdown, text or document has the wrong type")
         parsed.append(ParsedDocument(document.name, document.format, markdown, text, dict(doc)))
     return parsed
+
+
+def fails_every_request(error: SIEError) -> bool:
+    """Whether ``error`` is one every request would meet (nothing answers, an unknown model or one that cannot
+    parse, a refused key, bad options, a model that does not load), so a load stops; a timeout, a 5xx, 408, 413
+    or 429 after the retries fails the documents of its request only."""
+    if isinstance(error, RequestError):
+        return error.status_code not in (408, 413, 429)
+    if isinstance(error, SIETimeoutError):
+        return False
+    if isinstance(error, ServerError):
+        return isinstance(error, ModelLoadFailedError)
+    return True

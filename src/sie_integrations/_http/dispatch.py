@@ -98,14 +98,14 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
 async def aiter_batches(
     run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit
 ) -> AsyncGenerator[R, None]:
-    """``run`` over ``batches`` as tasks, up to ``limit.value`` at once; each result in batch order, as soon as it
-    and those before it are in."""
+    """``run`` over ``batches`` as tasks, up to ``limit.value`` at once (and no further ahead of the results handed
+    on than ``run_batches`` goes); each result in batch order, as soon as it and those before it are in."""
     finished: dict[int, R] = {}
     running: dict[asyncio.Task[R], int] = {}
     sent = given = 0
     try:
         while given < len(batches):
-            while sent < len(batches) and len(running) < limit.value:
+            while sent < len(batches) and len(running) < limit.value and sent - given < AHEAD * limit.value:
                 full = len(running) + 1 >= limit.value
                 running[asyncio.ensure_future(_atimed(run, batches[sent], limit, full))] = sent
                 sent += 1

@@ -16,9 +16,10 @@ import httpx
 
 from .._core.batches import Batch
 from .._core.concurrency import Limit
+from .._core.documents import fails_every_request
 from .._http.client import SIEClient
 from .._http.dispatch import run_batches
-from ..errors import ModelLoadFailedError, RequestError, ServerError, SIEError, SIETimeoutError
+from ..errors import SIEError
 from ..types import Document, Item, ParsedDocument
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line, run_command
 from .parse_files import Job, ParseError, batches, plan_jobs, read, write_whole
@@ -61,19 +62,6 @@ class Outcome:
     error: BaseException | None = None
 
 
-def stops_the_run(error: SIEError) -> bool:
-    """True for what every request would meet: nothing answers, an unknown model or one that cannot parse, a
-    refused key, bad options, a model that does not load, no capacity. A timeout, a 5xx, 408, 413 or 429 (after
-    the retries) fails the files of that request only."""
-    if isinstance(error, RequestError):
-        return error.status_code not in (408, 413, 429)
-    if isinstance(error, SIETimeoutError):
-        return False
-    if isinstance(error, ServerError):
-        return isinstance(error, ModelLoadFailedError)
-    return True
-
-
 def parse_batch(client: SIEClient, model: str, options: dict[str, Any] | None, jobs: Sequence[Job]) -> list[Outcome]:
     """Read the files (only now, so a large run holds few in memory) and parse those that could be read; one
     outcome per job, in order."""
@@ -89,7 +77,7 @@ def parse_batch(client: SIEClient, model: str, options: dict[str, Any] | None, j
         try:
             answers = client.parse(model, [document for _, document in loaded], options=options)
         except SIEError as exc:
-            if stops_the_run(exc):
+            if fails_every_request(exc):
                 raise
             outcomes.update((job, Outcome(job, error=exc)) for job, _ in loaded)  # the request's files fail
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -40,8 +41,10 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
         super().__init__(**{"file_path": file_path, **kwargs})
 
     def _documents(self, parsed: ParsedDocument) -> Iterator[Document]:
-        for content, metadata in pieces(parsed, self.model, self.output, self.split):
-            yield Document(page_content=content, metadata=metadata)
+        for number, (content, metadata) in enumerate(pieces(parsed, self.model, self.output, self.split)):
+            source = metadata.get("source")  # the same file gives the same ids: re-indexing replaces
+            ident = None if source is None else source if self.split == "file" else f"{source}#{number}"
+            yield Document(page_content=content, metadata=metadata, id=ident)
 
     def _progress(self, total: int) -> Any:
         if not self.show_progress:
@@ -66,8 +69,8 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
                 bar.close()
 
     async def alazy_load(self) -> AsyncIterator[Document]:
-        """Async ``lazy_load``, on the event loop."""
-        documents = self._read(self.file_path)
+        """Async ``lazy_load``: the files read on a thread, the parsing on the event loop."""
+        documents = await asyncio.to_thread(self._read, self.file_path)
         bar = self._progress(len(documents))
         batching = self._batching(bar.update if bar is not None else None)
         try:

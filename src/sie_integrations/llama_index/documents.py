@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+import asyncio
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 
 from .._adapters.documents import Parsing, Source, aload, load, pieces
+from ..types import Document as DocumentFile
 from ..types import ParsedDocument
 from ._base import LlamaIndexConnection
+
+_NOT_EMBEDDED = ("source", "format", "model", "pages", "section")
+"""Metadata left out of the text LlamaIndex embeds: the file's name and the heading path stay in."""
+_NOT_FOR_THE_LLM = ("format", "model", "pages", "section")
 
 
 class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
@@ -33,8 +40,26 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
     _renames: ClassVar[Mapping[str, str]] = {"model_name": "model"}
 
     def _documents(self, parsed: ParsedDocument, extra_info: dict[str, Any] | None) -> Iterator[Document]:
-        for content, metadata in pieces(parsed, self.model, self.output, self.split):
-            yield Document(text=content, metadata={**metadata, **(extra_info or {})})
+        for number, (content, metadata) in enumerate(pieces(parsed, self.model, self.output, self.split)):
+            source = metadata.get("source")
+            document = Document(
+                text=content,
+                metadata={**metadata, **(extra_info or {})},
+                excluded_embed_metadata_keys=list(_NOT_EMBEDDED),
+                excluded_llm_metadata_keys=list(_NOT_FOR_THE_LLM),
+            )
+            if source is not None:  # the same file gives the same ids: re-ingesting replaces, not duplicates
+                document.id_ = source if self.split == "file" else f"{source}#{number}"
+            yield document
+
+    def _sources(self, file: Source | Sequence[Source], fs: Any) -> Source | Sequence[Source]:
+        """``file`` read through ``fs`` (the fsspec file system ``SimpleDirectoryReader`` passes), if given."""
+        if fs is None:
+            return file
+        if not isinstance(file, str | os.PathLike):
+            raise TypeError("with fs=, a file is a path on that file system")
+        with fs.open(os.fspath(file), "rb") as handle:
+            return DocumentFile(handle.read(), name=os.fspath(file))
 
     def lazy_load_data(
         self, file: Source | Sequence[Source], extra_info: dict[str, Any] | None = None, **kwargs: Any
@@ -45,9 +70,9 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
             file: A file's path, a folder's (its files matching ``glob``), bytes, a binary file object, a
                 ``sie_integrations.Document``, or a list of them.
             extra_info: Metadata added to every document (``SimpleDirectoryReader`` passes the file's).
-            **kwargs: Not used (``SimpleDirectoryReader`` may pass ``fs``: local files only).
+            **kwargs: ``fs``, an fsspec file system to read a file's path from (``SimpleDirectoryReader``'s).
         """
-        documents = self._read(file)
+        documents = self._read(self._sources(file, kwargs.get("fs")))
         for parsed in load(self.client, self.model, documents, self._batching(), self._failures, **self._args()):
             yield from self._documents(parsed, extra_info)
 
@@ -59,34 +84,33 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
         Args:
             file: What to load, as for ``lazy_load_data``.
             extra_info: Metadata added to every document.
-            **kwargs: Not used.
+            **kwargs: ``fs``, as for ``lazy_load_data``.
         """
-        return list(self.lazy_load_data(file, extra_info))
-
-    async def alazy_load_data(  # type: ignore[override]
-        self, file: Source | Sequence[Source], extra_info: dict[str, Any] | None = None, **kwargs: Any
-    ) -> AsyncIterator[Document]:
-        """Async ``lazy_load_data``, on the event loop.
-
-        Args:
-            file: What to load, as for ``lazy_load_data``.
-            extra_info: Metadata added to every document.
-            **kwargs: Not used.
-        """
-        documents = self._read(file)
-        parses = aload(self.async_client, self.model, documents, self._batching(), self._failures, **self._args())
-        async for parsed in parses:
-            for document in self._documents(parsed, extra_info):
-                yield document
+        return list(self.lazy_load_data(file, extra_info, **kwargs))
 
     async def aload_data(
         self, file: Source | Sequence[Source], extra_info: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[Document]:
-        """Async ``load_data``, on the event loop.
+        """Async ``load_data``: the files read on a thread, the parsing on the event loop.
 
         Args:
             file: What to load, as for ``lazy_load_data``.
             extra_info: Metadata added to every document.
-            **kwargs: Not used.
+            **kwargs: ``fs``, as for ``lazy_load_data``.
         """
-        return [document async for document in self.alazy_load_data(file, extra_info)]
+        sources = await asyncio.to_thread(self._sources, file, kwargs.get("fs"))
+        documents = await asyncio.to_thread(self._read, sources)
+        parses = aload(self.async_client, self.model, documents, self._batching(), self._failures, **self._args())
+        return [document async for parsed in parses for document in self._documents(parsed, extra_info)]
+
+    async def alazy_load_data(
+        self, file: Source | Sequence[Source], extra_info: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[Document]:
+        """``aload_data``, as ``BaseReader`` has it: awaited, it gives the documents.
+
+        Args:
+            file: What to load, as for ``lazy_load_data``.
+            extra_info: Metadata added to every document.
+            **kwargs: ``fs``, as for ``lazy_load_data``.
+        """
+        return await self.aload_data(file, extra_info, **kwargs)

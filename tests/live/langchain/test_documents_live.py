@@ -61,5 +61,5 @@ def test_one_document_a_section_of_the_parsed_markdown(sie_url: str, tmp_path: P
     folder(tmp_path)
     loader = SIEDocumentLoader(tmp_path / "notes.md", base_url=sie_url, api_key=LIVE_API_KEY, split="section")
     sections = loader.load()
-    assert [d.metadata["headings"] for d in sections] == [["Notes", "Models"]]  # "# Notes" has no text of its own
+    assert [d.metadata["headings"] for d in sections] == ["Notes > Models"]  # "# Notes" has no text of its own
     assert "docling parses documents" in sections[0].page_content

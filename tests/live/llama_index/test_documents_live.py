@@ -45,3 +45,18 @@ def test_a_directory_reader_extractor_into_markdown_nodes(sie_url: str, tmp_path
     headers = {node.metadata.get("header_path") for node in nodes}
     assert any("Setup" in (h or "") for h in headers)
     assert any("8080 serves the API" in node.get_content() for node in nodes)
+
+
+def test_doclings_own_node_parser_reads_the_json_output(sie_url: str, tmp_path: Path) -> None:
+    """``output="json"`` is Docling's document, as ``DoclingReader(export_type=JSON)`` gives it: the text
+    ``DoclingNodeParser`` (llama-index-node-parser-docling) cuts along the document's own structure."""
+    from llama_index.node_parser.docling import DoclingNodeParser
+
+    folder(tmp_path)
+    reader = SIEDocumentReader(base_url=sie_url, api_key=LIVE_API_KEY, output="json")
+    nodes = DoclingNodeParser().get_nodes_from_documents(reader.load_data(tmp_path / "guide.html"))
+    texts = [node.get_content() for node in nodes]
+    assert any("Install the server." in text for text in texts), texts
+    assert any("8080 serves the API" in text for text in texts), texts
+    assert all(node.metadata["file_name"] == "guide.html" for node in nodes)
+    assert any("Ports" in (node.metadata.get("headings") or []) for node in nodes)  # DoclingNodeParser's own
