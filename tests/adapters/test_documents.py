@@ -162,3 +162,18 @@ def test_a_folder_inside_a_hidden_one_is_read(tmp_path: Path) -> None:
     inside.mkdir(parents=True)
     (inside / "a.md").write_bytes(b"x")
     assert document_files(inside) == [inside / "a.md"]
+
+
+def test_the_section_cut_follows_commonmark_fences_and_closing_hashes() -> None:
+    markdown = "# C#\n\ntext\n\n````\n~~~\n# inside the code\n````\n\n## Next ##\r\n\r\nmore\r\n"
+    cut = sections(markdown)
+    assert [headings for headings, _ in cut] == [["C#"], ["C#", "Next"]]
+    assert "# inside the code" in cut[0][1]
+    assert cut[1][1] == "## Next ##\n\nmore"
+
+
+def test_a_parse_with_no_text_is_handed_on_with_a_warning() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert Failures("raise").keep(ParsedDocument("scan.png", None))
+    assert ["scan.png has no text" in str(w.message) for w in caught] == [True]

@@ -147,8 +147,12 @@ class Failures:
         self.failed: list[ParsedDocument] = []
 
     def keep(self, parsed: ParsedDocument) -> bool:
-        """Whether ``parsed`` is a document to hand on; a failure is noted (and warned about) instead."""
+        """Whether ``parsed`` is a document to hand on; a failure is noted (and warned about) instead. A parse
+        with no text is handed on, with a warning: a scan parsed without OCR reads as empty."""
         if parsed.error is None:
+            if not parsed.markdown.strip() and not parsed.text.strip():
+                what = parsed.name or "a document"
+                warnings.warn(f"{what} has no text (a scan? options={{'ocr': True}} reads it)", stacklevel=3)
             return True
         self.failed.append(parsed)
         if self.on_error == "warn":
@@ -205,22 +209,24 @@ def metadata_of(parsed: ParsedDocument, model: str) -> dict[str, Any]:
 
 
 Split = Literal["file", "section"]
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
 
 
 def sections(markdown: str) -> list[tuple[list[str], str]]:
     """Markdown cut at its headings: each section's heading path (its heading and those above it) and its text,
     heading line included; text before the first heading has an empty path, and a heading with no text of its
     own (before the next heading) is only in its children's paths. Tables stay whole, and a ``#`` line inside a
-    fenced code block is not a heading."""
+    fenced code block (closed by the same fence, as long or longer) is not a heading."""
     out: list[tuple[list[str], str]] = []
     path: list[tuple[int, str]] = []
     lines: list[str] = []
-    fenced = False
-    for line in markdown.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        heading = None if fenced else _HEADING.match(line)
+    fence = ""
+    for line in (raw.removesuffix("\r") for raw in markdown.split("\n")):
+        opened = _FENCE.match(line)
+        if opened and (not fence or (opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence))):
+            fence = "" if fence else opened.group(1)
+        heading = None if fence or opened else _HEADING.match(line)
         if heading is None:
             lines.append(line)
             continue
