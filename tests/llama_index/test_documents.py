@@ -82,3 +82,16 @@ def test_a_file_on_another_file_system(tmp_path: Path) -> None:
     server = FakeSIE(extract=parsed)
     (document,) = SIEDocumentReader(**server.connection()).load_data("/bucket/notes.md", fs=fs)
     assert (document.text, document.metadata["file_name"]) == ("# remote", "notes.md")
+
+
+async def test_loads_started_at_once_stay_under_max_concurrency_together(tmp_path: Path) -> None:
+    """``SimpleDirectoryReader.aload_data`` calls the reader once a file, all at once: 12 files with
+    ``max_concurrency=2`` sent 12 requests at once before; they share the adapter's limit."""
+    for n in range(12):
+        (tmp_path / f"n{n:02d}.md").write_text(f"note {n}")
+    server = FakeSIE(extract=parsed, delay=0.02)
+    reader = SIEDocumentReader(max_concurrency=2, base_url="https://sie.test", http_async_client=server.async_client())
+    extractor = {".md": reader}
+    documents = await SimpleDirectoryReader(str(tmp_path), file_extractor=extractor).aload_data()
+    assert sorted(d.text for d in documents) == sorted(f"# note {n}" for n in range(12))
+    assert server.max_in_flight == 2

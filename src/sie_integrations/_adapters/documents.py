@@ -19,7 +19,7 @@ from .._core.batches import Batch, in_order
 from .._core.documents import FORMATS, check_document, fails_every_request, format_of
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
-from .._http.dispatch import aiter_batches, run_batches
+from .._http.dispatch import Gate, LoopGates, aiter_batches, run_batches
 from ..errors import SIEError
 from ..types import Document, Item, ParsedDocument
 from .batching import Batching, BatchSize, Concurrent
@@ -121,9 +121,15 @@ def parse_batched(
 
 
 async def aparse_batched(
-    client: AsyncSIEClient, model: str, documents: Sequence[Document], batching: Batching, **args: Any
+    client: AsyncSIEClient,
+    model: str,
+    documents: Sequence[Document],
+    batching: Batching,
+    gate: Gate | None = None,
+    **args: Any,
 ) -> AsyncIterator[ParsedDocument]:
-    """Async ``parse_batched``."""
+    """Async ``parse_batched``; through ``gate``, the adapter's for this event loop, so loads started at once (as
+    ``SimpleDirectoryReader`` starts one a file) stay under ``max_concurrency`` together."""
 
     async def run(batch: Batch[Item]) -> list[ParsedDocument]:
         documents = _unwrap(batch)
@@ -134,7 +140,7 @@ async def aparse_batched(
         batching.done(batch)
         return parsed
 
-    async for parsed in aiter_batches(run, _batches(documents, batching.size), batching.limit):
+    async for parsed in aiter_batches(run, _batches(documents, batching.size), batching.limit, gate):
         for one in parsed:
             yield one
 
@@ -274,10 +280,11 @@ async def aload(
     documents: Sequence[Document],
     batching: Batching,
     failures: Failures,
+    gate: Gate | None = None,
     **args: Any,
 ) -> AsyncIterator[ParsedDocument]:
-    """Async ``load``."""
-    async for parsed in aparse_batched(client, model, documents, batching, **args):
+    """Async ``load``, through ``gate`` (see ``aparse_batched``)."""
+    async for parsed in aparse_batched(client, model, documents, batching, gate, **args):
         if failures.keep(parsed):
             yield parsed
     failures.finish()
@@ -309,6 +316,7 @@ class Parsing(Concurrent):
     requests spread them over its workers)."""
 
     _failures: Failures = PrivateAttr(default_factory=lambda: Failures("raise"))
+    _gates: LoopGates = PrivateAttr(default_factory=LoopGates)
 
     @model_validator(mode="after")
     def _check_split(self) -> Self:
@@ -328,6 +336,10 @@ class Parsing(Concurrent):
         documents = read_all(document_files(sources, self.glob), self.format)
         self._failures = Failures(self.on_error)
         return documents
+
+    def _gate(self) -> Gate:
+        """This event loop's gate: async loads of this adapter started at once share ``max_concurrency``."""
+        return self._gates.get(self._limit())
 
     def _args(self) -> dict[str, Any]:
         return {"options": self.options} if self.options else {}

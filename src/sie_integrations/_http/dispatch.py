@@ -96,10 +96,11 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
 
 
 async def aiter_batches(
-    run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit
+    run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit, gate: Gate | None = None
 ) -> AsyncGenerator[R, None]:
     """``run`` over ``batches`` as tasks, up to ``limit.value`` at once (and no further ahead of the results handed
-    on than ``run_batches`` goes); each result in batch order, as soon as it and those before it are in."""
+    on than ``run_batches`` goes); each result in batch order, as soon as it and those before it are in. Through
+    ``gate``, when given, so calls a framework starts at once stay under the limit together."""
     finished: dict[int, R] = {}
     running: dict[asyncio.Task[R], int] = {}
     sent = given = 0
@@ -107,7 +108,8 @@ async def aiter_batches(
         while given < len(batches):
             while sent < len(batches) and len(running) < limit.value and sent - given < AHEAD * limit.value:
                 full = len(running) + 1 >= limit.value
-                running[asyncio.ensure_future(_atimed(run, batches[sent], limit, full))] = sent
+                sending = gate.run(run, batches[sent]) if gate else _atimed(run, batches[sent], limit, full)
+                running[asyncio.ensure_future(sending)] = sent
                 sent += 1
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:

@@ -74,9 +74,10 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
         bar = self._progress(len(documents))
         batching = self._batching(bar.update if bar is not None else None)
         try:
-            async for parsed in aload(
-                self.async_client, self.model, documents, batching, self._failures, **self._args()
-            ):
+            parses = aload(
+                self.async_client, self.model, documents, batching, self._failures, self._gate(), **self._args()
+            )
+            async for parsed in parses:
                 for document in self._documents(parsed):
                     yield document
         finally:

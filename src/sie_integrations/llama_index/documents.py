@@ -100,7 +100,8 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
         """
         sources = await asyncio.to_thread(self._sources, file, kwargs.get("fs"))
         documents = await asyncio.to_thread(self._read, sources)
-        parses = aload(self.async_client, self.model, documents, self._batching(), self._failures, **self._args())
+        batching, gate = self._batching(), self._gate()
+        parses = aload(self.async_client, self.model, documents, batching, self._failures, gate, **self._args())
         return [document async for parsed in parses for document in self._documents(parsed, extra_info)]
 
     async def alazy_load_data(
