@@ -95,8 +95,8 @@ def test_pickling_a_chat_model_sends_nothing(monkeypatch: pytest.MonkeyPatch, re
         raise AssertionError("pickling asked the server")
 
     llm = SIEChatModel(model="tiny-agent", base_url="http://127.0.0.1:9", max_retries=0)
-    if read_profile_first:
-        llm.profile.__class__  # noqa: B018  (touching the object reads nothing)
+    if read_profile_first:  # a filled profile (the dead port: capabilities unknown) pickles without asking again
+        assert llm.profile is not None and llm.profile["tool_calling"] is True
     monkeypatch.setattr(SIEClient, "get_model", get_model)
     restored = pickle.loads(pickle.dumps(llm))
     assert copy.deepcopy(restored).model == "tiny-agent"
