@@ -14,7 +14,7 @@ import pytest
 
 from sie_integrations._core.documents import fails_every_request as stops_the_run
 from sie_integrations.cli import main
-from sie_integrations.cli.parse_files import Job, batches
+from sie_integrations.cli.parse_files import RECORD
 from sie_integrations.errors import (
     ModelLoadFailedError,
     ModelNotFoundError,
@@ -80,7 +80,8 @@ def corpus(root: Path) -> Path:
 
 
 def files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    """The outputs in ``folder`` (the record of what made them left out)."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != RECORD}
 
 
 def test_parse_writes_one_markdown_file_per_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,8 +163,8 @@ def test_parse_rerun_skips_the_files_already_parsed(tmp_path: Path, capsys: pyte
     code, out, err = run(args, again, capsys)
     assert (code, err) == (0, "")
     assert out == (
-        f"nothing to do: all 3 files are already parsed in {tmp_path / 'out'} (each output is newer than its file; "
-        "--overwrite parses them again)\n"
+        f"nothing to do: all 3 files are already parsed in {tmp_path / 'out'} (each output is newer than its file "
+        "and made with this --model and --options; --overwrite parses them again)\n"
     )
     assert again.requests == []
 
@@ -179,6 +180,65 @@ def test_parse_rerun_skips_the_files_already_parsed(tmp_path: Path, capsys: pyte
     overwrite = docling()
     assert run([*args, "--overwrite"], overwrite, capsys)[0] == 0
     assert len(sent(overwrite)) == 3
+
+
+def test_parse_rerun_with_other_options_or_model_parses_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rerun with another --options or --model parses the files again (it used to say "nothing to do"); a
+    rerun with the same ones skips them, whatever the order of the options' keys."""
+    docs = corpus(tmp_path)
+    for path in docs.rglob("*"):
+        if path.is_file():
+            age(path, 60)
+    args = [str(docs), "-o", str(tmp_path / "out")]
+    assert run([*args, "--options", '{"ocr": false, "profile": "default"}'], docling(), capsys)[0] == 0
+    same = docling()
+    code, out, _ = run([*args, "--options", '{"profile": "default", "ocr": false}'], same, capsys)
+    assert (code, same.requests) == (0, [])
+    assert out.startswith("nothing to do: all 3 files are already parsed")
+
+    ocr = docling()
+    code, out, err = run([*args, "--options", '{"ocr": true}'], ocr, capsys)
+    assert code == 0
+    assert err == (
+        f"parsing 3 files again: parsed in {tmp_path / 'out'} with another model or options "
+        '(now --model docling, --options {"ocr": true})\n'
+    )
+    assert [body["params"] for body in ocr.sent("extract")] == [{"options": {"ocr": True}}] * 3
+    assert run([*args, "--options", '{"ocr": true}'], again := docling(), capsys)[0] == 0
+    assert again.requests == []
+
+    other = docling()
+    assert run([*args, "--options", '{"ocr": true}', "--model", "my-docling"], other, capsys)[0] == 0
+    assert {request.url.path for request in other.requests} == {"/v1/extract/my-docling"}
+
+
+def test_parse_a_file_given_and_in_a_folder_given_is_parsed_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = corpus(tmp_path)
+    server = docling()
+    code, out, _ = run([str(docs / "sub" / "c.csv"), str(docs), "-o", str(tmp_path / "out")], server, capsys)
+    assert code == 0 and out.startswith("parsed 3 files in ")
+    assert sorted(text for batch in sent(server) for text in batch) == ["<p>alpha</p>", "beta", "x,y\n1,2\n"]
+    assert files(tmp_path / "out") == {"c.md", "a.md", "b.md"}  # where it first came: given directly
+
+
+def test_parse_max_mib_is_the_largest_file_sent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = corpus(tmp_path)
+    write(docs / "big.md", "x" * 3 * 2**20)
+    server = docling()
+    code, _, err = run([str(docs), "-o", str(tmp_path / "out"), "--max-mib", "2.5"], server, capsys)
+    assert code == 1
+    assert f"  {docs / 'big.md'} is 3.0 MiB, over the server's limit of 2.5 MiB" in err.splitlines()
+    assert len(sent(server)) == 3
+    larger = docling()
+    assert run([str(docs), "-o", str(tmp_path / "out"), "--max-mib", "4"], larger, capsys)[0] == 0
+    assert [len(batch[0]) for batch in sent(larger)] == [3 * 2**20]  # only the one not parsed yet
+    with pytest.raises(SystemExit) as refused:
+        run([str(docs), "-o", str(tmp_path / "out"), "--max-mib", "0"], None, capsys)
+    assert refused.value.code == 2 and "--max-mib: must be > 0, not 0" in capsys.readouterr().err
 
 
 def test_parse_rerun_with_json_parses_files_that_have_no_json_yet(
@@ -398,14 +458,3 @@ def test_what_stops_a_run() -> None:
     assert not stops_the_run(ServerError("crash", status_code=500))
     assert not stops_the_run(RequestError("too large", status_code=413))
     assert not stops_the_run(RateLimitError("busy", status_code=429))
-
-
-def test_batches_keep_input_order_within_the_size_and_byte_limits(tmp_path: Path) -> None:
-    def job(name: str, size: int) -> Job:
-        return Job(tmp_path / name, size, tmp_path / f"{name}.md")
-
-    jobs = [job("a", 10), job("b", 10), job("c", 6_000_000), job("d", 6_000_000), job("e", 20_000_000), job("f", 1)]
-    planned = list(batches(jobs, 3))
-    assert [b.positions for b in planned] == [[0, 1, 2], [3], [4], [5]]
-    assert [b.cost for b in planned] == [3, 1, 1, 1]  # a document each, whatever its size
-    assert [item.id for item in planned[0].items] == [str(tmp_path / n) for n in "abc"]

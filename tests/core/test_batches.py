@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sie_integrations import Image, Item
-from sie_integrations._core.batches import IMAGE_CHARS, MAX_BATCH_IMAGE_BYTES, data_bytes, plan, text_length
+from sie_integrations._core.batches import IMAGE_CHARS, MAX_BATCH_IMAGE_BYTES, data_bytes, plan, stand_ins, text_length
 from tests.support.texts import CORPUS
 
 
@@ -50,3 +50,10 @@ def test_plan_places_every_item_once(texts: list[str], size: int, max_chars: int
         assert part.items == [texts[p] for p in part.positions]
         assert len(part.items) <= size
         assert len(part.items) == 1 or sum(map(len, part.items)) <= max_chars
+
+
+def test_stand_ins_keep_input_order_within_the_size_and_byte_limits() -> None:
+    planned = stand_ins([10, 10, 6_000_000, 6_000_000, 20_000_000, 1], 3)
+    assert [b.positions for b in planned] == [[0, 1, 2], [3], [4], [5]]
+    assert [b.cost for b in planned] == [3, 1, 1, 1]  # a document each, whatever its size
+    assert all(item.document is None and item.text is None for b in planned for item in b.items)

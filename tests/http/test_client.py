@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 
 from sie_integrations import (
     AsyncSIEClient,
+    Document,
     Item,
     ModelLoadingError,
     RequestError,
@@ -723,3 +726,36 @@ def test_error_messages_name_the_url_as_httpx_writes_it() -> None:
     )
     with pytest.raises(SIEConnectionError, match=r"cannot connect to http://sie\.test/v1/models: refused"):
         client.list_models()
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_request_and_its_body_are_freed_once_its_answer_is_read(mode: str) -> None:
+    """httpx keeps a response and its stream in a reference cycle, which held each request's body (a document,
+    images) until the next garbage collection, tens of requests later; with the collector off, the request is
+    gone as soon as the call returns."""
+    sent: list[weakref.ref[httpx.Request]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(weakref.ref(request))
+        parse = {"data": {"markdown": "# ok", "text": "ok", "document": {}}}
+        return httpx.Response(200, json={"model": "docling", "items": [parse]})
+
+    document = Document(b"# a document", "md", "a.md")
+    transport = httpx.MockTransport(handler)
+    gc.disable()
+    try:
+        if mode == "sync":
+            with SIEClient("https://sie.test", http_client=httpx.Client(transport=transport)) as client:
+                (parsed,) = client.parse("docling", [document])
+        else:
+            async with AsyncSIEClient(
+                "https://sie.test", http_client=httpx.AsyncClient(transport=transport)
+            ) as aclient:
+                (parsed,) = await aclient.parse("docling", [document])
+        assert parsed.markdown == "# ok"
+        assert len(sent) == 1 and sent[0]() is None
+    finally:
+        gc.enable()

@@ -3,6 +3,7 @@ several requests in flight, failures after the rest, options sent, nothing sent 
 
 from __future__ import annotations
 
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def test_a_folder_loads_in_order_with_metadata_and_failures_raise_after_the_rest
         "model": "docling",
         "pages": 1,
     }
-    assert sent(server) == [[("html", "alpha"), ("pdf", "%PDF-1.4 broken")], [("md", "gamma"), ("csv", "x,y")]]
+    assert sorted(sent(server)) == [[("html", "alpha"), ("pdf", "%PDF-1.4 broken")], [("md", "gamma"), ("csv", "x,y")]]
     assert [p.name for p in loader.failed] == [str(tmp_path / "b.pdf")]
 
 
@@ -136,3 +137,89 @@ def test_a_request_that_fails_fails_its_documents_only_and_a_fatal_one_stops(tmp
     gone = FakeSIE(refuse=lambda route, n, body: unknown)
     with pytest.raises(ModelNotFoundError):
         SIEDocumentLoader(folder(tmp_path), on_error="skip", **gone.connection()).load()
+
+
+def test_each_file_is_read_only_when_its_request_is_sent(tmp_path: Path) -> None:
+    """A folder is not held in memory: the parse of ``a.html`` rewrites ``c.md``, and ``c.md`` is parsed as it is
+    after that (one request at a time), so it was read only when its request went out."""
+    docs = folder(tmp_path)
+
+    def rewriting(text: str) -> dict[str, Any]:
+        if text == "alpha":
+            (docs / "c.md").write_text("gamma, rewritten")
+        return parsed(text)
+
+    server = FakeSIE(extract=rewriting)
+    loader = SIEDocumentLoader(docs, on_error="skip", max_concurrency=1, **server.connection())
+    assert [d.page_content for d in loader.lazy_load()] == ["# alpha", "# gamma, rewritten", "# x,y"]
+
+
+@pytest.mark.parametrize("on_error", ["warn", "skip"])
+def test_an_empty_or_too_large_file_in_a_folder_fails_alone_with_warn_or_skip(tmp_path: Path, on_error: str) -> None:
+    docs = folder(tmp_path)
+    (docs / "empty.md").write_bytes(b"")
+    (docs / "huge.html").write_bytes(b"<html>" + b" " * (16 * 1024 * 1024))
+    server = FakeSIE(extract=parsed)
+    loader = SIEDocumentLoader(docs, on_error=on_error, **server.connection())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = loader.load()
+    assert [d.metadata["file_name"] for d in loaded] == ["a.html", "c.md", "d.csv"]
+    assert {Path(p.name or "").name: str(p.error) for p in loader.failed} == {
+        "b.pdf": f"{docs / 'b.pdf'} could not be parsed: Document conversion failed (code=INFERENCE_ERROR)",
+        "empty.md": f"{docs / 'empty.md'} is empty",
+        "huge.html": f"{docs / 'huge.html'} is 16.0 MiB, over the server's limit of 16 MiB",
+    }
+    assert len(caught) == (3 if on_error == "warn" else 0)
+    assert sorted(len(b["items"]) for b in server.sent("extract")) == [1, 1, 1, 1]  # the two never sent
+
+
+def test_an_empty_or_too_large_file_raises_before_anything_is_sent(tmp_path: Path) -> None:
+    docs = folder(tmp_path)
+    (docs / "huge.html").write_bytes(b"<html>" + b" " * (16 * 1024 * 1024))
+    server = FakeSIE(extract=parsed)
+    with pytest.raises(ValueError, match=r"huge\.html is 16\.0 MiB, over the server's limit of 16 MiB"):
+        SIEDocumentLoader(docs, **server.connection()).load()
+    assert server.sent("extract") == []
+    larger = SIEDocumentLoader(docs, on_error="skip", max_document_bytes=32 * 2**20, **server.connection())
+    assert [d.metadata["file_name"] for d in larger.load()] == ["a.html", "c.md", "d.csv", "huge.html"]
+    with pytest.raises(ValueError, match=r"a\.html is 5 bytes, over the server's limit of 3 bytes"):
+        SIEDocumentLoader(docs, max_document_bytes=3, **server.connection()).load()
+
+
+def test_a_file_gone_before_its_turn_fails_after_the_rest(tmp_path: Path) -> None:
+    docs = folder(tmp_path)
+
+    def removing(text: str) -> dict[str, Any]:
+        if text == "alpha":
+            (docs / "c.md").unlink()
+        return parsed(text)
+
+    server = FakeSIE(extract=removing)
+    loader = SIEDocumentLoader(docs, glob="*[!f]", max_concurrency=1, **server.connection())
+    loaded: list[Document] = []
+    with pytest.raises(FileNotFoundError, match=r"c\.md could not be read: No such file or directory; on_error="):
+        loaded.extend(loader.lazy_load())
+    assert [d.page_content for d in loaded] == ["# alpha", "# x,y"]
+
+
+def test_leaving_lazy_load_early_does_not_wait_for_the_requests_in_flight(tmp_path: Path) -> None:
+    """The second request is held until the test lets it go; closing the loader's iterator after the first
+    document returns while it is still held (it used to wait for it)."""
+    docs = folder(tmp_path)
+    release, finished = threading.Event(), threading.Event()
+
+    def held(text: str) -> dict[str, Any]:
+        if text != "alpha":
+            release.wait(30)
+            finished.set()
+        return parsed(text)
+
+    server = FakeSIE(extract=held)
+    loader = SIEDocumentLoader(docs, glob="*[!f]", max_concurrency=2, **server.connection())
+    documents = loader.lazy_load()
+    assert next(documents).page_content == "# alpha"
+    documents.close()
+    assert not finished.is_set()  # closed while the request in flight is still held
+    release.set()
+    assert finished.wait(30)

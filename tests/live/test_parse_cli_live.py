@@ -67,6 +67,7 @@ def test_parse_a_folder_with_docling(tmp_path: Path, sie_url: str, capsys: pytes
     ]
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == [
+        ".sie-integrations-parse.jsonl",  # what made each output: a rerun with other options parses again
         "notes/todo.json",
         "notes/todo.md",
         "report.json",
@@ -103,8 +104,22 @@ def test_parse_sends_model_options_and_batches(
     code, stdout, err = parse([*args, "--batch-size", "2"], sie_url, capsys)
     assert (code, err) == (0, "")
     assert stdout.startswith("parsed 2 files in ")
-    assert sorted(p.name for p in out.iterdir()) == ["report.md", "sales.md"]
+    assert sorted(p.name for p in out.iterdir()) == [".sie-integrations-parse.jsonl", "report.md", "sales.md"]
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# Quarterly report\n")
+
+    code, stdout, err = parse([*args, "--batch-size", "2"], sie_url, capsys)
+    assert (code, stdout) == (
+        0,
+        f"nothing to do: all 2 files are already parsed in {out} (each output is newer than "
+        "its file and made with this --model and --options; --overwrite parses them again)\n",
+    )
+    other = [*args[:-1], '{"profile": "default"}']  # other options: parsed again, with them
+    code, stdout, err = parse(other, sie_url, capsys)
+    assert code == 0 and stdout.startswith("parsed 2 files in ")
+    assert err == (
+        f"parsing 2 files again: parsed in {out} with another model or options "
+        '(now --model docling, --options {"profile": "default"})\n'
+    )
 
 
 def test_parse_an_unknown_model_stops_at_once(tmp_path: Path, sie_url: str, capsys: pytest.CaptureFixture[str]) -> None:

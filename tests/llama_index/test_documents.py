@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from llama_index.core import SimpleDirectoryReader
@@ -40,6 +41,26 @@ async def test_aload_data_is_native_async(tmp_path: Path) -> None:
     documents = await reader.aload_data([folder(tmp_path) / "a.html", folder(tmp_path) / "c.md"])
     assert [d.text for d in documents] == ["# alpha", "# gamma"]
     assert sync.requests == [] and len(native.sent("extract")) == 2
+
+
+async def test_aload_data_reads_each_file_when_its_request_is_sent_and_skips_an_empty_one(tmp_path: Path) -> None:
+    """The parse of ``a.html`` rewrites ``c.md``, which is parsed as it is after that; an empty file fails alone."""
+    docs = folder(tmp_path)
+    (docs / "empty.md").write_bytes(b"")
+
+    def rewriting(text: str) -> dict[str, Any]:
+        if text == "alpha":
+            (docs / "c.md").write_text("gamma, rewritten")
+        return parsed(text)
+
+    server = FakeSIE(extract=rewriting)
+    reader = SIEDocumentReader(on_error="skip", max_concurrency=1, **server.connection())
+    documents = await reader.aload_data(docs)
+    assert [d.text for d in documents] == ["# alpha", "# gamma, rewritten"]
+    assert [(Path(p.name or "").name, type(p.error).__name__) for p in reader.failed] == [
+        ("b.pdf", "ServerError"),
+        ("empty.md", "ValueError"),
+    ]
 
 
 def test_a_simple_directory_reader_file_extractor_for_any_extension(tmp_path: Path) -> None:

@@ -12,14 +12,16 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self
 
-from .._core.batches import Batch, in_order
-from .._core.documents import FORMATS, check_document, fails_every_request, format_of
+from .._core.batches import Batch, stand_ins
+from .._core.documents import MAX_DOCUMENT_BYTES
+from .._core.files import Pending, folder_files, pending_file
 from .._http.async_client import AsyncSIEClient
 from .._http.client import SIEClient
 from .._http.dispatch import Gate, LoopGates, aiter_batches, run_batches
+from .._http.files import aparse_files, parse_files
 from ..errors import SIEError
 from ..types import Document, Item, ParsedDocument
 from .batching import Batching, BatchSize, Concurrent
@@ -31,7 +33,7 @@ Source = str | os.PathLike[str] | bytes | IO[bytes] | Document
 OnError = Literal["raise", "warn", "skip"]
 
 
-def read_document(source: Source, format: str | None = None) -> Document:
+def read_document(source: Source, format: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
     """``source`` as a ``Document``: a path is read (``FileNotFoundError`` / ``IsADirectoryError`` before anything
     is sent), a file object read to its end; ``format`` wins over the one told from the name or the bytes. An
     empty or too large document raises ``ValueError`` naming it.
@@ -39,45 +41,37 @@ def read_document(source: Source, format: str | None = None) -> Document:
     Args:
         source: A file's path, its bytes, a binary file object, or a ``Document``.
         format: ``"pdf"``, ``"docx"``, ``"html"``, ...; None: from the file's suffix, else its bytes.
+        max_bytes: The largest document the server takes (default 16 MiB, Docling's default).
     """
+    if isinstance(source, str | os.PathLike):
+        return Pending(Path(source), 0, format, max_bytes).read()
+    return Pending(_in_memory(source), 0, format, max_bytes).read()
+
+
+def _in_memory(source: Source) -> Document:
+    """Bytes, a file object (read to its end) or a ``Document`` as a ``Document``, unchecked."""
     if isinstance(source, Document):
-        document = source
-    elif isinstance(source, bytes | bytearray):
-        document = Document(bytes(source))
-    elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        document = Document(path.read_bytes(), name=str(path))
-    elif hasattr(source, "read"):
+        return source
+    if isinstance(source, bytes | bytearray):
+        return Document(bytes(source))
+    if hasattr(source, "read"):
         data = source.read()
         if not isinstance(data, bytes):
             raise TypeError("a document's file object must be opened in binary mode ('rb')")
         name = getattr(source, "name", None)
-        document = Document(data, name=name if isinstance(name, str) else None)
-    else:
-        raise TypeError(f"a document is a path, bytes, a binary file or a Document, not {type(source).__name__}")
-    fmt = format or document.format or format_of(document.name, document.data)
-    document = Document(document.data, fmt, document.name)
-    check_document(document)
-    return document
+        return Document(data, name=name if isinstance(name, str) else None)
+    raise TypeError(f"a document is a path, bytes, a binary file or a Document, not {type(source).__name__}")
 
 
 def document_files(paths: Source | Sequence[Source], glob: str = "**/*") -> list[Source]:
     """The documents to read: each source as given, a folder's files matching ``glob`` (those of a format the
-    parser knows, hidden ones left out), sorted."""
+    parser knows, hidden ones left out), sorted; a missing path raises ``FileNotFoundError``."""
     single = isinstance(paths, str | os.PathLike | bytes | bytearray | Document) or hasattr(paths, "read")
     sources: list[Source] = [paths] if single else list(paths)  # type: ignore[list-item, arg-type]
     out: list[Source] = []
     for source in sources:
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
-            root = Path(source)
-            found = sorted(
-                p
-                for p in root.glob(glob)
-                if p.is_file()
-                and p.suffix.lower() in FORMATS
-                and not any(part.startswith(".") for part in p.relative_to(root).parts)
-            )
-            out.extend(found)
+            out.extend(folder_files(Path(source), glob))
         elif isinstance(source, str | os.PathLike) and not Path(source).exists():
             raise FileNotFoundError(f"no such file or folder: {os.fspath(source)!r}")
         else:
@@ -85,62 +79,65 @@ def document_files(paths: Source | Sequence[Source], glob: str = "**/*") -> list
     return out
 
 
-def _batches(documents: Sequence[Document], size: int) -> list[Batch[Item]]:
-    return in_order([Item(document=d) for d in documents], size)
+def plan(
+    sources: Iterable[Source],
+    format: str | None = None,
+    *,
+    check: bool = True,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> list[Pending]:
+    """The documents to parse, files left on disk until their request is sent; with ``check``, one that cannot be
+    sent (a file missing or unreadable, a document empty or too large) raises now, before anything is sent, else
+    it fails when its turn comes. Bytes and file objects are read now."""
+    planned = []
+    for source in sources:
+        if isinstance(source, str | os.PathLike):
+            planned.append(pending_file(Path(source), format, check=check, max_bytes=max_bytes))
+            continue
+        document = _in_memory(source)
+        planned.append(Pending(document, len(document.data), format, max_bytes))
+        if check:
+            planned[-1].read()
+    return planned
 
 
-def _unwrap(batch: Batch[Item]) -> list[Document]:
-    return [item.document for item in batch.items if item.document is not None]
-
-
-def _failed_request(documents: Sequence[Document], error: SIEError) -> list[ParsedDocument]:
-    """The documents of a request that failed after its retries, each failed with the request's error; an error
-    every request would meet (``fails_every_request``) is raised instead."""
-    if fails_every_request(error):
-        raise error
-    return [ParsedDocument(d.name, d.format, error=error) for d in documents]
+def _batches(files: Sequence[Pending], size: int) -> list[Batch[Item]]:
+    return stand_ins([file.size for file in files], size)
 
 
 def parse_batched(
-    client: SIEClient, model: str, documents: Sequence[Document], batching: Batching, **args: Any
+    client: SIEClient, model: str, files: Sequence[Pending], batching: Batching, **args: Any
 ) -> Iterator[ParsedDocument]:
     """Each document parsed, in input order, as soon as it and those before it are: ``batching.size`` a request,
-    up to its limit in flight."""
+    up to its limit in flight, each file read only when its request is sent."""
 
     def run(batch: Batch[Item]) -> list[ParsedDocument]:
-        documents = _unwrap(batch)
-        try:
-            parsed = client.parse(model, documents, **args)
-        except SIEError as error:
-            parsed = _failed_request(documents, error)
+        parsed = parse_files(client, model, [files[p] for p in batch.positions], **args)
         batching.done(batch)
         return parsed
 
-    for parsed in run_batches(run, _batches(documents, batching.size), batching.limit):
+    for parsed in run_batches(run, _batches(files, batching.size), batching.limit):
         yield from parsed
 
 
 async def aparse_batched(
     client: AsyncSIEClient,
     model: str,
-    documents: Sequence[Document],
+    files: Sequence[Pending],
     batching: Batching,
     gate: Gate | None = None,
     **args: Any,
 ) -> AsyncIterator[ParsedDocument]:
-    """Async ``parse_batched``; through ``gate``, the adapter's for this event loop, so loads started at once (as
-    ``SimpleDirectoryReader`` starts one a file) stay under ``max_concurrency`` together."""
+    """Async ``parse_batched`` (the files read on a thread); through ``gate``, the adapter's for this event loop,
+    so loads started at once (as ``SimpleDirectoryReader`` starts one a file) stay under ``max_concurrency``
+    together."""
 
     async def run(batch: Batch[Item]) -> list[ParsedDocument]:
-        documents = _unwrap(batch)
-        try:
-            parsed = await client.parse(model, documents, **args)
-        except SIEError as error:
-            parsed = _failed_request(documents, error)
+        parsed = await aparse_files(client, model, [files[p] for p in batch.positions], **args)
         batching.done(batch)
         return parsed
 
-    async for parsed in aiter_batches(run, _batches(documents, batching.size), batching.limit, gate):
+    async for parsed in aiter_batches(run, _batches(files, batching.size), batching.limit, gate):
         for one in parsed:
             yield one
 
@@ -172,20 +169,18 @@ class Failures:
         if self.on_error != "raise" or not self.failed:
             return
         error = self.failed[0].error
-        assert isinstance(error, SIEError)
+        assert error is not None
+        message = str(error)
         if len(self.failed) > 1:
             names = ", ".join(p.name or "?" for p in self.failed)
-            error.message = f"{len(self.failed)} documents could not be parsed ({names}); the first: {error.message}"
-        elif self.failed[0].name and self.failed[0].name not in error.message:  # a failed request, not a document
-            error.message = f"{self.failed[0].name} could not be parsed: {error.message}"
-        error.message += "; on_error='warn' or 'skip' keeps the others (and lists these in .failed)"
-        error.args = (error.message,)
+            message = f"{len(self.failed)} documents could not be parsed ({names}); the first: {message}"
+        elif self.failed[0].name and self.failed[0].name not in message:  # a failed request, not a document
+            message = f"{self.failed[0].name} could not be parsed: {message}"
+        message += "; on_error='warn' or 'skip' keeps the others (and lists these in .failed)"
+        if isinstance(error, SIEError):
+            error.message = message
+        error.args = (message,)
         raise error
-
-
-def read_all(sources: Iterable[Source], format: str | None = None) -> list[Document]:
-    """Every source read first, so a missing or unreadable file fails before anything is sent."""
-    return [read_document(source, format) for source in sources]
 
 
 Output = Literal["markdown", "text", "json"]
@@ -265,10 +260,10 @@ def pieces(parsed: ParsedDocument, model: str, output: Output, split: Split) -> 
 
 
 def load(
-    client: SIEClient, model: str, documents: Sequence[Document], batching: Batching, failures: Failures, **args: Any
+    client: SIEClient, model: str, files: Sequence[Pending], batching: Batching, failures: Failures, **args: Any
 ) -> Iterator[ParsedDocument]:
     """The documents parsed, in order, as they come; those that failed go to ``failures`` (raised at the end)."""
-    for parsed in parse_batched(client, model, documents, batching, **args):
+    for parsed in parse_batched(client, model, files, batching, **args):
         if failures.keep(parsed):
             yield parsed
     failures.finish()
@@ -277,14 +272,14 @@ def load(
 async def aload(
     client: AsyncSIEClient,
     model: str,
-    documents: Sequence[Document],
+    files: Sequence[Pending],
     batching: Batching,
     failures: Failures,
     gate: Gate | None = None,
     **args: Any,
 ) -> AsyncIterator[ParsedDocument]:
     """Async ``load``, through ``gate`` (see ``aparse_batched``)."""
-    async for parsed in aparse_batched(client, model, documents, batching, gate, **args):
+    async for parsed in aparse_batched(client, model, files, batching, gate, **args):
         if failures.keep(parsed):
             yield parsed
     failures.finish()
@@ -310,7 +305,12 @@ class Parsing(Concurrent):
     """Model options sent with every request, such as ``{"ocr": True}`` for scans or ``{"profile": "ocr"}``."""
     on_error: OnError = "raise"
     """A document the server cannot parse: ``"raise"`` (default) once the others are loaded, naming each that
-    failed; ``"warn"``: a warning each, the rest loaded; ``"skip"``: logged only. ``failed`` lists them."""
+    failed; ``"warn"``: a warning each, the rest loaded; ``"skip"``: logged only. ``failed`` lists them. With
+    ``"warn"`` or ``"skip"``, an empty or too large file fails the same way, instead of raising before anything is
+    sent."""
+    max_document_bytes: int = Field(default=MAX_DOCUMENT_BYTES, gt=0)
+    """The largest file sent (default 16 MiB, Docling's default on the server); raise it for a server that takes
+    larger files. A larger one is refused before anything is sent, named."""
     batch_size: BatchSize = 1
     """Documents a request (default 1: a server parses a request's documents one after another, so separate
     requests spread them over its workers)."""
@@ -331,11 +331,13 @@ class Parsing(Concurrent):
         """The documents the last load could not parse, each with its ``error``."""
         return list(self._failures.failed)
 
-    def _read(self, sources: Source | Sequence[Source]) -> list[Document]:
-        """Every document read before anything is sent; a fresh failure list for this load."""
-        documents = read_all(document_files(sources, self.glob), self.format)
+    def _plan(self, sources: Source | Sequence[Source]) -> list[Pending]:
+        """The documents to parse, each file read only when its request is sent; with ``on_error="raise"``, one
+        that cannot be sent raises before anything is. A fresh failure list for this load."""
+        check = self.on_error == "raise"
+        files = plan(document_files(sources, self.glob), self.format, check=check, max_bytes=self.max_document_bytes)
         self._failures = Failures(self.on_error)
-        return documents
+        return files
 
     def _gate(self) -> Gate:
         """This event loop's gate: async loads of this adapter started at once share ``max_concurrency``."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..types import ItemLike
+from ..types import Item, ItemLike
 
 R = TypeVar("R")
 T = TypeVar("T", bound=ItemLike)
@@ -106,6 +106,12 @@ def in_order(items: Sequence[T], size: int) -> list[Batch[T]]:
     """The items in batches of ``in_order_groups``: for work a server does item by item, such as parsing
     documents, whose results are wanted as they come."""
     return [Batch(group, [items[i] for i in group]) for group in in_order_groups([data_bytes(i) for i in items], size)]
+
+
+def stand_ins(sizes: Sequence[int], size: int) -> list[Batch[Item]]:
+    """Batches of ``in_order_groups`` for documents read only when their request is sent (``sizes``: their bytes):
+    each item stands for one document, with no data yet, so it counts as one in a request's ``cost``."""
+    return [Batch(group, [Item() for _ in group]) for group in in_order_groups(sizes, size)]
 
 
 def singles(items: Sequence[T]) -> list[Batch[T]]:

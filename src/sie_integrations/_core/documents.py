@@ -65,26 +65,41 @@ def format_of(name: str | None, data: bytes) -> str | None:
     return FORMATS.get(suffix) or sniffed_format(data)
 
 
+def check_size(what: str, size: int, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+    """A ``ValueError`` naming ``what`` when ``size`` bytes are none or more than the server takes."""
+    if not size:
+        raise ValueError(f"{what} is empty")
+    if size > max_bytes:
+        raise ValueError(f"{what} is {_size(size, '.1f')}, over the server's limit of {_size(max_bytes, 'g')}")
+
+
+def _size(count: int, spec: str) -> str:
+    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:{spec}} {unit}"
+    return f"{count} bytes"
+
+
 def check_document(document: Document, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
     """A ``ValueError`` naming the document when it is empty or larger than the server takes."""
     what = document.name or "a document"
     if not isinstance(document.data, bytes):
         raise TypeError(f"{what}: Document.data must be bytes, not {type(document.data).__name__}")
-    if not document.data:
-        raise ValueError(f"{what} is empty")
-    if len(document.data) > max_bytes:
-        raise ValueError(
-            f"{what} is {len(document.data) / 2**20:.1f} MiB, over the server's limit of {max_bytes / 2**20:g} MiB"
-        )
+    check_size(what, len(document.data), max_bytes)
 
 
 def parse_call(
-    model: str, documents: Sequence[Document], *, options: Mapping[str, Any] | None, wire: WireFormat
+    model: str,
+    documents: Sequence[Document],
+    *,
+    options: Mapping[str, Any] | None,
+    wire: WireFormat,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> Call[list[ParsedDocument]]:
     for document in documents:
         if not isinstance(document, Document):
             raise TypeError(f"documents must be Document objects, not {type(document).__name__}")
-        check_document(document)
+        check_document(document, max_bytes)
     body: dict[str, Any] = {"items": items_wire([Item(document=d) for d in documents], wire)}
     if options:
         check_finite(dict(options), "options")

@@ -26,7 +26,7 @@ from ..types import (
 )
 from .call import Call, WireFormat
 from .chat_completions import chat_call
-from .documents import parse_call
+from .documents import MAX_DOCUMENT_BYTES, parse_call
 from .encode import encode_call, encode_dense_call
 from .extract import extract_call
 from .generate import generate_call
@@ -186,25 +186,32 @@ class Endpoints:
         )
 
     def parse(
-        self, model: str, documents: Sequence[Document], *, options: Mapping[str, Any] | None = None
+        self,
+        model: str,
+        documents: Sequence[Document],
+        *,
+        options: Mapping[str, Any] | None = None,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
     ) -> Call[list[ParsedDocument]]:
         """Parse documents (PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV, ...) into Markdown, text and the parser's
         structured document, in input order, with ``/v1/extract`` on a parsing model such as ``docling``.
 
         A document the server cannot parse comes back with its ``error`` set; the others are parsed. An empty or
-        too large document (over 16 MiB) raises ``ValueError`` naming it before anything is sent.
+        too large document (over ``max_bytes``) raises ``ValueError`` naming it before anything is sent.
 
         Args:
             model: The id of a parsing model: ``"docling"``.
             documents: The documents (read files with ``sie_integrations.read_document``).
             options: Model options, such as ``{"ocr": True}`` for scans or ``{"profile": "ocr"}``.
+            max_bytes: The largest document sent (default 16 MiB, Docling's default on the server); raise it for
+                a server that takes larger files.
 
         Returns:
             One ``ParsedDocument`` per document.
         """
         if not documents:
             return Call.answered([])
-        return parse_call(model, documents, options=options, wire=self.wire)
+        return parse_call(model, documents, options=options, wire=self.wire, max_bytes=max_bytes)
 
     def generate(
         self,

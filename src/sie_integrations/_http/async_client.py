@@ -20,7 +20,7 @@ from ..types import (
     Health,
 )
 from .base import BaseClient, like
-from .failures import broken, reply
+from .failures import broken, release, reply
 from .streams import AsyncStream
 
 T = TypeVar("T")
@@ -132,6 +132,7 @@ class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
             return broken(exc)
         finally:
             await response.aclose()
+            release(response)
 
     async def _request(self, call: Call[T]) -> T:
         return cast(T, (await self._exchange(call))[0])

@@ -19,7 +19,7 @@ from ..types import (
     Health,
 )
 from .base import BaseClient, like
-from .failures import broken, reply
+from .failures import broken, release, reply
 from .streams import Stream
 
 T = TypeVar("T")
@@ -110,6 +110,7 @@ class SIEClient(BaseClient[httpx.Client]):
             return broken(exc)
         finally:
             response.close()
+            release(response)
 
     def _request(self, call: Call[T]) -> T:
         return cast(T, self._exchange(call)[0])

@@ -65,34 +65,39 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
             yield _timed(run, batch, limit, True)
         return
     todo = iter(batches)
-    with ThreadPoolExecutor(max_workers=limit.pinned or limit.cap, thread_name_prefix="sie-batch") as pool:
-        running: dict[Future[R], int] = {}
-        finished: dict[int, R] = {}
-        sent = given = 0
-        more = True
-        try:
-            while True:
-                while more and len(running) < limit.value and sent - given < AHEAD * limit.value:
-                    batch = next(todo, _END)
-                    if batch is _END:
-                        more = False
-                        break
-                    full = len(running) + 1 >= limit.value
-                    running[pool.submit(_timed, run, cast(Batch[T], batch), limit, full)] = sent
-                    sent += 1
-                while given in finished:
-                    yield finished.pop(given)
-                    given += 1
-                if not running:
-                    if not more:
-                        return
-                    continue
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    finished[running.pop(future)] = future.result()
-        finally:
-            for future in running:
-                future.cancel()
+    pool = ThreadPoolExecutor(max_workers=limit.pinned or limit.cap, thread_name_prefix="sie-batch")
+    running: dict[Future[R], int] = {}
+    finished: dict[int, R] = {}
+    sent = given = 0
+    more = True
+    left = False
+    try:
+        while True:
+            while more and len(running) < limit.value and sent - given < AHEAD * limit.value:
+                batch = next(todo, _END)
+                if batch is _END:
+                    more = False
+                    break
+                full = len(running) + 1 >= limit.value
+                running[pool.submit(_timed, run, cast(Batch[T], batch), limit, full)] = sent
+                sent += 1
+            while given in finished:
+                yield finished.pop(given)
+                given += 1
+            if not running:
+                if not more:
+                    return
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished[running.pop(future)] = future.result()
+    except GeneratorExit:  # the caller stopped reading: the requests in flight end on their own, unwaited
+        left = True
+        raise
+    finally:
+        for future in running:
+            future.cancel()
+        pool.shutdown(wait=not left)
 
 
 async def aiter_batches(

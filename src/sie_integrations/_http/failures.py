@@ -27,5 +27,16 @@ def broken(exc: httpx.TransportError) -> Broken:
 
 
 def reply(response: httpx.Response, stream: bool) -> Reply:
-    """The status and headers of a response, and its body unless it is a stream (read later)."""
-    return Reply(response.status_code, response.headers, None if stream else response.content)
+    """The status and headers of a response, and its body unless it is a stream (read later, then ``release``d)."""
+    if stream:
+        return Reply(response.status_code, response.headers, None)
+    content = response.content
+    release(response)
+    return Reply(response.status_code, response.headers, content)
+
+
+def release(response: httpx.Response) -> None:
+    """Let a read response go with its request as soon as nothing holds them: httpx keeps a response and its
+    stream in a reference cycle, which would keep the request's body (a document, images) until the next garbage
+    collection, tens of requests later."""
+    response.stream = httpx.ByteStream(b"")

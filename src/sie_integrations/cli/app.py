@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from .._core.documents import MAX_DOCUMENT_BYTES
 from .._http.options import resolve_base_url
 from .._version import __version__
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, FLAGS, Connection, add_client_flags, client_options
@@ -27,6 +28,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
     return value
+
+
+def _mebibytes(text: str) -> int:
+    """``--max-mib``: MiB, as bytes."""
+    value = float(text)
+    if not 0 < value < 2**20:  # NaN and infinity too
+        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    return int(value * 2**20)
 
 
 # doctor sets the provision timeout itself (its --timeout), and probes with its own HTTP/1.1 client.
@@ -118,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--options", type=json_object, metavar="JSON", help="model options, e.g. '{\"ocr\": true}' (default: none)"
     )
     parse.add_argument("--batch-size", type=_positive_int, default=1, metavar="N", help="documents per request (1)")
+    parse.add_argument(
+        "--max-mib",
+        dest="max_bytes",
+        type=_mebibytes,
+        default=MAX_DOCUMENT_BYTES,
+        metavar="MiB",
+        help="the largest file sent (default: 16, the server's default)",
+    )
     parse.add_argument(
         "--concurrency", type=_positive_int, default=None, metavar="N", help="requests in flight (default: adapts)"
     )

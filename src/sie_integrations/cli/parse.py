@@ -10,19 +10,21 @@ import time
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
-from .._core.batches import Batch
+from .._core.batches import Batch, stand_ins
 from .._core.concurrency import Limit
-from .._core.documents import fails_every_request
+from .._core.documents import MAX_DOCUMENT_BYTES
 from .._http.client import SIEClient
 from .._http.dispatch import run_batches
+from .._http.files import parse_files
 from ..errors import SIEError
-from ..types import Document, Item, ParsedDocument
+from ..types import Item, ParsedDocument
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line, run_command
-from .parse_files import Job, ParseError, batches, plan_jobs, read, write_whole
+from .parse_files import Job, ParseError, Record, plan_jobs, write_whole
 from .progress import ProgressBar, render_bar
 
 
@@ -37,6 +39,7 @@ class ParseOptions:
     json: bool = False
     options: dict[str, Any] | None = None
     batch_size: int = 1
+    max_bytes: int = MAX_DOCUMENT_BYTES
     concurrency: int | None = None
     progress: bool = False
     overwrite: bool = False
@@ -62,28 +65,15 @@ class Outcome:
     error: BaseException | None = None
 
 
-def parse_batch(client: SIEClient, model: str, options: dict[str, Any] | None, jobs: Sequence[Job]) -> list[Outcome]:
+def parse_batch(client: SIEClient, options: ParseOptions, jobs: Sequence[Job]) -> list[Outcome]:
     """Read the files (only now, so a large run holds few in memory) and parse those that could be read; one
     outcome per job, in order."""
-    loaded: list[tuple[Job, Document]] = []
-    unread: dict[Job, Exception] = {}
-    for job in jobs:
-        try:
-            loaded.append((job, read(job)))
-        except (OSError, ValueError) as exc:  # gone, unreadable, empty or too large: this file fails, not the run
-            unread[job] = exc
-    outcomes = {job: Outcome(job, error=exc) for job, exc in unread.items()}
-    if loaded:
-        try:
-            answers = client.parse(model, [document for _, document in loaded], options=options)
-        except SIEError as exc:
-            if fails_every_request(exc):
-                raise
-            outcomes.update((job, Outcome(job, error=exc)) for job, _ in loaded)  # the request's files fail
-        else:
-            for (job, _), answer in zip(loaded, answers, strict=True):
-                outcomes[job] = Outcome(job, answer, answer.error)
-    return [outcomes[job] for job in jobs]
+    files = [job.file(options.max_bytes) for job in jobs]
+    parses = parse_files(client, options.model, files, options=options.options)
+    return [
+        Outcome(job, parsed if parsed.error is None else None, parsed.error)
+        for job, parsed in zip(jobs, parses, strict=True)
+    ]
 
 
 def write_outputs(outcome: Outcome) -> None:
@@ -118,8 +108,12 @@ class Run:
     def __init__(self, options: ParseOptions, jobs: list[Job], base_url: str) -> None:
         self.options = options
         self.base_url = base_url
-        self.todo = [job for job in jobs if options.overwrite or not job.done()]
+        self.record = Record(Path(options.output), {"model": options.model, "options": options.options or {}})
+        fresh = [job for job in jobs if not options.overwrite and job.done()]
+        self.todo = [job for job in jobs if options.overwrite or not (job.done() and self.record.current(job))]
         self.skipped = len(jobs) - len(self.todo)
+        self.changed = len(fresh) - self.skipped
+        """Outputs newer than their files but made with another model or options: parsed again."""
         self.written = 0
         self.failed: list[Outcome] = []
 
@@ -136,6 +130,7 @@ class Run:
                 self.failed.append(outcome)
             else:
                 write_outputs(outcome)
+                self.record.add(outcome.job)
                 self.written += 1
 
     def failures(self, stderr: TextIO) -> None:
@@ -164,21 +159,28 @@ def run_parse(options: ParseOptions, client: SIEClient, *, stdout: TextIO, stder
     if not run.todo:
         print(
             f"nothing to do: all {_files(len(jobs))} are already parsed in {options.output} (each output is newer "
-            "than its file; --overwrite parses them again)",
+            "than its file and made with this --model and --options; --overwrite parses them again)",
             file=stdout,
         )
         return EXIT_OK
     if run.skipped:
         print(f"skipping {run.skipped} of {_files(len(jobs))}, already parsed in {options.output}", file=stderr)
+    if run.changed:
+        print(
+            f"parsing {_files(run.changed)} again: parsed in {options.output} with another model or options "
+            f"(now --model {options.model}, --options {json.dumps(options.options or {})})",
+            file=stderr,
+        )
     bar = FileProgress(len(jobs), done=run.skipped, stream=stderr, enabled=options.progress)
     limit = Limit(pinned=options.concurrency) if options.concurrency else Limit()
     started = time.perf_counter()
 
     def parse(batch: Batch[Item]) -> list[Outcome]:
-        return parse_batch(client, options.model, options.options, [run.todo[p] for p in batch.positions])
+        return parse_batch(client, options, [run.todo[p] for p in batch.positions])
 
     try:
-        with closing(run_batches(parse, list(batches(run.todo, options.batch_size)), limit)) as results:
+        planned = stand_ins([job.size for job in run.todo], options.batch_size)
+        with closing(run_batches(parse, planned, limit)) as results:
             for outcomes in results:
                 run.take(outcomes)
                 bar.advance(len(outcomes))

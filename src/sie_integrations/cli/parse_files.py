@@ -3,14 +3,15 @@ output each one writes, whether it is already done, and the outputs written whol
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .._core.batches import Batch, in_order_groups
-from .._core.documents import FORMATS, check_document, format_of
-from ..types import Document, Item
+from .._core.documents import FORMATS
+from .._core.files import Pending, folder_files
 
 
 class ParseError(Exception):
@@ -31,6 +32,10 @@ class Job:
     markdown: Path
     json: Path | None = None
 
+    def file(self, max_bytes: int) -> Pending:
+        """The file to parse, read when its request is sent, ``max_bytes`` at most."""
+        return Pending(self.source, self.size, max_bytes=max_bytes)
+
     @property
     def outputs(self) -> list[Path]:
         return [self.markdown] if self.json is None else [self.json, self.markdown]
@@ -44,19 +49,43 @@ class Job:
             return False
 
 
-def folder_files(folder: Path, glob: str) -> list[Path]:
-    """A folder's files that match ``glob`` and are of a format the parser knows, none hidden (no part of their
-    path inside the folder starts with a dot), sorted."""
-    try:
-        matches = list(folder.glob(glob))
-    except (ValueError, NotImplementedError) as exc:  # an empty or absolute pattern
-        raise ParseError(f"--glob {glob!r}: {exc}", usage=True) from None
-    found = []
-    for path in matches:
-        inside = path.relative_to(folder)
-        if path.suffix.lower() in FORMATS and not any(part.startswith(".") for part in inside.parts) and path.is_file():
-            found.append(path)
-    return sorted(found)
+RECORD = ".sie-integrations-parse.jsonl"
+"""The file in an output folder that says what each output was parsed with (hidden: never a document)."""
+
+
+class Record:
+    """The model and options each output in a folder was parsed with: one JSON line a parse written, the last
+    for an output counting, so a rerun with other settings parses again what they did not make."""
+
+    def __init__(self, folder: Path, settings: dict[str, Any]) -> None:
+        self.folder = folder
+        self.path = folder / RECORD
+        self.settings = settings
+        self._made: dict[str, Any] = {}
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                self._made[entry["output"]] = entry["settings"]
+            except (ValueError, KeyError, TypeError):  # a line cut short by an interrupted run
+                continue
+
+    def _key(self, job: Job) -> str:
+        return job.markdown.relative_to(self.folder).as_posix()
+
+    def current(self, job: Job) -> bool:
+        """Whether ``job``'s outputs were made with these settings."""
+        return self._made.get(self._key(job)) == self.settings
+
+    def add(self, job: Job) -> None:
+        """Note that ``job``'s outputs were just made with these settings."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as file:
+            file.write(json.dumps({"output": self._key(job), "settings": self.settings}) + "\n")
+        self._made[self._key(job)] = self.settings
 
 
 def sources(inputs: Sequence[str], glob: str, output: str) -> list[tuple[Path, Path]]:
@@ -72,7 +101,10 @@ def sources(inputs: Sequence[str], glob: str, output: str) -> list[tuple[Path, P
     for given in inputs:
         path = Path(given)
         if path.is_dir():
-            files = folder_files(path, glob)
+            try:
+                files = folder_files(path, glob)
+            except ValueError as exc:  # an empty or absolute pattern
+                raise ParseError(f"--glob {glob!r}: {exc}", usage=True) from None
             if not _same(path).is_relative_to(outputs):  # DIR inside the folder: its files are no documents
                 files = [file for file in files if not _same(file).is_relative_to(outputs)]
             found.extend((file, file.relative_to(path)) for file in files)
@@ -96,7 +128,7 @@ def plan_jobs(inputs: Sequence[str], output: str, glob: str, *, json: bool) -> l
 
     Refused (``ParseError``, ``usage``) before anything is sent: a missing input, an output folder that is a
     file, two inputs that would write the same output, an output that would overwrite an input. A file given
-    twice is parsed once.
+    twice (or given and in a folder given) is parsed once, where it first came.
     """
     if os.path.exists(output) and not os.path.isdir(output):
         raise ParseError(f"-o {output!r} is a file: give a folder to write the parses to", usage=True)
@@ -105,11 +137,13 @@ def plan_jobs(inputs: Sequence[str], output: str, glob: str, *, json: bool) -> l
     writers: dict[Path, Path] = {}  # an output, and the input that writes it
     clashes: list[str] = []
     jobs: list[Job] = []
+    planned: set[Path] = set()
     for source, relative in found:
+        if _same(source) in planned:
+            continue  # the same file, given twice (or given and in a folder given): parsed once, the first way
+        planned.add(_same(source))
         markdown = Path(output) / relative.with_suffix(".md")
         job = Job(source, source.stat().st_size, markdown, markdown.with_suffix(".json") if json else None)
-        if _same(markdown) in writers and _same(writers[_same(markdown)]) == _same(source):
-            continue  # the same file, given twice
         for out in job.outputs:
             writer = writers.setdefault(_same(out), source)
             if _same(writer) != _same(source):
@@ -124,24 +158,6 @@ def plan_jobs(inputs: Sequence[str], output: str, glob: str, *, json: bool) -> l
             usage=True,
         )
     return jobs
-
-
-def batches(jobs: Sequence[Job], size: int) -> Iterator[Batch[Item]]:
-    """The jobs in input order, grouped as ``in_order_groups`` groups documents; a batch's items stand for its jobs
-    (no text: each counts as one item in the cost the concurrency limit weighs a request by), as the files are
-    read only when sent."""
-    for group in in_order_groups([job.size for job in jobs], size):
-        yield Batch(group, [Item(id=str(jobs[p].source)) for p in group])
-
-
-def read(job: Job) -> Document:
-    """The job's file as a ``Document``, its format from its name, else its bytes; ``OSError`` when it cannot be
-    read, ``ValueError`` when it is empty or larger than the server takes."""
-    data = job.source.read_bytes()
-    name = str(job.source)
-    document = Document(data, format_of(name, data), name)
-    check_document(document)
-    return document
 
 
 def write_whole(path: Path, text: str) -> None:

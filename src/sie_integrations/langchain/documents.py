@@ -19,9 +19,9 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
     file: its Markdown (or text, or Docling's JSON), with ``source``, ``file_name``, ``format``, ``model`` and
     ``pages`` in its metadata.
 
-    Every file is read before anything is sent (a missing one raises ``FileNotFoundError``); the documents are
-    parsed ``batch_size`` a request, several requests in flight, and each is yielded as soon as it and those
-    before it are parsed.
+    Every file is checked before anything is sent (a missing one raises ``FileNotFoundError``) and read only
+    when its request is sent; the documents are parsed ``batch_size`` a request, several requests in flight, and
+    each is yielded as soon as it and those before it are parsed.
 
     Example:
         ```python
@@ -57,11 +57,11 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
 
     def lazy_load(self) -> Iterator[Document]:
         """Each document, parsed, as soon as it and those before it are."""
-        documents = self._read(self.file_path)
-        bar = self._progress(len(documents))
+        files = self._plan(self.file_path)
+        bar = self._progress(len(files))
         batching = self._batching(bar.update if bar is not None else None)
         try:
-            parses = load(self.client, self.model, documents, batching, self._failures, **self._args())
+            parses = load(self.client, self.model, files, batching, self._failures, **self._args())
             for parsed in parses:
                 yield from self._documents(parsed)
         finally:
@@ -70,13 +70,11 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
 
     async def alazy_load(self) -> AsyncIterator[Document]:
         """Async ``lazy_load``: the files read on a thread, the parsing on the event loop."""
-        documents = await asyncio.to_thread(self._read, self.file_path)
-        bar = self._progress(len(documents))
+        files = await asyncio.to_thread(self._plan, self.file_path)
+        bar = self._progress(len(files))
         batching = self._batching(bar.update if bar is not None else None)
         try:
-            parses = aload(
-                self.async_client, self.model, documents, batching, self._failures, self._gate(), **self._args()
-            )
+            parses = aload(self.async_client, self.model, files, batching, self._failures, self._gate(), **self._args())
             async for parsed in parses:
                 for document in self._documents(parsed):
                     yield document

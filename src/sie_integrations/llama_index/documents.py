@@ -72,8 +72,8 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
             extra_info: Metadata added to every document (``SimpleDirectoryReader`` passes the file's).
             **kwargs: ``fs``, an fsspec file system to read a file's path from (``SimpleDirectoryReader``'s).
         """
-        documents = self._read(self._sources(file, kwargs.get("fs")))
-        for parsed in load(self.client, self.model, documents, self._batching(), self._failures, **self._args()):
+        files = self._plan(self._sources(file, kwargs.get("fs")))
+        for parsed in load(self.client, self.model, files, self._batching(), self._failures, **self._args()):
             yield from self._documents(parsed, extra_info)
 
     def load_data(
@@ -99,9 +99,9 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
             **kwargs: ``fs``, as for ``lazy_load_data``.
         """
         sources = await asyncio.to_thread(self._sources, file, kwargs.get("fs"))
-        documents = await asyncio.to_thread(self._read, sources)
+        files = await asyncio.to_thread(self._plan, sources)
         batching, gate = self._batching(), self._gate()
-        parses = aload(self.async_client, self.model, documents, batching, self._failures, gate, **self._args())
+        parses = aload(self.async_client, self.model, files, batching, self._failures, gate, **self._args())
         return [document async for parsed in parses for document in self._documents(parsed, extra_info)]
 
     async def alazy_load_data(

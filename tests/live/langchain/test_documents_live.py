@@ -29,7 +29,9 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_a_folder_parses_for_real_and_the_pdf_fails_after_the_rest(sie_url: str, tmp_path: Path) -> None:
-    loader = SIEDocumentLoader(folder(tmp_path), base_url=sie_url, api_key=LIVE_API_KEY, on_error="skip")
+    """An empty file fails alone too, never sent (``on_error="skip"``)."""
+    (folder(tmp_path) / "empty.md").write_bytes(b"")
+    loader = SIEDocumentLoader(tmp_path, base_url=sie_url, api_key=LIVE_API_KEY, on_error="skip")
     documents = loader.load()
     by_name = {d.metadata["file_name"]: d for d in documents}
     assert sorted(by_name) == ["guide.html", "notes.md", "prices.csv"]
@@ -38,7 +40,10 @@ def test_a_folder_parses_for_real_and_the_pdf_fails_after_the_rest(sie_url: str,
     assert "## Models" in by_name["notes.md"].page_content
     assert "GPU hour" in by_name["prices.csv"].page_content
     assert by_name["guide.html"].metadata["format"] == "html"
-    assert [Path(p.name or "").name for p in loader.failed] == ["scan.pdf"]
+    assert [(Path(p.name or "").name, type(p.error).__name__) for p in loader.failed] == [
+        ("empty.md", "ValueError"),
+        ("scan.pdf", "ServerError"),
+    ]
     with pytest.raises(ServerError, match=r"scan\.pdf could not be parsed: Document conversion failed"):
         SIEDocumentLoader(tmp_path / "scan.pdf", base_url=sie_url, api_key=LIVE_API_KEY).load()
 
