@@ -8,6 +8,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .errors import SIEError
+
 __all__ = [
     "Classification",
     "DetectedObject",
@@ -203,7 +205,7 @@ class ParsedDocument:
     """The document as plain text."""
     document: dict[str, Any] = field(default_factory=dict)
     """The parser's own structured document (Docling's ``DoclingDocument`` JSON), for node parsers that read it."""
-    error: Exception | None = None
+    error: SIEError | OSError | ValueError | None = None
     """Why it could not be parsed, or None: the server's reason (a typed ``SIEError`` naming the document), or,
     for a file that could not be read when its request was sent, the ``OSError`` or ``ValueError``."""
 

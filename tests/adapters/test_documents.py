@@ -4,13 +4,24 @@ what a load does with the ones the server cannot parse."""
 from __future__ import annotations
 
 import io
+import os
+import threading
 import warnings
 from pathlib import Path
 
 import pytest
 
 from sie_integrations import Document, ParsedDocument, ServerError, read_document
-from sie_integrations._adapters.documents import Failures, content_of, document_files, metadata_of, pieces, sections
+from sie_integrations._adapters.documents import (
+    Failures,
+    content_of,
+    document_files,
+    metadata_of,
+    pieces,
+    plan,
+    sections,
+)
+from sie_integrations._core.files import BatchParse, Pending
 
 
 def test_paths_bytes_and_files_are_read_with_their_format(tmp_path: Path) -> None:
@@ -177,3 +188,53 @@ def test_a_parse_with_no_text_is_handed_on_with_a_warning() -> None:
         warnings.simplefilter("always")
         assert Failures("raise").keep(ParsedDocument("scan.png", None))
     assert ["scan.png has no text" in str(w.message) for w in caught] == [True]
+
+
+def test_a_file_over_the_limit_is_refused_by_its_size_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tmp_path / "big.md"
+    big.write_bytes(b"x" * 4096)
+
+    def never(path: Path) -> bytes:
+        raise AssertionError(f"{path} was read")
+
+    monkeypatch.setattr(Path, "read_bytes", never)
+    (failed,) = BatchParse([Pending(big, 0, max_bytes=1024)]).answered([])
+    assert str(failed.error) == f"{big} is 4 KiB, over the server's limit of 1 KiB"
+
+
+def test_a_kept_failure_holds_no_frames(tmp_path: Path) -> None:
+    """A failure in ``failed`` keeps no traceback (its causes neither): their frames held the request's documents."""
+    big = tmp_path / "big.md"
+    big.write_bytes(b"x" * 4096)
+    (failed,) = BatchParse([Pending(Document(big.read_bytes(), "md", str(big)), 0, max_bytes=1024)]).answered([])
+    assert isinstance(failed.error, ValueError) and failed.error.__traceback__ is None
+    crashed = ServerError("crashed", status_code=500)
+    try:
+        try:
+            raise OSError("lost")
+        except OSError as cause:
+            raise crashed from cause
+    except ServerError:
+        refused = BatchParse([Pending(Document(b"# a", "md", "a.md"), 3)]).refused(crashed)
+    assert refused[0].error is crashed and crashed.__traceback__ is None
+    assert crashed.__cause__ is not None and crashed.__cause__.__traceback__ is None
+
+
+def test_a_pipe_is_read_whatever_its_size_says(tmp_path: Path) -> None:
+    """A named pipe (or ``/dev/stdin``) tells no size: it is read, then checked."""
+    fifo = tmp_path / "notes.md"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(b"# from a pipe"))
+    writer.start()
+    (pending,) = plan([fifo])
+    assert pending.size == 0 and pending.read().data == b"# from a pipe"
+    writer.join()
+
+
+def test_a_file_given_twice_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# a")
+    (tmp_path / "b.md").write_text("# b")
+    found = document_files([tmp_path / "b.md", tmp_path, str(tmp_path / "a.md")])
+    assert found == [tmp_path / "b.md", tmp_path / "a.md"]

@@ -202,7 +202,7 @@ def test_parse_rerun_with_other_options_or_model_parses_again(
     code, out, err = run([*args, "--options", '{"ocr": true}'], ocr, capsys)
     assert code == 0
     assert err == (
-        f"parsing 3 files again: parsed in {tmp_path / 'out'} with another model or options "
+        f"parsing 3 files again: parsed in {tmp_path / 'out'} from another file or with another model or options "
         '(now --model docling, --options {"ocr": true})\n'
     )
     assert [body["params"] for body in ocr.sent("extract")] == [{"options": {"ocr": True}}] * 3
@@ -212,6 +212,39 @@ def test_parse_rerun_with_other_options_or_model_parses_again(
     other = docling()
     assert run([*args, "--options", '{"ocr": true}', "--model", "my-docling"], other, capsys)[0] == 0
     assert {request.url.path for request in other.requests} == {"/v1/extract/my-docling"}
+
+
+def test_parse_rerun_parses_again_what_the_record_does_not_vouch_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output made from another file of the same name, or that the record does not name (deleted, or a
+    line cut short by a killed run), is parsed again; the record is tidied to one line an output."""
+    first, second = write(tmp_path / "one" / "a.md", "alpha"), write(tmp_path / "two" / "a.md", "beta")
+    age(first, 120)
+    age(second, 60)  # older than the output the first run writes
+    out = tmp_path / "out"
+    assert run([str(first), "-o", str(out)], docling(), capsys)[0] == 0
+    other = docling()
+    code, _, err = run([str(second), "-o", str(out)], other, capsys)
+    assert (code, sent(other)) == (0, [["beta"]])
+    assert "parsing 1 file again: parsed in" in err and "from another file" in err
+    assert (out / "a.md").read_text() == "# beta\n"
+
+    record = out / RECORD
+    record.write_text(record.read_text() + '{"output": "a.md", "sour')  # a killed run's last line
+    same = docling()
+    assert run([str(second), "-o", str(out)], same, capsys)[0] == 0
+    assert same.requests == []
+    (out / "a.md").unlink()
+    assert run([str(second), "-o", str(out)], docling(), capsys)[0] == 0
+    lines = record.read_text().splitlines()
+    assert all(json.loads(line)["output"] == "a.md" for line in lines) and len(lines) <= 3
+
+    record.unlink()
+    unrecorded = docling()
+    code, _, err = run([str(second), "-o", str(out)], unrecorded, capsys)
+    assert (code, sent(unrecorded)) == (0, [["beta"]])
+    assert err == f"parsing 1 file again: {record} does not say what made their outputs\n"
 
 
 def test_parse_a_file_given_and_in_a_folder_given_is_parsed_once(
@@ -231,14 +264,14 @@ def test_parse_max_mib_is_the_largest_file_sent(tmp_path: Path, capsys: pytest.C
     server = docling()
     code, _, err = run([str(docs), "-o", str(tmp_path / "out"), "--max-mib", "2.5"], server, capsys)
     assert code == 1
-    assert f"  {docs / 'big.md'} is 3.0 MiB, over the server's limit of 2.5 MiB" in err.splitlines()
+    assert f"  {docs / 'big.md'} is 3 MiB, over the server's limit of 2.5 MiB" in err.splitlines()
     assert len(sent(server)) == 3
     larger = docling()
     assert run([str(docs), "-o", str(tmp_path / "out"), "--max-mib", "4"], larger, capsys)[0] == 0
     assert [len(batch[0]) for batch in sent(larger)] == [3 * 2**20]  # only the one not parsed yet
     with pytest.raises(SystemExit) as refused:
         run([str(docs), "-o", str(tmp_path / "out"), "--max-mib", "0"], None, capsys)
-    assert refused.value.code == 2 and "--max-mib: must be > 0, not 0" in capsys.readouterr().err
+    assert refused.value.code == 2 and "--max-mib: must be between 1 byte and 1 TiB" in capsys.readouterr().err
 
 
 def test_parse_rerun_with_json_parses_files_that_have_no_json_yet(

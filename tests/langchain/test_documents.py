@@ -168,7 +168,7 @@ def test_an_empty_or_too_large_file_in_a_folder_fails_alone_with_warn_or_skip(tm
     assert {Path(p.name or "").name: str(p.error) for p in loader.failed} == {
         "b.pdf": f"{docs / 'b.pdf'} could not be parsed: Document conversion failed (code=INFERENCE_ERROR)",
         "empty.md": f"{docs / 'empty.md'} is empty",
-        "huge.html": f"{docs / 'huge.html'} is 16.0 MiB, over the server's limit of 16 MiB",
+        "huge.html": f"{docs / 'huge.html'} is 16,777,222 bytes, over the server's limit of 16,777,216 bytes (16 MiB)",
     }
     assert len(caught) == (3 if on_error == "warn" else 0)
     assert sorted(len(b["items"]) for b in server.sent("extract")) == [1, 1, 1, 1]  # the two never sent
@@ -178,7 +178,9 @@ def test_an_empty_or_too_large_file_raises_before_anything_is_sent(tmp_path: Pat
     docs = folder(tmp_path)
     (docs / "huge.html").write_bytes(b"<html>" + b" " * (16 * 1024 * 1024))
     server = FakeSIE(extract=parsed)
-    with pytest.raises(ValueError, match=r"huge\.html is 16\.0 MiB, over the server's limit of 16 MiB"):
+    with pytest.raises(
+        ValueError, match=r"huge\.html is 16,777,222 bytes, over the server's limit of 16,777,216 bytes \(16 MiB\)"
+    ):
         SIEDocumentLoader(docs, **server.connection()).load()
     assert server.sent("extract") == []
     larger = SIEDocumentLoader(docs, on_error="skip", max_document_bytes=32 * 2**20, **server.connection())

@@ -117,7 +117,7 @@ def test_parse_sends_model_options_and_batches(
     code, stdout, err = parse(other, sie_url, capsys)
     assert code == 0 and stdout.startswith("parsed 2 files in ")
     assert err == (
-        f"parsing 2 files again: parsed in {out} with another model or options "
+        f"parsing 2 files again: parsed in {out} from another file or with another model or options "
         '(now --model docling, --options {"profile": "default"})\n'
     )
 

@@ -65,17 +65,24 @@ def _in_memory(source: Source) -> Document:
 
 def document_files(paths: Source | Sequence[Source], glob: str = "**/*") -> list[Source]:
     """The documents to read: each source as given, a folder's files matching ``glob`` (those of a format the
-    parser knows, hidden ones left out), sorted; a missing path raises ``FileNotFoundError``."""
+    parser knows, hidden ones left out), sorted, each file once; a missing path raises ``FileNotFoundError``."""
     single = isinstance(paths, str | os.PathLike | bytes | bytearray | Document) or hasattr(paths, "read")
     sources: list[Source] = [paths] if single else list(paths)  # type: ignore[list-item, arg-type]
     out: list[Source] = []
+    seen: set[Path] = set()
     for source in sources:
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
-            out.extend(folder_files(Path(source), glob))
+            found: list[Source] = list(folder_files(Path(source), glob))
         elif isinstance(source, str | os.PathLike) and not Path(source).exists():
             raise FileNotFoundError(f"no such file or folder: {os.fspath(source)!r}")
         else:
-            out.append(source)
+            found = [source]
+        for one in found:
+            if isinstance(one, str | os.PathLike):
+                if Path(one).resolve() in seen:
+                    continue  # a file given twice, or given and in a folder given: loaded once, where it came first
+                seen.add(Path(one).resolve())
+            out.append(one)
     return out
 
 
@@ -306,11 +313,12 @@ class Parsing(Concurrent):
     on_error: OnError = "raise"
     """A document the server cannot parse: ``"raise"`` (default) once the others are loaded, naming each that
     failed; ``"warn"``: a warning each, the rest loaded; ``"skip"``: logged only. ``failed`` lists them. With
-    ``"warn"`` or ``"skip"``, an empty or too large file fails the same way, instead of raising before anything is
-    sent."""
+    ``"warn"`` or ``"skip"``, a file that cannot be sent (unreadable, empty, too large) fails the same way,
+    instead of raising before anything is sent."""
     max_document_bytes: int = Field(default=MAX_DOCUMENT_BYTES, gt=0)
     """The largest file sent (default 16 MiB, Docling's default on the server); raise it for a server that takes
-    larger files. A larger one is refused before anything is sent, named."""
+    larger files. A larger one is refused, named: before anything is sent, or with ``on_error="warn"`` or
+    ``"skip"`` as a failure of its own."""
     batch_size: BatchSize = 1
     """Documents a request (default 1: a server parses a request's documents one after another, so separate
     requests spread them over its workers)."""

@@ -70,13 +70,17 @@ def check_size(what: str, size: int, max_bytes: int = MAX_DOCUMENT_BYTES) -> Non
     if not size:
         raise ValueError(f"{what} is empty")
     if size > max_bytes:
-        raise ValueError(f"{what} is {_size(size, '.1f')}, over the server's limit of {_size(max_bytes, 'g')}")
+        given, limit = _size(size), _size(max_bytes)
+        if given == limit:  # rounding hides the difference
+            given, limit = f"{size:,} bytes", f"{max_bytes:,} bytes ({limit})"
+        raise ValueError(f"{what} is {given}, over the server's limit of {limit}")
 
 
-def _size(count: int, spec: str) -> str:
+def _size(count: int) -> str:
+    """``count`` bytes to a tenth of the largest unit they fill: ``"16 MiB"``, ``"2.5 KiB"``, ``"12 bytes"``."""
     for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
         if count >= scale:
-            return f"{count / scale:{spec}} {unit}"
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{count} bytes"
 
 

@@ -4,13 +4,17 @@ sent, and one ``ParsedDocument`` per file whatever happened to it (unreadable, r
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import SIEError
 from ..types import Document, ParsedDocument
 from .documents import FORMATS, MAX_DOCUMENT_BYTES, check_document, check_size, fails_every_request, format_of
+
+E = TypeVar("E", bound=BaseException)
 
 
 def folder_files(folder: Path, glob: str) -> list[Path]:
@@ -18,7 +22,7 @@ def folder_files(folder: Path, glob: str) -> list[Path]:
     path inside the folder starts with a dot), sorted; ``ValueError`` for a pattern ``Path.glob`` refuses."""
     try:
         matches = list(folder.glob(glob))
-    except NotImplementedError as exc:  # an absolute pattern, on Python < 3.13
+    except (ValueError, NotImplementedError) as exc:  # an empty pattern; an absolute one (Python < 3.13)
         raise ValueError(f"glob {glob!r}: {exc}") from None
     return sorted(
         path
@@ -46,8 +50,9 @@ class Pending:
 
     def read(self) -> Document:
         """The document, its format set; ``OSError`` when the file cannot be read, ``ValueError`` when it is empty
-        or larger than the server takes."""
+        or larger than the server takes (a file found too large by its size, before it is read)."""
         if isinstance(self.source, Path):
+            _check_regular(self.source, self.source.stat(), self.max_bytes)
             document = Document(self.source.read_bytes(), name=str(self.source))
         else:
             document = self.source
@@ -63,18 +68,36 @@ def pending_file(
     """A file to parse later; with ``check``, refused now when it is missing, a folder, unreadable, empty or too
     large (``OSError`` / ``ValueError`` naming it), else such a file fails when its turn comes."""
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError:
         if check:
             raise
         return Pending(path, 0, format, max_bytes)
     if check:
-        if path.is_dir():
+        if stat.S_ISDIR(status.st_mode):
             raise IsADirectoryError(f"{path} is a folder")
         if not os.access(path, os.R_OK):
             raise PermissionError(f"{path} cannot be read (permission denied)")
-        check_size(str(path), size, max_bytes)
-    return Pending(path, size, format, max_bytes)
+        _check_regular(path, status, max_bytes)
+    return Pending(path, status.st_size if stat.S_ISREG(status.st_mode) else 0, format, max_bytes)
+
+
+def _check_regular(path: Path, status: os.stat_result, max_bytes: int) -> None:
+    """``check_size`` on a regular file's size (a pipe or a device tells none: it is checked once read)."""
+    if stat.S_ISREG(status.st_mode):
+        check_size(str(path), status.st_size, max_bytes)
+
+
+def bare(error: E) -> E:
+    """``error`` without its tracebacks (its causes' too), to be kept: their frames would hold what the failed
+    call held, a request's documents among it."""
+    chain: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and link not in chain:
+        link.__traceback__ = None
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    return error
 
 
 class BatchParse:
@@ -93,7 +116,7 @@ class BatchParse:
                 error = type(exc)(f"{file.name} could not be read: {exc.strerror or exc}")
                 self._outcomes.append(ParsedDocument(file.name, file.format, error=error))
             except ValueError as exc:  # empty or too large, found only now (``pending_file(check=False)``)
-                self._outcomes.append(ParsedDocument(file.name, file.format, error=exc))
+                self._outcomes.append(ParsedDocument(file.name, file.format, error=bare(exc)))
 
     def answered(self, answers: Sequence[ParsedDocument]) -> list[ParsedDocument]:
         """The server's parses of ``documents`` put beside the files that could not be read."""
@@ -105,4 +128,4 @@ class BatchParse:
         meet (``fails_every_request``) is raised instead."""
         if fails_every_request(error):
             raise error
-        return self.answered([ParsedDocument(d.name, d.format, error=error) for d in self.documents])
+        return self.answered([ParsedDocument(d.name, d.format, error=bare(error)) for d in self.documents])

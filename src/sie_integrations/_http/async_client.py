@@ -152,6 +152,7 @@ class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
             raise stream_broken(broken(exc), self._config.url(call), self._config.stream_chunk_timeout) from exc
         finally:
             await response.aclose()
+            release(response)
 
     # --- endpoints ----------------------------------------------------------------------
     # Each client declares the same endpoints with its own _sends / _streams: the list is its API.

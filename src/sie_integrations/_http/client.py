@@ -128,6 +128,7 @@ class SIEClient(BaseClient[httpx.Client]):
             raise stream_broken(broken(exc), self._config.url(call), self._config.stream_chunk_timeout) from exc
         finally:
             response.close()
+            release(response)
 
     # --- endpoints ----------------------------------------------------------------------
     # Each client declares the same endpoints with its own _sends / _streams: the list is its API.

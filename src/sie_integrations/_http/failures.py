@@ -27,7 +27,8 @@ def broken(exc: httpx.TransportError) -> Broken:
 
 
 def reply(response: httpx.Response, stream: bool) -> Reply:
-    """The status and headers of a response, and its body unless it is a stream (read later, then ``release``d)."""
+    """The status and headers of a response, and its body unless it is a stream (read later, then ``release``d
+    once closed)."""
     if stream:
         return Reply(response.status_code, response.headers, None)
     content = response.content

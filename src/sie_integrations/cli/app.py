@@ -32,9 +32,12 @@ def _positive_int(text: str) -> int:
 
 def _mebibytes(text: str) -> int:
     """``--max-mib``: MiB, as bytes."""
-    value = float(text)
-    if not 0 < value < 2**20:  # NaN and infinity too
-        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of MiB: {text!r}") from None
+    if not 1 / 2**20 <= value <= 2**20:  # NaN and infinity too
+        raise argparse.ArgumentTypeError(f"must be between 1 byte and 1 TiB (0.000001 to 1048576), not {text}")
     return int(value * 2**20)
 
 

@@ -24,7 +24,7 @@ from .._http.files import parse_files
 from ..errors import SIEError
 from ..types import Item, ParsedDocument
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Connection, error_line, run_command
-from .parse_files import Job, ParseError, Record, plan_jobs, write_whole
+from .parse_files import RECORD, Job, ParseError, Record, plan_jobs, write_whole
 from .progress import ProgressBar, render_bar
 
 
@@ -109,11 +109,16 @@ class Run:
         self.options = options
         self.base_url = base_url
         self.record = Record(Path(options.output), {"model": options.model, "options": options.options or {}})
-        fresh = [job for job in jobs if not options.overwrite and job.done()]
-        self.todo = [job for job in jobs if options.overwrite or not (job.done() and self.record.current(job))]
+        self.todo: list[Job] = []
+        self.again = {"other": 0, "unrecorded": 0}
+        """Outputs newer than their files, parsed again: made otherwise, or the record does not say."""
+        for job in jobs:
+            state = "new" if options.overwrite or not job.done() else self.record.state(job)
+            if state != "current":
+                self.todo.append(job)
+            if state in self.again:
+                self.again[state] += 1
         self.skipped = len(jobs) - len(self.todo)
-        self.changed = len(fresh) - self.skipped
-        """Outputs newer than their files but made with another model or options: parsed again."""
         self.written = 0
         self.failed: list[Outcome] = []
 
@@ -129,8 +134,9 @@ class Run:
             if outcome.error is not None:
                 self.failed.append(outcome)
             else:
+                self.record.writing(outcome.job)
                 write_outputs(outcome)
-                self.record.add(outcome.job)
+                self.record.done(outcome.job)
                 self.written += 1
 
     def failures(self, stderr: TextIO) -> None:
@@ -145,6 +151,8 @@ class Run:
         if isinstance(error, KeyboardInterrupt):
             if not self.written:
                 return "interrupted before any file was parsed"
+            if self.options.overwrite:
+                return f"interrupted: {saved}; rerun without --overwrite to continue (the files parsed are skipped)"
             return f"interrupted: {saved}; rerun the same command to continue (the files parsed are skipped)"
         reason = f"sie-integrations parse: {error_line(error, self.base_url)}"
         if not self.written:
@@ -165,10 +173,16 @@ def run_parse(options: ParseOptions, client: SIEClient, *, stdout: TextIO, stder
         return EXIT_OK
     if run.skipped:
         print(f"skipping {run.skipped} of {_files(len(jobs))}, already parsed in {options.output}", file=stderr)
-    if run.changed:
+    if run.again["other"]:
         print(
-            f"parsing {_files(run.changed)} again: parsed in {options.output} with another model or options "
-            f"(now --model {options.model}, --options {json.dumps(options.options or {})})",
+            f"parsing {_files(run.again['other'])} again: parsed in {options.output} from another file or with "
+            f"another model or options (now --model {options.model}, --options {json.dumps(options.options or {})})",
+            file=stderr,
+        )
+    if run.again["unrecorded"]:
+        print(
+            f"parsing {_files(run.again['unrecorded'])} again: {Path(options.output) / RECORD} does not say what "
+            "made their outputs",
             file=stderr,
         )
     bar = FileProgress(len(jobs), done=run.skipped, stream=stderr, enabled=options.progress)

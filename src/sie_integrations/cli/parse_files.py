@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .._core.documents import FORMATS
 from .._core.files import Pending, folder_files
@@ -54,38 +54,64 @@ RECORD = ".sie-integrations-parse.jsonl"
 
 
 class Record:
-    """The model and options each output in a folder was parsed with: one JSON line a parse written, the last
-    for an output counting, so a rerun with other settings parses again what they did not make."""
+    """What made each output in a folder: the file and the model and options it was parsed with, one JSON line a
+    parse written (the last for an output counting), so a rerun with other settings parses again what they did
+    not make. An output being written is noted first with no settings, so one cut short by an interrupted run
+    counts as made by nothing."""
 
     def __init__(self, folder: Path, settings: dict[str, Any]) -> None:
         self.folder = folder
         self.path = folder / RECORD
         self.settings = settings
-        self._made: dict[str, Any] = {}
+        self._made: dict[str, dict[str, Any]] = {}
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            text = self.path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
-            lines = []
-        for line in lines:
+            text = ""
+        self._lines = text.splitlines()
+        self._tidy = text.endswith("\n") or not text
+        for line in self._lines:
             try:
                 entry = json.loads(line)
-                self._made[entry["output"]] = entry["settings"]
-            except (ValueError, KeyError, TypeError):  # a line cut short by an interrupted run
+                self._made[entry["output"]] = {"source": entry["source"], "settings": entry["settings"]}
+            except (ValueError, KeyError, TypeError):  # a line cut short, or not the record's
                 continue
 
     def _key(self, job: Job) -> str:
         return job.markdown.relative_to(self.folder).as_posix()
 
-    def current(self, job: Job) -> bool:
-        """Whether ``job``'s outputs were made with these settings."""
-        return self._made.get(self._key(job)) == self.settings
+    def state(self, job: Job) -> Literal["current", "other", "unrecorded"]:
+        """Whether ``job``'s outputs were made from its file with these settings (``"current"``), from another
+        file or with other settings (``"other"``), or the record does not say (``"unrecorded"``)."""
+        made = self._made.get(self._key(job))
+        if made is None or made["settings"] is None:
+            return "unrecorded"
+        return "current" if made == self._entry(job)["made"] else "other"
 
-    def add(self, job: Job) -> None:
-        """Note that ``job``'s outputs were just made with these settings."""
+    def _entry(self, job: Job) -> dict[str, Any]:
+        return {"output": self._key(job), "made": {"source": str(_same(job.source)), "settings": self.settings}}
+
+    def writing(self, job: Job) -> None:
+        """Note that ``job``'s outputs are being written: made by nothing known until ``done``."""
+        self._append({"output": self._key(job), "source": str(_same(job.source)), "settings": None})
+
+    def done(self, job: Job) -> None:
+        """Note that ``job``'s outputs were just made from its file with these settings."""
+        entry = self._entry(job)
+        self._append({"output": entry["output"], **entry["made"]})
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        """One line more; the first of a run rewrites the record with one line an output, ending in a newline."""
+        if len(self._lines) > len(self._made) or not self._tidy:
+            lines = [json.dumps({"output": key, **made}) for key, made in self._made.items()]
+            write_whole(self.path, "".join(line + "\n" for line in lines))
+            self._lines, self._tidy = lines, True
         self.folder.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(entry)
         with self.path.open("a", encoding="utf-8") as file:
-            file.write(json.dumps({"output": self._key(job), "settings": self.settings}) + "\n")
-        self._made[self._key(job)] = self.settings
+            file.write(line + "\n")
+        self._lines.append(line)
+        self._made[entry["output"]] = {"source": entry["source"], "settings": entry["settings"]}
 
 
 def sources(inputs: Sequence[str], glob: str, output: str) -> list[tuple[Path, Path]]:
@@ -103,8 +129,8 @@ def sources(inputs: Sequence[str], glob: str, output: str) -> list[tuple[Path, P
         if path.is_dir():
             try:
                 files = folder_files(path, glob)
-            except ValueError as exc:  # an empty or absolute pattern
-                raise ParseError(f"--glob {glob!r}: {exc}", usage=True) from None
+            except ValueError as exc:  # an empty or absolute pattern: "glob '...': why"
+                raise ParseError(f"--{exc}", usage=True) from None
             if not _same(path).is_relative_to(outputs):  # DIR inside the folder: its files are no documents
                 files = [file for file in files if not _same(file).is_relative_to(outputs)]
             found.extend((file, file.relative_to(path)) for file in files)
