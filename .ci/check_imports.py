@@ -14,6 +14,7 @@ FRAMEWORKS = ("langchain_core", "llama_index")
 def main() -> None:
     import sie_integrations
 
+    assert sie_integrations.__file__.startswith(sys.prefix), f"not the installed wheel: {sie_integrations.__file__}"
     leaked = [m for m in sys.modules if m.split(".")[0] in FRAMEWORKS]
     assert not leaked, f"import sie_integrations pulled in {leaked}"
     for module, extra, names in (

@@ -11,7 +11,10 @@ from ._http.streams import AsyncStream, Stream
 from ._version import __version__
 from .chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from .errors import (
+    AccountInactiveError,
+    AccountStateUnavailableError,
     InputTooLongError,
+    InsufficientCreditsError,
     LoraLoadingError,
     ModelLoadFailedError,
     ModelLoadingError,
@@ -19,12 +22,15 @@ from .errors import (
     PoolError,
     ProvisioningError,
     RateLimitError,
+    RelayUnavailableError,
     RequestError,
+    ResourceExhaustedError,
     ServerError,
     SIEConnectionError,
     SIEError,
     SIEStreamError,
     SIETimeoutError,
+    SpendLimitError,
 )
 from .types import (
     Document,
@@ -43,6 +49,8 @@ from .types import (
 )
 
 __all__ = [
+    "AccountInactiveError",
+    "AccountStateUnavailableError",
     "AsyncSIEClient",
     "AsyncStream",
     "ChatCompletion",
@@ -56,6 +64,7 @@ __all__ = [
     "Health",
     "Image",
     "InputTooLongError",
+    "InsufficientCreditsError",
     "Item",
     "LoraLoadingError",
     "ModelInfo",
@@ -67,7 +76,9 @@ __all__ = [
     "PoolInfo",
     "ProvisioningError",
     "RateLimitError",
+    "RelayUnavailableError",
     "RequestError",
+    "ResourceExhaustedError",
     "SIEClient",
     "SIEConnectionError",
     "SIEError",
@@ -76,6 +87,7 @@ __all__ = [
     "ScoreEntry",
     "ServerError",
     "SparseVector",
+    "SpendLimitError",
     "Stream",
     "__version__",
     "read_document",

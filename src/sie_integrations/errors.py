@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AccountInactiveError",
+    "AccountStateUnavailableError",
     "InputTooLongError",
+    "InsufficientCreditsError",
     "LoraLoadingError",
     "ModelLoadFailedError",
     "ModelLoadingError",
@@ -18,12 +21,15 @@ __all__ = [
     "PoolError",
     "ProvisioningError",
     "RateLimitError",
+    "RelayUnavailableError",
     "RequestError",
+    "ResourceExhaustedError",
     "SIEConnectionError",
     "SIEError",
     "SIEStreamError",
     "SIETimeoutError",
     "ServerError",
+    "SpendLimitError",
 ]
 
 
@@ -131,6 +137,39 @@ class RateLimitError(RequestError):
     """
 
 
+class InsufficientCreditsError(RequestError):
+    """HTTP 402, code ``INSUFFICIENT_CREDITS``: the account has no credits left for this call. Never retried; add
+    credits to the account, then call again."""
+
+
+class SpendLimitError(RequestError):
+    """HTTP 402, code ``KEY_SPEND_LIMIT_EXCEEDED``: this API key has reached its spend limit. Never retried; raise
+    the key's limit or use another key."""
+
+
+class AccountInactiveError(RequestError):
+    """HTTP 403, code ``ACCOUNT_SUSPENDED`` or ``ACCOUNT_PENDING_REVIEW`` (``code`` says which): the account may
+    not run work now. Never retried; the account's owner must settle it with SIE."""
+
+
+class RelayUnavailableError(RequestError):
+    """HTTP 403, code ``THIRD_PARTY_SERVING_DISABLED``, ``THIRD_PARTY_RUNTIME_UNLISTED`` or
+    ``THIRD_PARTY_REGION_UNAVAILABLE``: the model is served by a third party this key may not reach (``code``
+    says why; ``key_region`` and ``deployment_region`` where the server says). Never retried."""
+
+    @property
+    def key_region(self) -> str | None:
+        """The region of the key, if the server says."""
+        value = self.details.get("key_region")
+        return value if isinstance(value, str) else None
+
+    @property
+    def deployment_region(self) -> str | None:
+        """The region the model is deployed in, if the server says."""
+        value = self.details.get("deployment_region")
+        return value if isinstance(value, str) else None
+
+
 class ServerError(SIEError):
     """The server failed (5xx), after any retries that were safe.
 
@@ -157,6 +196,16 @@ class ModelLoadFailedError(ServerError):
     def permanent(self) -> bool:
         """Whether the server says the failure is permanent (True unless it says otherwise)."""
         return self.details.get("permanent", True) is not False
+
+
+class AccountStateUnavailableError(ServerError):
+    """HTTP 503, code ``ACCOUNT_STATE_UNAVAILABLE``: the gateway could not read the account's state, so it ran
+    nothing. Not retried (the server calls it terminal); call again later, after ``retry_after`` if given."""
+
+
+class ResourceExhaustedError(ServerError):
+    """HTTP 503, code ``RESOURCE_EXHAUSTED``: the accelerator ran out of memory, still after the waits the call
+    allowed. Send fewer or shorter items per request (a lower ``batch_size``), or call again later."""
 
 
 class SIEStreamError(ServerError):

@@ -11,17 +11,23 @@ import msgpack
 import pytest
 
 from sie_integrations import (
+    AccountInactiveError,
+    AccountStateUnavailableError,
     InputTooLongError,
+    InsufficientCreditsError,
     LoraLoadingError,
     ModelLoadFailedError,
     ModelLoadingError,
     ModelNotFoundError,
     ProvisioningError,
     RateLimitError,
+    RelayUnavailableError,
     RequestError,
+    ResourceExhaustedError,
     ServerError,
     SIEError,
     SIEStreamError,
+    SpendLimitError,
 )
 from sie_integrations._core.error_mapping import error_class, error_info, parse_retry_after, to_error
 
@@ -168,8 +174,16 @@ def test_request_id_and_retry_after_headers_are_kept() -> None:
         (413, "PAYLOAD_TOO_LARGE", RequestError),
         (400, "INVALID_INPUT", RequestError),
         (400, "invalid_request", RequestError),
-        (402, "INSUFFICIENT_CREDITS", RequestError),
-        (403, "ACCOUNT_SUSPENDED", RequestError),
+        (402, "INSUFFICIENT_CREDITS", InsufficientCreditsError),
+        (402, "KEY_SPEND_LIMIT_EXCEEDED", SpendLimitError),
+        (402, None, RequestError),
+        (403, "ACCOUNT_SUSPENDED", AccountInactiveError),
+        (403, "ACCOUNT_PENDING_REVIEW", AccountInactiveError),
+        (403, "THIRD_PARTY_SERVING_DISABLED", RelayUnavailableError),
+        (403, "THIRD_PARTY_RUNTIME_UNLISTED", RelayUnavailableError),
+        (403, "THIRD_PARTY_REGION_UNAVAILABLE", RelayUnavailableError),
+        (403, "FORBIDDEN", RequestError),
+        (400, "INSUFFICIENT_CREDITS", RequestError),  # the status and the code together, as the SDK reads them
         (422, None, RequestError),
         (429, "RATE_LIMIT", RateLimitError),
         (429, None, RateLimitError),
@@ -179,7 +193,8 @@ def test_request_id_and_retry_after_headers_are_kept() -> None:
         (502, "upstream_error", ServerError),
         (502, "MODEL_LOAD_FAILED", ModelLoadFailedError),
         (503, "QUEUE_FULL", ServerError),
-        (503, "RESOURCE_EXHAUSTED", ServerError),
+        (503, "RESOURCE_EXHAUSTED", ResourceExhaustedError),
+        (503, "ACCOUNT_STATE_UNAVAILABLE", AccountStateUnavailableError),
         (503, "MODEL_NOT_LOADED", ServerError),
         (503, None, ServerError),
         (504, None, ServerError),

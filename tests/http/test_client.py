@@ -759,3 +759,34 @@ async def test_a_request_and_its_body_are_freed_once_its_answer_is_read(mode: st
         assert len(sent) == 1 and sent[0]() is None
     finally:
         gc.enable()
+
+
+# --- no server named ------------------------------------------------------------------------------
+
+
+def _refusing(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+@pytest.mark.parametrize(("api_key", "opening"), [(None, "no server was named"), ("sk-hosted", "an API key is set")])
+def test_a_connection_error_says_no_server_was_named_and_how_to_name_one(
+    monkeypatch: pytest.MonkeyPatch, api_key: str | None, opening: str
+) -> None:
+    """A MockTransport refuses the connection. A key and no base URL used to give only "cannot connect to
+    http://localhost:8080/..."; now the message says the local default was tried, and how to name a server or
+    SIE's hosted service."""
+    client = SIEClient(
+        api_key=api_key, max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(_refusing))
+    )
+    with pytest.raises(SIEConnectionError) as caught:
+        client.encode("m", ["x"])
+    assert str(caught.value) == (
+        "cannot connect to http://localhost:8080/v1/encode/m: [Errno 111] Connection refused; "
+        f"{opening}{' but no server was named' if api_key else ''}, so the local default http://localhost:8080 was "
+        "tried; name one with base_url= or SIE_BASE_URL: your server's URL, or https://api.superlinked.com for "
+        "SIE's hosted service"
+    )
+    monkeypatch.setenv("SIE_BASE_URL", "http://localhost:8080")
+    named = SIEClient(max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(_refusing)))
+    with pytest.raises(SIEConnectionError, match=r"Connection refused$"):
+        named.encode("m", ["x"])

@@ -8,19 +8,24 @@ import httpx
 import pytest
 
 from sie_integrations import (
+    AccountInactiveError,
+    AccountStateUnavailableError,
     AsyncSIEClient,
     InputTooLongError,
+    InsufficientCreditsError,
     Item,
     ModelLoadFailedError,
     ModelNotFoundError,
     PoolError,
     RateLimitError,
+    RelayUnavailableError,
     RequestError,
     ServerError,
     SIEClient,
     SIEConnectionError,
     SIEError,
     SIEStreamError,
+    SpendLimitError,
 )
 
 pytestmark = pytest.mark.usefixtures("sie_env_cleared", "fake_sleeps")
@@ -107,8 +112,36 @@ async def test_header_code_decides_the_class_through_the_client(sie: Any) -> Non
             ServerError,
             "unsupported_operation",
         ),
-        (403, {"error": {"message": "suspended", "code": "ACCOUNT_SUSPENDED"}}, RequestError, "ACCOUNT_SUSPENDED"),
-        (402, {"error": {"message": "pay", "code": "INSUFFICIENT_CREDITS"}}, RequestError, "INSUFFICIENT_CREDITS"),
+        (
+            403,
+            {"error": {"message": "suspended", "code": "ACCOUNT_SUSPENDED"}},
+            AccountInactiveError,
+            "ACCOUNT_SUSPENDED",
+        ),
+        (
+            402,
+            {"error": {"message": "pay", "code": "INSUFFICIENT_CREDITS"}},
+            InsufficientCreditsError,
+            "INSUFFICIENT_CREDITS",
+        ),
+        (
+            402,
+            {"error": {"message": "cap", "code": "KEY_SPEND_LIMIT_EXCEEDED"}},
+            SpendLimitError,
+            "KEY_SPEND_LIMIT_EXCEEDED",
+        ),
+        (
+            403,
+            {"error": {"message": "no relay", "code": "THIRD_PARTY_REGION_UNAVAILABLE", "key_region": "eu"}},
+            RelayUnavailableError,
+            "THIRD_PARTY_REGION_UNAVAILABLE",
+        ),
+        (
+            503,
+            {"error": {"message": "cannot read the account", "code": "ACCOUNT_STATE_UNAVAILABLE"}},
+            AccountStateUnavailableError,
+            "ACCOUNT_STATE_UNAVAILABLE",
+        ),
     ],
 )
 async def test_terminal_errors_through_the_client(

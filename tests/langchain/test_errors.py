@@ -27,6 +27,12 @@ USUAL_CORE_ERROR: dict[type[errors.SIEError], str] = {
     errors.ModelLoadingError: "ModelAPIError",
     errors.LoraLoadingError: "ModelAPIError",
     errors.PoolError: "ModelAPIError",
+    errors.InsufficientCreditsError: "ModelInvalidRequestError",
+    errors.SpendLimitError: "ModelInvalidRequestError",
+    errors.AccountInactiveError: "ModelPermissionDeniedError",
+    errors.RelayUnavailableError: "ModelPermissionDeniedError",
+    errors.AccountStateUnavailableError: "ModelAPIError",
+    errors.ResourceExhaustedError: "ModelAPIError",
 }
 CORE_ERRORS = sorted(set(USUAL_CORE_ERROR.values()) | {"ModelAuthenticationError", "ModelPermissionDeniedError"})
 

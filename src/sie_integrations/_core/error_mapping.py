@@ -10,17 +10,23 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..errors import (
+    AccountInactiveError,
+    AccountStateUnavailableError,
     InputTooLongError,
+    InsufficientCreditsError,
     LoraLoadingError,
     ModelLoadFailedError,
     ModelLoadingError,
     ModelNotFoundError,
     ProvisioningError,
     RateLimitError,
+    RelayUnavailableError,
     RequestError,
+    ResourceExhaustedError,
     ServerError,
     SIEError,
     SIEStreamError,
+    SpendLimitError,
 )
 from .codec import WireFormatError, decode_body
 
@@ -145,9 +151,27 @@ def error_class(info: ErrorInfo) -> type[SIEError]:
         return ModelNotFoundError
     if _code_is(code, "INPUT_TOO_LONG") and status == 400:
         return InputTooLongError
+    for wanted, names, cls in _REFUSALS:
+        if status == wanted and _code_is(code, *names):
+            return cls
     if status >= 500:
         return ServerError
     return RequestError
+
+
+_REFUSALS: tuple[tuple[int, tuple[str, ...], type[SIEError]], ...] = (
+    (402, ("INSUFFICIENT_CREDITS",), InsufficientCreditsError),
+    (402, ("KEY_SPEND_LIMIT_EXCEEDED",), SpendLimitError),
+    (403, ("ACCOUNT_SUSPENDED", "ACCOUNT_PENDING_REVIEW"), AccountInactiveError),
+    (
+        403,
+        ("THIRD_PARTY_SERVING_DISABLED", "THIRD_PARTY_RUNTIME_UNLISTED", "THIRD_PARTY_REGION_UNAVAILABLE"),
+        RelayUnavailableError,
+    ),
+    (503, ("ACCOUNT_STATE_UNAVAILABLE",), AccountStateUnavailableError),
+    (503, ("RESOURCE_EXHAUSTED",), ResourceExhaustedError),
+)
+"""The billing, account and capacity refusals a gateway types by status and code (as the SDK does)."""
 
 
 def to_error(info: ErrorInfo) -> SIEError:

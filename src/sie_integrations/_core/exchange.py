@@ -114,9 +114,16 @@ def stream_broken(failure: Broken, url: str, chunk_timeout: float | None) -> SIE
 
 
 def exchange(
-    call: Call[T], policy: RetryPolicy, url: str, *, stream: bool = False, chunk_timeout: float | None = None
+    call: Call[T],
+    policy: RetryPolicy,
+    url: str,
+    *,
+    stream: bool = False,
+    chunk_timeout: float | None = None,
+    connect_hint: str | None = None,
 ) -> Generator[Step, Reply | Broken | bytes | None, T | None]:
-    """The steps of one call, retries and capacity waits included; see the module docstring."""
+    """The steps of one call, retries and capacity waits included; see the module docstring. ``connect_hint``
+    ends the message of a connection that could not be made."""
     if call.local:
         return call.parse(b"", None)
     attempts = Attempts(policy, idempotent=call.idempotent)
@@ -125,7 +132,7 @@ def exchange(
         if isinstance(outcome, Broken):
             if stream and outcome.kind == "read_timeout":  # no answer within the (stream) read timeout
                 raise stream_broken(outcome, url, chunk_timeout) from outcome.cause
-            delay, after = attempts.transport_delay(outcome, url), outcome.name
+            delay, after = attempts.transport_delay(outcome, url, connect_hint), outcome.name
         else:
             outcome = cast(Reply, outcome)
             if stream and opened(outcome.status):

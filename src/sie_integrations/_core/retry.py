@@ -136,8 +136,9 @@ class Attempts:
             error.message = f"{error.message} (not retried: max_retries=0)"
         return error
 
-    def transport_delay(self, failure: Broken, url: str) -> float:
-        """Seconds to wait before re-sending after a transport failure; raises when it must not."""
+    def transport_delay(self, failure: Broken, url: str, connect_hint: str | None = None) -> float:
+        """Seconds to wait before re-sending after a transport failure; raises when it must not (``connect_hint``
+        ending the message of a connection that could not be made)."""
         sent_maybe = failure.sent == "maybe"
         retry_ok = failure.sent == "no" or (sent_maybe and self.idempotent)
         if retry_ok and self.retries < self.policy.max_retries:
@@ -145,12 +146,15 @@ class Attempts:
             if delay < self.remaining:
                 self.retries += 1
                 return delay
-        error = connection_error(failure, url, retries=self.retries, not_retried=sent_maybe and not self.idempotent)
+        not_retried = sent_maybe and not self.idempotent
+        error = connection_error(failure, url, retries=self.retries, not_retried=not_retried, connect_hint=connect_hint)
         raise error from failure.cause
 
 
-def connection_error(failure: Broken, url: str, *, retries: int = 0, not_retried: bool = False) -> SIEConnectionError:
-    """A typed error for a transport failure."""
+def connection_error(
+    failure: Broken, url: str, *, retries: int = 0, not_retried: bool = False, connect_hint: str | None = None
+) -> SIEConnectionError:
+    """A typed error for a transport failure; ``connect_hint`` ends the message when no connection was made."""
     detail = failure.detail or failure.name
     if failure.kind in ("timeout", "read_timeout"):
         message = f"timed out talking to {url} ({failure.name}: {detail})"
@@ -165,4 +169,6 @@ def connection_error(failure: Broken, url: str, *, retries: int = 0, not_retried
         message += f" (after {retries} retries)"
     if not_retried:
         message += "; not retried, since the request may have reached the server"
+    if connect_hint and failure.kind == "connect":
+        message += f"; {connect_hint}"
     return cls(message)

@@ -102,7 +102,14 @@ class BaseClient(Generic[H]):
     def _flow(self, call: Call[T], stream: bool) -> Generator[Step, Reply | Broken | bytes | None, T | None]:
         """The I/O-free steps of one call (``exchange()``), for the subclass to drive."""
         config = self._config
-        return exchange(call, config.policy, config.url(call), stream=stream, chunk_timeout=config.stream_chunk_timeout)
+        return exchange(
+            call,
+            config.policy,
+            config.url(call),
+            stream=stream,
+            chunk_timeout=config.stream_chunk_timeout,
+            connect_hint=config.connect_hint,
+        )
 
     @property
     def base_url(self) -> str:

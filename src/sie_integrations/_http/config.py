@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from .._core.call import Call
 from .._core.retry import RetryPolicy
 from .._version import __version__
-from .options import ClientOptions, EnvKey, env_key_for, resolve_base_url
+from .options import ClientOptions, EnvKey, env_key_for, resolve_base_url, unnamed_server_hint
 
 logger = logging.getLogger("sie_integrations")
 
@@ -92,6 +92,7 @@ class ClientConfig:
         self.options = options
         self.base_url = resolve_base_url(options.base_url)
         self.api_key = resolve_api_key(options.api_key, self.base_url, explicit_base_url=options.base_url is not None)
+        self.connect_hint = unnamed_server_hint(options.base_url, options.api_key)
         self.timeout = DEFAULT_TIMEOUT if options.timeout is None else httpx.Timeout(options.timeout)
         # An explicit timeout also applies to an injected client; otherwise the client's own setting stands.
         self._request_timeout = None if options.timeout is None else self.timeout

@@ -10,6 +10,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 DEFAULT_BASE_URL = "http://localhost:8080"
+HOSTED_BASE_URL = "https://api.superlinked.com"
+"""SIE's hosted service: never a default (nothing leaves the machine unless the user names where it goes)."""
 TimeoutLike = float | httpx.Timeout | None
 
 
@@ -112,6 +114,17 @@ def resolve_base_url(base_url: str | None) -> str:
     if scheme not in ("http", "https") or not host:
         raise ValueError(f"base_url must be an absolute http:// or https:// URL, got {url!r}")
     return url
+
+
+def unnamed_server_hint(base_url: str | None, api_key: object) -> str | None:
+    """What a connection error adds when no server was named (``base_url`` or ``SIE_BASE_URL``): that the local
+    default was tried, and how to name a server or SIE's hosted service; None when one was named."""
+    if base_url or os.environ.get("SIE_BASE_URL"):
+        return None
+    named = f"name one with base_url= or SIE_BASE_URL: your server's URL, or {HOSTED_BASE_URL} for SIE's hosted service"
+    if api_key is not None or os.environ.get("SIE_API_KEY"):
+        return f"an API key is set but no server was named, so the local default {DEFAULT_BASE_URL} was tried; {named}"
+    return f"no server was named, so the local default {DEFAULT_BASE_URL} was tried; {named}"
 
 
 class EnvKey(SecretStr):

@@ -117,6 +117,36 @@ class PoolError(sie.PoolError, core.ModelAPIError):
     """A `PoolError` that is also a `ModelAPIError`."""
 
 
+@_twin
+class InsufficientCreditsError(sie.InsufficientCreditsError, core.ModelInvalidRequestError):
+    """An `InsufficientCreditsError` that is also a `ModelInvalidRequestError`."""
+
+
+@_twin
+class SpendLimitError(sie.SpendLimitError, core.ModelInvalidRequestError):
+    """A `SpendLimitError` that is also a `ModelInvalidRequestError`."""
+
+
+@_twin
+class AccountInactiveError(sie.AccountInactiveError, core.ModelPermissionDeniedError):
+    """An `AccountInactiveError` that is also a `ModelPermissionDeniedError`."""
+
+
+@_twin
+class RelayUnavailableError(sie.RelayUnavailableError, core.ModelPermissionDeniedError):
+    """A `RelayUnavailableError` that is also a `ModelPermissionDeniedError`."""
+
+
+@_twin
+class AccountStateUnavailableError(sie.AccountStateUnavailableError, core.ModelAPIError):
+    """An `AccountStateUnavailableError` that is also a `ModelAPIError`."""
+
+
+@_twin
+class ResourceExhaustedError(sie.ResourceExhaustedError, core.ModelAPIError):
+    """A `ResourceExhaustedError` that is also a `ModelAPIError`."""
+
+
 class ContextOverflow:
     """Twins that are also a `ContextOverflowError`: the error's code says the input is too long.
 
@@ -166,6 +196,8 @@ def _core_classes(error: sie.SIEError) -> list[type[Exception]]:
         return [*classes, core.ModelTimeoutError]
     if isinstance(error, sie.SIEConnectionError):
         return [*classes, core.ModelConnectionError]
+    if isinstance(error, sie.AccountInactiveError | sie.RelayUnavailableError):
+        return [*classes, core.ModelPermissionDeniedError]
     if isinstance(error, sie.RequestError):
         if error.status_code == 401:
             return [*classes, core.ModelAuthenticationError]
