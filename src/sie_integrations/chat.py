@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
+from .sampling import _Forbid, _Sampling
+
 __all__ = [
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -32,11 +34,6 @@ _TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-# In a request, a dump keeps a NaN as it is (pydantic makes some null), so the client's check refuses it.
-class _Forbid(BaseModel):
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
 class _Sent(_Open):
@@ -150,7 +147,7 @@ class NamedToolChoice(_Forbid):
 ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
 
 
-class ChatSettings(_Forbid):
+class ChatSettings(_Sampling):
     """Every field of ``/v1/chat/completions`` but the model, the messages and ``stream``: what a chat model may
     set once for every request; each is sent only when set, and unknown fields are refused."""
 
@@ -160,32 +157,14 @@ class ChatSettings(_Forbid):
     """The most tokens to generate (the older name of ``max_completion_tokens``)."""
     min_tokens: int | None = Field(default=None, ge=0)
     """The fewest tokens to generate before a stop may end generation (standalone server)."""
-    temperature: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    """Sampling temperature, ``>= 0``; 0 is greedy."""
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    """Nucleus sampling: sample from the smallest set of tokens with this total probability, in ``(0, 1]``."""
     top_k: int | None = Field(default=None, ge=1)
     """Sample from the ``top_k`` most likely tokens only."""
     repetition_penalty: float | None = Field(default=None, gt=0, le=2)
     """Penalty on repeated tokens, in ``(0, 2]``; 1.0 is none."""
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    """Penalty on tokens by how often they already appear, in ``[-2, 2]``."""
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    """Penalty on tokens that already appear at all, in ``[-2, 2]``."""
-    logit_bias: dict[str, float] | None = None
-    """Token id (as a string) to a bias in ``[-100, 100]`` added to its logit."""
-    seed: int | None = None
-    """A seed, for best-effort reproducible sampling."""
-    stop: str | list[str] | None = None
-    """A string, or strings, that end generation when produced."""
     n: int | None = Field(default=None, ge=1, le=128)
     """Completions to generate, 1 to 128 (1 when streaming)."""
     best_of: int | None = Field(default=None, ge=1, le=128)
     """Candidates to generate server-side, returning the best ``n`` (gateway only; not with streaming)."""
-    logprobs: bool | None = None
-    """Return the log probability of each generated token."""
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    """Alternatives to return per token, 0 to 20 (needs ``logprobs=True``)."""
     tools: list[ToolDefinition] | None = None
     """The tools the model may call."""
     tool_choice: ToolChoice | None = None
@@ -206,19 +185,6 @@ class ChatSettings(_Forbid):
     """Also put the ``response_format`` schema into the prompt (standalone server)."""
     user: str | None = None
     """An id of the end user, for the server's logs."""
-    safety_identifier: str | None = None
-    """A stable id of the end user, for abuse detection (never logged)."""
-    lora_adapter: str | None = Field(default=None, min_length=1)
-    """A LoRA adapter to apply (gateway only; an unknown name is refused with ``unknown_lora``)."""
-    routing_key: str | None = None
-    """A routing hint for the gateway (a standalone server refuses it)."""
-    prompt_cache_key: str | None = None
-    """A prompt-cache hint for the gateway (a standalone server refuses it)."""
-
-    @field_validator("stop")
-    @classmethod
-    def _no_empty_stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
-        return stop or None  # no stop string at all: the field is not sent
 
     @field_validator("response_format")
     @classmethod

@@ -28,6 +28,7 @@ __all__ = [
     "PoolInfo",
     "Relation",
     "ScoreEntry",
+    "ServerReport",
     "SparseVector",
     "Usage",
 ]
@@ -91,6 +92,19 @@ class SparseVector:
         return {"indices": self.indices.tolist(), "values": self.values.tolist()}
 
 
+@dataclass(frozen=True)
+class ServerReport:
+    """What the server said about one request besides its results, where it said it; every result of the request
+    shares it."""
+
+    timing: dict[str, float] = field(default_factory=dict)
+    """Milliseconds: ``queue_ms``, ``tokenization_ms``, ``inference_ms``, ``postprocessing_ms``, ``total_ms``;
+    from the answer's ``timing``, else its ``X-Queue-Time``, ``X-Tokenization-Time``, ``X-Inference-Time``,
+    ``X-Postprocessing-Time`` and ``X-Total-Time`` headers."""
+    usage: dict[str, int] = field(default_factory=dict)
+    """What the request used, as counted by the server: ``input_tokens`` (and ``images``, ...)."""
+
+
 @dataclass(frozen=True, slots=True)
 class EncodeResult:
     """The vectors of one encoded item."""
@@ -103,6 +117,8 @@ class EncodeResult:
     """One vector per token, shape ``(tokens, dims)`` (late interaction, ColBERT-style); None unless asked."""
     id: str | None = None
     """The ``Item.id`` of the input, if it had one."""
+    report: ServerReport | None = None
+    """The request's timing and usage, as the server reported them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +133,8 @@ class ScoreEntry:
     """The position in the ranking; 0 is the best."""
     item_id: str
     """The item's ``Item.id``, or ``"item-<index>"`` when it had none."""
+    report: ServerReport | None = None
+    """The request's timing and usage, as the server reported them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +207,8 @@ class ExtractResult:
     """The objects found in the item's images."""
     data: dict[str, Any] = field(default_factory=dict)
     """Structured output, for a call with an ``output_schema``."""
+    report: ServerReport | None = None
+    """The request's timing and usage, as the server reported them."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +286,8 @@ class GenerateChunk:
     """On the last chunk: token counts."""
     timings: dict[str, float] = field(default_factory=dict)
     """Server timings in milliseconds, when sent (see ``GenerateResult.timings``)."""
+    logprobs: list[dict[str, Any]] | None = None
+    """With ``logprobs=True``: each new token's ``token``, ``logprob`` (and ``top_logprobs`` when asked), as sent."""
 
 
 @dataclass(frozen=True)

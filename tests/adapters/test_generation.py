@@ -28,8 +28,20 @@ def test_a_call_overrides_the_models_settings_and_stop() -> None:
 
 
 def test_an_unknown_argument_is_refused_before_sending() -> None:
-    with pytest.raises(TypeError, match=r"unknown generation argument\(s\) 'seed', 'tools': /v1/generate takes"):
-        generate_args({"max_new_tokens": 1}, None, {"tools": [], "seed": 1})
+    with pytest.raises(TypeError, match=r"unknown generation argument\(s\) 'sed', 'tools': /v1/generate takes"):
+        generate_args({"max_new_tokens": 1}, None, {"tools": [], "sed": 1})
+
+
+def test_every_field_of_generate_is_an_argument_and_options_merge() -> None:
+    """``SIELLM`` used to refuse ``seed``, ``frequency_penalty`` and ``presence_penalty``; a call's options go over
+    the model's."""
+    defaults = {"max_new_tokens": 8, "options": {"profile": "default", "x": 1}}
+    more = {"seed": 7, "frequency_penalty": 0.5, "presence_penalty": -0.5, "logit_bias": {"42": -100.0}}
+    assert generate_args(defaults, None, {**more, "options": {"x": 2}}) == {
+        "max_new_tokens": 8,
+        **more,
+        "options": {"profile": "default", "x": 2},
+    }
 
 
 def test_what_an_answer_says_besides_its_text() -> None:

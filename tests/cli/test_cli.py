@@ -759,8 +759,9 @@ def leftovers(tmp_path: Path) -> set[str]:
         ("query", "its --query setting was False, this run's is True"),
         ("content", "its input content (sha256) was"),
         ("input format", "its input format was 'jsonl', this run's is 'text'"),
+        ("options", "its --options was {}, this run's is {'profile': 'legal'}"),
     ],
-    ids=["model", "query", "content", "input-format"],
+    ids=["model", "query", "content", "input-format", "options"],
 )
 def test_embed_reuses_a_finished_output_only_for_the_same_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, change: str, named: str
@@ -778,6 +779,8 @@ def test_embed_reuses_a_finished_output_only_for_the_same_run(
         args.append("--query")
     elif change == "content":
         write_jsonl_texts(src, [TEXTS[0].replace("0", "X"), *TEXTS[1:]])  # the same size
+    elif change == "options":
+        args += ["--options", '{"profile": "legal"}']
     else:
         args += ["--input-format", "text"]
     server = fake_sie()
@@ -790,6 +793,8 @@ def test_embed_reuses_a_finished_output_only_for_the_same_run(
 
     assert run([*args, "--overwrite"], server, capsys)[0] == 0
     assert len(server.encoded) == len(TEXTS)
+    if change == "options":  # sent with every request
+        assert {json.dumps(body["params"]["options"]) for body in server.sent("encode")} == {'{"profile": "legal"}'}
     code, stdout, _ = run(args, server, capsys)
     assert code == 0
     assert stdout.startswith(f"nothing to do: {out} already holds all 9 texts, made with the same model")

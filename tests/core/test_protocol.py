@@ -23,7 +23,7 @@ from sie_integrations._core.chat_completions import chat_call, chat_request, par
 from sie_integrations._core.codec import JSON, MSGPACK
 from sie_integrations._core.encode import encode_call, parse_encode
 from sie_integrations._core.extract import extract_call, parse_extract
-from sie_integrations._core.generate import generate_call, parse_generate
+from sie_integrations._core.generate import generate_call, parse_generate, parse_generate_chunk
 from sie_integrations._core.score import parse_score, score_call
 from sie_integrations.chat import ChatCompletionRequest, ToolCall
 from sie_integrations.errors import InputTooLongError, RequestError, SIEError
@@ -633,6 +633,55 @@ def test_generate_gateway_fields() -> None:
     result = parse_generate(json.dumps(body).encode(), "application/json")
     assert result.usage == Usage(prompt_tokens=3, completion_tokens=0, total_tokens=0, cached_tokens=2)
     assert result.timings == {"ttft_ms": 38.5, "tpot_ms": 4.0}
+
+
+def test_generate_sends_every_field_it_accepts_and_the_model_options() -> None:
+    """The fields of ``GenerateSettings`` (section 8.1), checked and sent as given; ``options`` as they are."""
+    more = {
+        "seed": 7,
+        "frequency_penalty": 0.5,
+        "presence_penalty": -1.0,
+        "logit_bias": {"42": -100.0},
+        "routing_key": "tenant-a",
+        "prompt_cache_key": "faq",
+        "safety_identifier": "user-1",
+        "lora_adapter": "legal",
+    }
+    call = generate_call("m", "p", max_new_tokens=4, options={"profile": "default"}, stream=False, **more)
+    assert body_of(call) == {"prompt": "p", "max_new_tokens": 4, **more, "options": {"profile": "default"}}
+    streamed = generate_call("m", "p", max_new_tokens=4, logprobs=True, top_logprobs=2, stream=True)
+    assert body_of(streamed) == {
+        "prompt": "p",
+        "max_new_tokens": 4,
+        "logprobs": True,
+        "top_logprobs": 2,
+        "stream": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("more", "message"),
+    [
+        ({"frequency_penalty": 2.5}, "frequency_penalty"),
+        ({"presence_penalty": math.nan}, "presence_penalty"),
+        ({"seed": "seven"}, "seed"),
+        ({"sed": 7}, "sed"),
+        ({"top_logprobs": 21, "logprobs": True}, "top_logprobs"),
+        ({"logprobs": True}, "need a stream"),
+        ({"lora_adapter": ""}, "lora_adapter"),
+    ],
+)
+def test_generate_refuses_a_field_it_does_not_take_before_sending(more: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generate_call("m", "p", max_new_tokens=4, stream=False, **more)
+
+
+def test_a_generate_chunk_keeps_its_logprobs() -> None:
+    chunk = parse_generate_chunk(
+        {"seq": 0, "text_delta": " a", "done": False, "logprobs": [{"token": " a", "logprob": -0.1, "bytes": None}]}
+    )
+    assert chunk.logprobs == [{"token": " a", "logprob": -0.1, "bytes": None}]
+    assert parse_generate_chunk({"seq": 1, "text_delta": "", "done": True}).logprobs is None
 
 
 @pytest.mark.parametrize("body", [{"text": "x"}, {"model": "m"}, {"model": "m", "text": 3}])

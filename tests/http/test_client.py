@@ -790,3 +790,46 @@ def test_a_connection_error_says_no_server_was_named_and_how_to_name_one(
     named = SIEClient(max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(_refusing)))
     with pytest.raises(SIEConnectionError, match=r"Connection refused$"):
         named.encode("m", ["x"])
+
+
+# --- what the server said besides the results --------------------------------------------------------
+
+
+async def test_results_keep_the_servers_timing_and_usage(sie: Any) -> None:
+    """A MockTransport answers like the peer: encode with a ``timing`` and ``usage`` body, score with ``usage`` and
+    timing headers only, extract with headers; each result carries its request's report (they used to drop it)."""
+    sie.server.reply(
+        200,
+        {
+            "model": "m",
+            "items": [{"dense": {"dims": 2, "dtype": "float32", "values": [1.0, 0.0]}}] * 2,
+            "timing": {
+                "queue_ms": 1.5,
+                "tokenization_ms": 0.25,
+                "inference_ms": 7.0,
+                "total_ms": 9.0,
+                "postprocessing_ms": None,
+            },
+            "usage": {"input_tokens": 12},
+        },
+        headers={"X-Queue-Time": "99.00", "X-Total-Time": "99.00"},
+    )
+    encoded = await sie.call(sie.client().encode("m", ["a", "b"]))
+    assert encoded[0].report.timing == {"queue_ms": 1.5, "tokenization_ms": 0.25, "inference_ms": 7.0, "total_ms": 9.0}
+    assert encoded[0].report.usage == {"input_tokens": 12}
+    assert encoded[1].report is encoded[0].report  # one request, one report
+
+    timing = {"X-Queue-Time": "0.50", "X-Inference-Time": "3.25", "X-Total-Time": "4.00", "X-Tokenization-Time": "x"}
+    sie.server.reply(
+        200,
+        {"model": "m", "scores": [{"item_id": "item-0", "score": 0.5, "rank": 0}], "usage": {"input_tokens": 6}},
+        headers=timing,
+    )
+    (entry,) = await sie.call(sie.client().score("m", "q", ["a"]))
+    assert entry.report.timing == {"queue_ms": 0.5, "inference_ms": 3.25, "total_ms": 4.0}
+    assert entry.report.usage == {"input_tokens": 6}
+
+    sie.server.reply(200, {"model": "m", "items": [{"id": "item-0", "entities": []}]}, headers=timing)
+    (extracted,) = await sie.call(sie.client().extract("m", ["a"], labels=["person"]))
+    assert extracted.report.timing == {"queue_ms": 0.5, "inference_ms": 3.25, "total_ms": 4.0}
+    assert extracted.report.usage == {}

@@ -49,7 +49,7 @@ def test_bad_input_fails_before_sending() -> None:
     server = MockServer()
     llm = SIELLM(model="m", **server.connection())
     with pytest.raises(TypeError, match="unknown generation argument"):
-        llm.complete("hi", logit_bias={})
+        llm.complete("hi", tools=[])
     with pytest.raises(ValueError, match="max_new_tokens must be an int >= 1"):
         llm.complete("hi", max_new_tokens=0)
     assert server.requests == []

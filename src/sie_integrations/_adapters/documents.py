@@ -25,6 +25,7 @@ from .._http.files import aparse_files, parse_files
 from ..errors import SIEError
 from ..types import Document, Item, ParsedDocument
 from .batching import Batching, BatchSize, Concurrent
+from .model_options import ModelOptions
 
 logger = logging.getLogger("sie_integrations")
 
@@ -292,7 +293,7 @@ async def aload(
     failures.finish()
 
 
-class Parsing(Concurrent):
+class Parsing(ModelOptions, Concurrent):
     """What a document loader of either framework is set with: the parsing model, how files are found and read,
     what each parse becomes, and what a document the server cannot parse does."""
 
@@ -308,8 +309,6 @@ class Parsing(Concurrent):
     split: Split = "file"
     """``"file"`` (default): one document a file; ``"section"``: one a section of its Markdown, cut at its headings
     (tables kept whole), with ``headings`` (the heading path) and ``section`` in the metadata."""
-    options: dict[str, Any] | None = None
-    """Model options sent with every request, such as ``{"ocr": True}`` for scans or ``{"profile": "ocr"}``."""
     on_error: OnError = "raise"
     """A document the server cannot parse: ``"raise"`` (default) once the others are loaded, naming each that
     failed; ``"warn"``: a warning each, the rest loaded; ``"skip"``: logged only. ``failed`` lists them. With
@@ -350,6 +349,3 @@ class Parsing(Concurrent):
     def _gate(self) -> Gate:
         """This event loop's gate: async loads of this adapter started at once share ``max_concurrency``."""
         return self._gates.get(self._limit())
-
-    def _args(self) -> dict[str, Any]:
-        return {"options": self.options} if self.options else {}

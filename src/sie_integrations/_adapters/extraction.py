@@ -21,29 +21,37 @@ def extraction_dict(result: ExtractResult, keys: Mapping[Part, str] = KEYS) -> d
     return {key: [asdict(found) for found in getattr(result, part)] for part, key in keys.items()}
 
 
-def extract_one(client: SIEClient, model: str, text: str, *, labels: Sequence[str]) -> ExtractResult:
-    """The extraction of one text."""
-    return client.extract(model, [text], labels=labels)[0]
+def extract_one(client: SIEClient, model: str, text: str, *, labels: Sequence[str], **args: Any) -> ExtractResult:
+    """The extraction of one text (``args``: more of ``client.extract``'s, such as ``options``)."""
+    return client.extract(model, [text], labels=labels, **args)[0]
 
 
-async def aextract_one(client: AsyncSIEClient, model: str, text: str, *, labels: Sequence[str]) -> ExtractResult:
+async def aextract_one(
+    client: AsyncSIEClient, model: str, text: str, *, labels: Sequence[str], **args: Any
+) -> ExtractResult:
     """Async ``extract_one``."""
-    return (await client.extract(model, [text], labels=labels))[0]
+    return (await client.extract(model, [text], labels=labels, **args))[0]
 
 
 def extract_batched(
-    client: SIEClient, model: str, texts: Sequence[str], batching: Batching, *, labels: Sequence[str]
+    client: SIEClient, model: str, texts: Sequence[str], batching: Batching, *, labels: Sequence[str], **args: Any
 ) -> list[ExtractResult]:
     """The extraction of each text, in planned batches, ``batching.limit`` at a time; in input order."""
-    return map_batched(lambda part: client.extract(model, part, labels=labels), texts, batching)
+    return map_batched(lambda part: client.extract(model, part, labels=labels, **args), texts, batching)
 
 
 async def aextract_batched(
-    client: AsyncSIEClient, model: str, texts: Sequence[str], batching: Batching, *, labels: Sequence[str]
+    client: AsyncSIEClient,
+    model: str,
+    texts: Sequence[str],
+    batching: Batching,
+    *,
+    labels: Sequence[str],
+    **args: Any,
 ) -> list[ExtractResult]:
     """Async ``extract_batched``."""
 
     async def run(part: Sequence[ItemLike]) -> list[ExtractResult]:
-        return await client.extract(model, part, labels=labels)
+        return await client.extract(model, part, labels=labels, **args)
 
     return await amap_batched(run, texts, batching)

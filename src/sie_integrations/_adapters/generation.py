@@ -6,16 +6,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from ..sampling import GenerateSettings
 from ..types import GenerateChunk, GenerateResult, Usage
+from .model_options import ModelOptions
 
-SETTINGS = ("max_new_tokens", "temperature", "top_p")
-"""What a call may set besides ``stop``."""
+SETTINGS = (*(name for name in GenerateSettings.model_fields if name != "stop"), "options")
+"""What a call may set besides ``stop``: every field of ``GenerateSettings``, and the model options."""
+
+
+class Generating(ModelOptions, GenerateSettings):
+    """The generation fields of both frameworks' ``SIELLM``: each of ``GenerateSettings`` (checked when the
+    model is built, sent when set) and the model options."""
+
+    def _defaults(self) -> dict[str, Any]:
+        """The fields set, as ``generate`` takes them (``stop`` apart)."""
+        fields = ((name, getattr(self, name)) for name in GenerateSettings.model_fields if name != "stop")
+        return {**{name: value for name, value in fields if value is not None}, **self._options()}
 
 
 def generate_args(
     defaults: Mapping[str, Any], stop: Sequence[str] | None, overrides: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The keyword arguments of ``generate``: the model's settings, a call's overrides and ``stop``.
+    """The keyword arguments of ``generate``: the model's settings, a call's overrides (its ``options`` over the
+    model's) and ``stop``.
 
     ``max_tokens`` is taken for ``max_new_tokens``; any other name raises ``TypeError``, before sending.
     """
@@ -29,6 +42,8 @@ def generate_args(
             f"{', '.join(SETTINGS)} and stop"
         )
     args = {**defaults, **given}
+    if given.get("options") and defaults.get("options"):
+        args["options"] = {**defaults["options"], **given["options"]}
     if stop is not None:
         args["stop"] = list(stop)
     return args

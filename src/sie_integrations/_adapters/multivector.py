@@ -29,10 +29,18 @@ def multivectors(results: list[EncodeResult]) -> list[Matrix]:
 
 
 def encode_multivectors(
-    client: SIEClient, model: str, texts: Sequence[str], batching: Batching, *, is_query: bool, instruction: str | None
+    client: SIEClient,
+    model: str,
+    texts: Sequence[str],
+    batching: Batching,
+    *,
+    is_query: bool,
+    instruction: str | None,
+    **args: Any,
 ) -> list[Matrix]:
-    """The token vectors of each text, batched; in input order."""
-    args = {"output_types": MULTIVECTOR, "is_query": is_query, "instruction": instruction}
+    """The token vectors of each text, batched; in input order (``args``: more of ``client.encode``'s, such as
+    ``options``)."""
+    args = {"output_types": MULTIVECTOR, "is_query": is_query, "instruction": instruction, **args}
     return multivectors(encode_batched(client, model, texts, batching, **args))
 
 
@@ -44,9 +52,10 @@ async def aencode_multivectors(
     *,
     is_query: bool,
     instruction: str | None,
+    **args: Any,
 ) -> list[Matrix]:
     """Async ``encode_multivectors``."""
-    args = {"output_types": MULTIVECTOR, "is_query": is_query, "instruction": instruction}
+    args = {"output_types": MULTIVECTOR, "is_query": is_query, "instruction": instruction, **args}
     return multivectors(await aencode_batched(client, model, texts, batching, **args))
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
+from ..types import ServerReport
 from .codec import JSON, MSGPACK, dumps_json, pack_msgpack
 from .error_mapping import ErrorInfo
 
@@ -31,6 +32,7 @@ class Call(Generic[T]):
     on_error: Callable[[ErrorInfo], T] | None = None
     timeout: float | None = None  # seconds per attempt, instead of the client's
     local: bool = False  # answered without the server: ``parse(b"", None)`` is the answer
+    report: ServerReport | None = None  # filled with the answer's timing headers, once it is parsed
 
     @classmethod
     def answered(cls, value: T) -> Call[T]:
@@ -82,10 +84,17 @@ def wire_body(obj: Any, wire: WireFormat) -> tuple[bytes, str]:
     return (pack_msgpack(obj), MSGPACK) if wire == "msgpack" else (dumps_json(obj), JSON)
 
 
-def native_post(path: str, body: Any, wire: WireFormat, parse: Callable[[bytes, str | None], T]) -> Call[T]:
-    """A POST to a native route (encode, score, extract): ``wire`` both ways; safe to re-send."""
+def native_post(
+    path: str,
+    body: Any,
+    wire: WireFormat,
+    parse: Callable[[bytes, str | None], T],
+    report: ServerReport | None = None,
+) -> Call[T]:
+    """A POST to a native route (encode, score, extract): ``wire`` both ways; safe to re-send. ``report``: the one
+    ``parse`` gives its results, which the answer's timing headers fill too."""
     content, content_type = wire_body(body, wire)
-    return Call("POST", path, parse, body=content, content_type=content_type, accept=content_type)
+    return Call("POST", path, parse, body=content, content_type=content_type, accept=content_type, report=report)
 
 
 def generation_post(path: str, body: Any, parse: Callable[[bytes, str | None], T], *, stream: bool) -> Call[T]:

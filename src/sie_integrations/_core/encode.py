@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ..types import EncodeResult, ItemLike, SparseVector
+from ..types import EncodeResult, ItemLike, ServerReport, SparseVector
 from .answers import count_check, decode_object, malformed
 from .call import Call, WireFormat, check_finite, check_opt_str, model_path, native_post
 from .codec import WireFormatError, stack_vector_maps
 from .items import items_wire
+from .reports import heard
 
 OUTPUT_TYPES = ("dense", "sparse", "multivector")
 _JSON_DTYPES = {"float32": np.float32, "float16": np.float16, "int8": np.int8, "uint8": np.uint8, "binary": np.uint8}
@@ -45,12 +46,13 @@ def encode_call(
         params["output_dtype"] = output_dtype
     if merged:
         params["options"] = merged
-    count = len(wire_items)
+    count, report = len(wire_items), ServerReport()
     return native_post(
         f"/v1/encode/{model_path(model)}",
         {"items": wire_items, "params": params},
         wire,
-        lambda content, ctype: parse_encode(content, ctype, count),
+        lambda content, ctype: parse_encode(content, ctype, count, report),
+        report,
     )
 
 
@@ -80,12 +82,16 @@ def _array(values: Any, dtype_label: Any, what: str, ndim: int) -> np.ndarray[An
     return array
 
 
-def parse_encode(content: bytes, content_type: str | None, expected: int) -> list[EncodeResult]:
+def parse_encode(
+    content: bytes, content_type: str | None, expected: int, report: ServerReport | None = None
+) -> list[EncodeResult]:
+    """The results of an encode answer, each with the request's ``report`` (filled from the answer)."""
     body = decode_object(content, content_type, "encode")
-    return [_encode_result(raw) for raw in count_check("encode", body.get("items"), expected)]
+    shared = heard(report if report is not None else ServerReport(), body)
+    return [_encode_result(raw, shared) for raw in count_check("encode", body.get("items"), expected)]
 
 
-def _encode_result(raw: Any) -> EncodeResult:
+def _encode_result(raw: Any, report: ServerReport) -> EncodeResult:
     if not isinstance(raw, Mapping):
         raise malformed("encode", "an item is not an object")
     dense, sparse, multi = raw.get("dense"), raw.get("sparse"), raw.get("multivector")
@@ -97,6 +103,7 @@ def _encode_result(raw: Any) -> EncodeResult:
         if isinstance(multi, Mapping)
         else None,
         id=item_id if isinstance(item_id, str) else None,
+        report=report,
     )
 
 

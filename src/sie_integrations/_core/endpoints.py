@@ -215,6 +215,7 @@ class Endpoints:
 
     def generate(
         self,
+        /,
         model: str,
         prompt: str,
         *,
@@ -222,6 +223,8 @@ class Endpoints:
         temperature: float | None = None,
         top_p: float | None = None,
         stop: Sequence[str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> Call[GenerateResult]:
         """Continue a raw prompt (no chat template) with ``/v1/generate``.
 
@@ -234,13 +237,17 @@ class Endpoints:
             temperature: Sampling temperature, ``>= 0`` (0 is greedy); None: the model's default.
             top_p: Nucleus sampling, in ``(0, 1]``; None: the model's default.
             stop: Strings that end generation when produced.
+            options: Model options, such as a profile's sampling defaults.
+            **settings: Any other field of ``sie_integrations.sampling.GenerateSettings``: ``seed``,
+                ``frequency_penalty``, ``presence_penalty``, ``logit_bias``, ``routing_key``, ... (``logprobs`` and
+                ``top_logprobs`` with ``stream_generate`` only); an unknown one raises ``ValueError``.
         """
-        return generate_call(
-            model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=False
-        )
+        named = _generation(max_new_tokens, temperature, top_p, stop, options)
+        return generate_call(model, prompt, stream=False, **named, **settings)
 
     def stream_generate(
         self,
+        /,
         model: str,
         prompt: str,
         *,
@@ -248,6 +255,8 @@ class Endpoints:
         temperature: float | None = None,
         top_p: float | None = None,
         stop: Sequence[str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> Streamed[GenerateChunk]:
         """Stream ``/v1/generate``; the last chunk has ``done=True`` and the usage.
 
@@ -261,10 +270,12 @@ class Endpoints:
             temperature: Sampling temperature, ``>= 0`` (0 is greedy); None: the model's default.
             top_p: Nucleus sampling, in ``(0, 1]``; None: the model's default.
             stop: Strings that end generation when produced.
+            options: Model options, such as a profile's sampling defaults.
+            **settings: Any other field of ``sie_integrations.sampling.GenerateSettings``, as for ``generate``
+                (``logprobs`` and ``top_logprobs`` included: each chunk then carries its tokens' ``logprobs``).
         """
-        call = generate_call(
-            model, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop, stream=True
-        )
+        named = _generation(max_new_tokens, temperature, top_p, stop, options)
+        call = generate_call(model, prompt, stream=True, **named, **settings)
         return Streamed(call, GenerateStream())
 
     # --- chat -----------------------------------------------------------------------------
@@ -344,3 +355,20 @@ class Endpoints:
             name: The pool's name.
         """
         return delete_pool_call(name)
+
+
+def _generation(
+    max_new_tokens: int,
+    temperature: float | None,
+    top_p: float | None,
+    stop: Sequence[str] | None,
+    options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The named arguments of ``generate`` and ``stream_generate``, as ``generate_call`` takes them."""
+    return {
+        "max_new_tokens": max_new_tokens,
+        "temperature": temperature,
+        "top_p": top_p,
+        "stop": stop,
+        "options": options,
+    }

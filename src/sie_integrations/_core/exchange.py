@@ -22,6 +22,7 @@ from ..errors import SIEConnectionError, SIETimeoutError
 from . import load
 from .call import Call
 from .error_mapping import error_info
+from .reports import with_headers
 from .retry import Attempts, Broken, RetryPolicy, connection_error, is_backpressure
 
 T = TypeVar("T")
@@ -93,7 +94,10 @@ def settle(call: Call[T], attempts: Attempts, status: int, headers: Mapping[str,
     """The parsed result of a response, a ``Retry``, or a raised typed error."""
     if opened(status):
         load.answered(headers)
-        return call.parse(content, headers.get("content-type"))
+        result = call.parse(content, headers.get("content-type"))
+        if call.report is not None:
+            with_headers(call.report, headers)
+        return result
     info = error_info(status, headers, content)
     delay = attempts.retry_delay(info)
     if delay is not None:

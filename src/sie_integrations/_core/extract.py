@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..errors import SIEError
-from ..types import Classification, DetectedObject, Entity, ExtractResult, ItemLike, Relation
+from ..types import Classification, DetectedObject, Entity, ExtractResult, ItemLike, Relation, ServerReport
 from .answers import count_check, decode_object, malformed
 from .call import Call, WireFormat, check_finite, check_opt_str, model_path, native_post
 from .error_mapping import ErrorInfo, error_class
 from .items import items_wire
+from .reports import heard
 
 T = TypeVar("T")
 
@@ -45,7 +46,8 @@ def extract_call(
     body = {"items": wire_items, "params": params} if params else {"items": wire_items}
     count = len(wire_items)
     path = f"/v1/extract/{model_path(model)}"
-    return native_post(path, body, wire, lambda raw, ctype: parse_extract(raw, ctype, count))
+    report = ServerReport()
+    return native_post(path, body, wire, lambda raw, ctype: parse_extract(raw, ctype, count, report), report)
 
 
 def _records(raw: Any, build: Callable[[Mapping[str, Any]], T], what: str) -> list[T]:
@@ -73,8 +75,12 @@ def _bbox(value: Any) -> list[float] | None:
     return [float(v) for v in value] if isinstance(value, (list, np.ndarray)) else None
 
 
-def parse_extract(content: bytes, content_type: str | None, expected: int) -> list[ExtractResult]:
+def parse_extract(
+    content: bytes, content_type: str | None, expected: int, report: ServerReport | None = None
+) -> list[ExtractResult]:
+    """The results of an extract answer, each with the request's ``report`` (filled from the answer)."""
     body = decode_object(content, content_type, "extract")
+    shared = heard(report if report is not None else ServerReport(), body)
     results = []
     for position, raw in enumerate(count_check("extract", body.get("items"), expected)):
         if not isinstance(raw, Mapping):
@@ -117,6 +123,7 @@ def parse_extract(content: bytes, content_type: str | None, expected: int) -> li
                     "objects",
                 ),
                 data=dict(data) if isinstance(data, Mapping) else {},
+                report=shared,
             )
         )
     return results

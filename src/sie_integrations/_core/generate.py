@@ -6,9 +6,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
+from ..sampling import GenerateSettings
 from ..types import GenerateChunk, GenerateResult, Usage
 from .answers import decode_object, malformed
-from .call import Call, generate_path, generation_post
+from .call import Call, check_finite, generate_path, generation_post
 
 
 def _usage(raw: Any) -> Usage:
@@ -42,11 +45,15 @@ def generate_call(
     prompt: str,
     *,
     max_new_tokens: int,
-    temperature: float | None,
-    top_p: float | None,
-    stop: Sequence[str] | None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    stop: Sequence[str] | None = None,
+    options: Mapping[str, Any] | None = None,
     stream: bool,
+    **settings: Any,
 ) -> Call[GenerateResult]:
+    """A ``/v1/generate`` request: the prompt, the settings (``GenerateSettings``: unknown or invalid ones raise
+    ``ValueError`` before sending) and the model ``options``."""
     if not isinstance(prompt, str) or not prompt:
         raise ValueError("prompt must be a non-empty string")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
@@ -68,9 +75,30 @@ def generate_call(
         if not all(isinstance(s, str) and s for s in stops):
             raise ValueError("stop must be non-empty strings")
         body["stop"] = stops
+    body.update(_more_settings(settings, stream))
+    if options:
+        check_finite(dict(options), "options")
+        body["options"] = dict(options)
     if stream:
         body["stream"] = True
     return generation_post(f"/v1/generate/{generate_path(model)}", body, parse_generate, stream=stream)
+
+
+def _more_settings(settings: Mapping[str, Any], stream: bool) -> dict[str, Any]:
+    """The fields of ``GenerateSettings`` beyond the length, temperature, top_p and stop, checked; as sent."""
+    if not settings:
+        return {}
+    try:
+        checked = GenerateSettings.model_validate(settings)
+    except ValidationError as exc:
+        raise ValueError(f"invalid generation request: {exc}") from exc
+    more = checked.model_dump(exclude_none=True)
+    check_finite(more, "request")
+    if ("logprobs" in more or "top_logprobs" in more) and not stream:
+        raise ValueError("logprobs and top_logprobs need a stream: /v1/generate sends them with stream_generate only")
+    if more.get("top_logprobs") and not more.get("logprobs"):
+        raise ValueError("top_logprobs needs logprobs=True")
+    return more
 
 
 def parse_generate(content: bytes, content_type: str | None) -> GenerateResult:
@@ -95,6 +123,7 @@ def parse_generate_chunk(payload: Mapping[str, Any]) -> GenerateChunk:
         raise malformed("generate stream", "chunk without text_delta/done/seq")
     finish = payload.get("finish_reason")
     request_id = payload.get("request_id")
+    logprobs = payload.get("logprobs")
     return GenerateChunk(
         text_delta=text,
         seq=seq,
@@ -103,4 +132,5 @@ def parse_generate_chunk(payload: Mapping[str, Any]) -> GenerateChunk:
         finish_reason=finish if isinstance(finish, str) else None,
         usage=_usage(payload["usage"]) if "usage" in payload else None,
         timings=_timings(payload),
+        logprobs=[dict(p) for p in logprobs if isinstance(p, Mapping)] if isinstance(logprobs, list) else None,
     )

@@ -6,10 +6,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..types import ItemLike, ScoreEntry
+from ..types import ItemLike, ScoreEntry, ServerReport
 from .answers import count_check, decode_object, malformed
 from .call import Call, WireFormat, check_finite, check_opt_str, model_path, native_post
 from .items import item_wire, items_wire
+from .reports import heard
 
 
 def score_call(
@@ -37,11 +38,16 @@ def score_call(
             raise ValueError(f"items {positions[item_id]} and {i} share the id {item_id!r}")
         positions[item_id] = i
     path = f"/v1/score/{model_path(model)}"
-    return native_post(path, body, wire, lambda raw, ctype: parse_score(raw, ctype, positions))
+    report = ServerReport()
+    return native_post(path, body, wire, lambda raw, ctype: parse_score(raw, ctype, positions, report), report)
 
 
-def parse_score(content: bytes, content_type: str | None, positions: Mapping[str, int]) -> list[ScoreEntry]:
+def parse_score(
+    content: bytes, content_type: str | None, positions: Mapping[str, int], report: ServerReport | None = None
+) -> list[ScoreEntry]:
+    """The entries of a score answer, best first, each with the request's ``report`` (filled from the answer)."""
     body = decode_object(content, content_type, "score")
+    shared = heard(report if report is not None else ServerReport(), body)
     entries: list[ScoreEntry] = []
     seen: set[int] = set()
     for rank, raw in enumerate(count_check("score", body.get("scores"), len(positions))):
@@ -63,6 +69,7 @@ def parse_score(content: bytes, content_type: str | None, positions: Mapping[str
                 score=float(score),
                 rank=server_rank if isinstance(server_rank, int) else rank,
                 item_id=item_id,  # type: ignore[arg-type]  # checked through positions
+                report=shared,
             )
         )
     entries.sort(key=lambda e: (e.rank, -e.score))

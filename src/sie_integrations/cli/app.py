@@ -14,10 +14,19 @@ import httpx
 from .._core.documents import MAX_DOCUMENT_BYTES
 from .._http.options import resolve_base_url
 from .._version import __version__
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, FLAGS, Connection, add_client_flags, client_options
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    FLAGS,
+    Connection,
+    add_client_flags,
+    client_options,
+    json_object,
+)
 from .doctor import DEFAULT_DOCTOR_TIMEOUT, doctor_command
 from .embed import EmbedOptions, embed_command
-from .parse import ParseOptions, json_object, parse_command
+from .parse import ParseOptions, parse_command
 
 EXIT_CODES = """exit codes: 0 ok, 1 a check or request failed, 2 bad arguments, 3 server unreachable (doctor),
 130 interrupted (embed, parse: rerun the same command to continue)"""
@@ -89,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Embed texts with MODEL. INPUT: a text file (one text per line, blank lines skipped), a .jsonl file "
             "(objects with 'text' and an optional 'id'), or - for stdin. Interrupted runs resume: rerun the same "
             "command and only the texts not yet written are sent. A finished OUTPUT is reused only by the same "
-            "model, --query and input (OUTPUT.json records them); anything else is refused unless --overwrite."
+            "model, --query, --options and input (OUTPUT.json records them); anything else is refused unless "
+            "--overwrite."
         ),
         epilog=EXIT_CODES,
     )
@@ -105,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=_positive_int, default=None, metavar="N", help="requests in flight (default: adapts)"
     )
     embed.add_argument("--query", action="store_true", help="embed the texts as queries (is_query)")
+    embed.add_argument(
+        "--options", type=json_object, metavar="JSON", help='model options, e.g. \'{"profile": "legal"}\''
+    )
     embed.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is no TTY")
     embed.add_argument("--overwrite", action="store_true", help="discard an existing output or progress and start over")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -177,3 +178,14 @@ def error_line(error: BaseException, base_url: str) -> str:
     if isinstance(error, SIEError) and error.status_code in (401, 403):
         return f"{text} — check the API key (--api-key or SIE_API_KEY)"
     return text
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """``--options`` (of ``embed`` and ``parse``): a JSON object (``'{"ocr": true}'``)."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, such as '{{\"ocr\": true}}', not {text}")
+    return value

@@ -35,6 +35,7 @@ class EmbedOptions:
     batch_size: int = 64
     concurrency: int | None = None
     query: bool = False
+    options: dict[str, Any] | None = None
     progress: bool = False
     overwrite: bool = False
 
@@ -51,9 +52,11 @@ def output_format(output: str, requested: str | None) -> str:
     raise EmbedError(f"cannot tell the format of {output!r} from its name: pass --format npy or --format jsonl")
 
 
-def encode_rows(client: SIEClient, model: str, texts: Sequence[str], *, query: bool) -> Rows:
-    """One batch as a float32 matrix, one row per text."""
-    results = client.encode(model, list(texts), output_types=["dense"], is_query=query)
+def encode_rows(
+    client: SIEClient, model: str, texts: Sequence[str], *, query: bool, options: dict[str, Any] | None = None
+) -> Rows:
+    """One batch as a float32 matrix, one row per text (``options``: the model's, sent with each request)."""
+    results = client.encode(model, list(texts), output_types=["dense"], is_query=query, options=options)
     if any(r.dense is None for r in results):
         raise EmbedError(f"{model} returned no dense vector; is it a dense embedding model?")
     try:
@@ -84,12 +87,13 @@ def ordered_batches(
     batch_size: int,
     limit: Limit,
     query: bool,
+    options: dict[str, Any] | None = None,
 ) -> Generator[Rows, None, None]:
     """Encode ``texts[start:]`` with ``limit`` requests in flight, yielding rows in input order as they complete."""
     span = batch_size * WINDOW
 
     def run(batch: Batch[str]) -> tuple[Batch[str], Rows]:
-        return batch, encode_rows(client, model, batch.items, query=query)
+        return batch, encode_rows(client, model, batch.items, query=query, options=options)
 
     window: Rows | None = None
     done = np.zeros(0, dtype=bool)
@@ -121,10 +125,13 @@ def _rate(count: int, seconds: float) -> str:
 
 
 def run_key(options: EmbedOptions, inputs: Inputs) -> RunKey:
-    """What decides this run's vectors: output format, model, --query and the input (file, content, format)."""
+    """What decides this run's vectors: output format, model, --query, --options and the input (file, content,
+    format)."""
     fmt = output_format(options.output, options.format)
     kind = input_kind(options.input, options.input_format)
-    return RunKey(fmt, options.model, options.query, inputs.path, inputs.size, inputs.sha256, kind)
+    return RunKey(
+        fmt, options.model, options.query, inputs.path, inputs.size, inputs.sha256, kind, options.options or {}
+    )
 
 
 def rerun_may_fix(error: BaseException) -> bool:
@@ -198,6 +205,7 @@ def run_embed(
         batch_size=options.batch_size,
         limit=Limit(pinned=options.concurrency) if options.concurrency else Limit(),
         query=options.query,
+        options=options.options,
     )
     try:
         write_all(work, sink, inputs.ids, bar)

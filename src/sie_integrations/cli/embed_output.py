@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TextIO
 
@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from .embed_input import EmbedError
 
-SIDECAR_VERSION = 2
+SIDECAR_VERSION = 3
 Rows = npt.NDArray[np.float32]
 
 
@@ -34,6 +34,7 @@ class RunKey:
     input_size: int
     input_sha256: str
     input_format: str
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def key_mismatch(found: RunKey, expected: RunKey) -> str | None:
         "input_size": "input size (bytes)",
         "input_sha256": "input content (sha256)",
         "input_format": "input format",
+        "options": "--options",
     }
     for name, label in labels.items():
         was, now = getattr(found, name), getattr(expected, name)

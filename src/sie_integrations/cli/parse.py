@@ -3,7 +3,6 @@ document as JSON beside it), with a progress bar; a rerun skips the files alread
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -43,17 +42,6 @@ class ParseOptions:
     concurrency: int | None = None
     progress: bool = False
     overwrite: bool = False
-
-
-def json_object(text: str) -> dict[str, Any]:
-    """``--options``: a JSON object (``'{"ocr": true}'``)."""
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"must be a JSON object, such as '{{\"ocr\": true}}', not {text}")
-    return value
 
 
 @dataclass(frozen=True)

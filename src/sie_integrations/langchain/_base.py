@@ -10,6 +10,7 @@ from pydantic import Field
 
 from .._adapters.batching import Batched, Progress, aencode_batched, encode_batched
 from .._adapters.connection import SIEConnection
+from .._adapters.model_options import ModelOptions
 from ..types import EncodeResult
 
 
@@ -27,8 +28,8 @@ def progress_bar(enabled: bool, items: Sequence[Any]) -> Iterator[Progress | Non
         yield bar.update
 
 
-class Encoder(SIEConnection, Batched):
-    """An encode model's connection, batching and progress bar."""
+class Encoder(SIEConnection, ModelOptions, Batched):
+    """An encode model's connection, options, batching and progress bar."""
 
     model: str = Field(alias="model_name")
     """The model id (also accepted as ``model_name``)."""
@@ -40,11 +41,11 @@ class Encoder(SIEConnection, Batched):
     def _encode(self, texts: list[str], **args: Any) -> list[EncodeResult]:
         with progress_bar(self.show_progress, texts) as progress:
             batching = self._batching(progress)
-            return encode_batched(self.client, self.model, texts, batching, instruction=self.instruction, **args)
+            args = {"instruction": self.instruction, **self._options(), **args}
+            return encode_batched(self.client, self.model, texts, batching, **args)
 
     async def _aencode(self, texts: list[str], **args: Any) -> list[EncodeResult]:
         with progress_bar(self.show_progress, texts) as progress:
             batching = self._batching(progress)
-            return await aencode_batched(
-                self.async_client, self.model, texts, batching, instruction=self.instruction, **args
-            )
+            args = {"instruction": self.instruction, **self._options(), **args}
+            return await aencode_batched(self.async_client, self.model, texts, batching, **args)

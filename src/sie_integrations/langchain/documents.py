@@ -61,7 +61,7 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
         bar = self._progress(len(files))
         batching = self._batching(bar.update if bar is not None else None)
         try:
-            parses = load(self.client, self.model, files, batching, self._failures, **self._args())
+            parses = load(self.client, self.model, files, batching, self._failures, **self._options())
             for parsed in parses:
                 yield from self._documents(parsed)
         finally:
@@ -74,7 +74,9 @@ class SIEDocumentLoader(SIEConnection, Parsing, BaseLoader):
         bar = self._progress(len(files))
         batching = self._batching(bar.update if bar is not None else None)
         try:
-            parses = aload(self.async_client, self.model, files, batching, self._failures, self._gate(), **self._args())
+            parses = aload(
+                self.async_client, self.model, files, batching, self._failures, self._gate(), **self._options()
+            )
             async for parsed in parses:
                 for document in self._documents(parsed):
                     yield document

@@ -29,7 +29,8 @@ class SIEEmbeddings(Encoder, Embeddings):
     ``"float16"``, ``"int8"``, ``"uint8"``, ``"binary"``."""
 
     def _dense(self, is_query: bool) -> dict[str, Any]:
-        return {"instruction": self.instruction, "is_query": is_query, "output_dtype": self.output_dtype}
+        dense = {"instruction": self.instruction, "is_query": is_query, "output_dtype": self.output_dtype}
+        return {**dense, **self._options()}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents, in batches of ``batch_size``, in input order.

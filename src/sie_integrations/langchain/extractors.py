@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from .._adapters.batching import Batched, BatchSize
 from .._adapters.connection import SIEConnection
 from .._adapters.extraction import aextract_batched, aextract_one, extract_batched, extract_one, extraction_dict
+from .._adapters.model_options import ModelOptions
 from ..types import ExtractResult
 from ._graph import graph_documents
 
@@ -23,7 +24,7 @@ class ExtractInput(BaseModel):
     text: str = Field(description="The text to extract entities, relations and classifications from.")
 
 
-class _Extracting(SIEConnection):
+class _Extracting(SIEConnection, ModelOptions):
     model: str = Field(alias="model_name")
     """The id of an extraction model, such as a GLiNER model (also accepted as ``model_name``)."""
     labels: list[str] = Field(min_length=1)
@@ -47,10 +48,11 @@ class SIEExtractor(_Extracting, BaseTool):
     """The tool's input: one ``text`` string."""
 
     def _run(self, text: str, **kwargs: Any) -> dict[str, Any]:
-        return extraction_dict(extract_one(self.client, self.model, text, labels=self.labels))
+        return extraction_dict(extract_one(self.client, self.model, text, labels=self.labels, **self._options()))
 
     async def _arun(self, text: str, **kwargs: Any) -> dict[str, Any]:
-        return extraction_dict(await aextract_one(self.async_client, self.model, text, labels=self.labels))
+        result = await aextract_one(self.async_client, self.model, text, labels=self.labels, **self._options())
+        return extraction_dict(result)
 
 
 class SIEExtractionTransformer(_Extracting, Batched, BaseDocumentTransformer):
@@ -66,11 +68,14 @@ class SIEExtractionTransformer(_Extracting, Batched, BaseDocumentTransformer):
 
     def _extract(self, documents: Sequence[Document]) -> list[ExtractResult]:
         texts = [d.page_content for d in documents]
-        return extract_batched(self.client, self.model, texts, self._batching(), labels=self.labels)
+        return extract_batched(self.client, self.model, texts, self._batching(), labels=self.labels, **self._options())
 
     async def _aextract(self, documents: Sequence[Document]) -> list[ExtractResult]:
         texts = [d.page_content for d in documents]
-        return await aextract_batched(self.async_client, self.model, texts, self._batching(), labels=self.labels)
+        batching = self._batching()
+        return await aextract_batched(
+            self.async_client, self.model, texts, batching, labels=self.labels, **self._options()
+        )
 
     def _annotate(self, documents: Sequence[Document], results: list[ExtractResult]) -> list[Document]:
         return [

@@ -11,7 +11,7 @@ from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import Field
 
 from .._adapters.connection import SIEConnection
-from .._adapters.generation import StreamedText, completed, generate_args, total_usage
+from .._adapters.generation import Generating, StreamedText, completed, generate_args, total_usage
 from .._core.batches import Batch, singles
 from .._core.concurrency import Limit
 from .._http.dispatch import arun_batches, run_batches
@@ -38,7 +38,7 @@ def _result(generations: list[Generation], model: str) -> LLMResult:
     )
 
 
-class SIELLM(SIEConnection, BaseLLM):
+class SIELLM(SIEConnection, Generating, BaseLLM):
     """Text completion from an SIE generative model, over ``/v1/generate``: the prompt is continued as is.
 
     ``generation_info`` holds ``finish_reason``, ``usage``, and the server's ``ttft_ms``, ``tpot_ms`` and
@@ -57,10 +57,6 @@ class SIELLM(SIEConnection, BaseLLM):
     """The id of a generative model (also accepted as ``model_name``)."""
     max_new_tokens: int = Field(default=256, ge=1, alias="max_tokens")
     """The most tokens to generate (default 256; also accepted as ``max_tokens``)."""
-    temperature: float | None = Field(default=None, ge=0)
-    """Sampling temperature (0 is greedy); None: the model's default."""
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    """Nucleus sampling, in ``(0, 1]``; None: the model's default."""
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Strings that end generation when produced (also accepted as ``stop_sequences``); a call's ``stop``
     replaces them."""
@@ -90,12 +86,7 @@ class SIELLM(SIEConnection, BaseLLM):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"max_new_tokens": self.max_new_tokens}
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
-        if self.top_p is not None:
-            params["top_p"] = self.top_p
-        return params
+        return self._defaults()
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

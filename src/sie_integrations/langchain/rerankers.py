@@ -12,6 +12,7 @@ from pydantic import Field
 
 from .._adapters.batching import Concurrent
 from .._adapters.connection import SIEConnection
+from .._adapters.model_options import ModelOptions
 from .._adapters.multivector import maxsim_ranking
 from .._adapters.rerank import Ranked, arerank, rerank
 from ..types import ScoreEntry
@@ -71,7 +72,7 @@ class _Compressor(BaseDocumentCompressor):
         return _with_scores(documents, await self.arerank(documents, query, top_n=self.top_n))
 
 
-class SIEReranker(SIEConnection, Concurrent, _Compressor):
+class SIEReranker(SIEConnection, ModelOptions, Concurrent, _Compressor):
     """Reranks documents against a query with an SIE scoring model; keeps the best ``top_n``.
 
     Each returned document is a copy with ``metadata["relevance_score"]`` set; inputs are not changed.
@@ -94,7 +95,7 @@ class SIEReranker(SIEConnection, Concurrent, _Compressor):
         """
 
         def score(part: Sequence[str]) -> list[ScoreEntry]:
-            return self.client.score(self.model, query, part, instruction=self.instruction)
+            return self.client.score(self.model, query, part, instruction=self.instruction, **self._options())
 
         return _dicts(rerank(score, _texts(documents), top_n=top_n, limit=self._limit()))
 
@@ -110,7 +111,9 @@ class SIEReranker(SIEConnection, Concurrent, _Compressor):
         """
 
         async def score(part: Sequence[str]) -> list[ScoreEntry]:
-            return await self.async_client.score(self.model, query, part, instruction=self.instruction)
+            return await self.async_client.score(
+                self.model, query, part, instruction=self.instruction, **self._options()
+            )
 
         return _dicts(await arerank(score, _texts(documents), top_n=top_n, limit=self._limit()))
 

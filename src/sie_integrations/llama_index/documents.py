@@ -73,7 +73,7 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
             **kwargs: ``fs``, an fsspec file system to read a file's path from (``SimpleDirectoryReader``'s).
         """
         files = self._plan(self._sources(file, kwargs.get("fs")))
-        for parsed in load(self.client, self.model, files, self._batching(), self._failures, **self._args()):
+        for parsed in load(self.client, self.model, files, self._batching(), self._failures, **self._options()):
             yield from self._documents(parsed, extra_info)
 
     def load_data(
@@ -101,7 +101,7 @@ class SIEDocumentReader(LlamaIndexConnection, Parsing, BaseReader):
         sources = await asyncio.to_thread(self._sources, file, kwargs.get("fs"))
         files = await asyncio.to_thread(self._plan, sources)
         batching, gate = self._batching(), self._gate()
-        parses = aload(self.async_client, self.model, files, batching, self._failures, gate, **self._args())
+        parses = aload(self.async_client, self.model, files, batching, self._failures, gate, **self._options())
         return [document async for parsed in parses for document in self._documents(parsed, extra_info)]
 
     async def alazy_load_data(

@@ -19,6 +19,7 @@ from pydantic import PrivateAttr
 
 from .._adapters.batching import BatchSize, Concurrent, aembed_matrix, batches, embed_matrix, embed_rows
 from .._adapters.images import image_items, image_label
+from .._adapters.model_options import ModelOptions
 from .._core.batches import Batch, restore
 from .._http.dispatch import LoopGates, run_batches
 from ..types import ItemLike
@@ -50,7 +51,7 @@ class _Events:
         event.on_end(payload={EventPayload.EXCEPTION: error})
 
 
-class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
+class SIEEmbeddings(LlamaIndexConnection, ModelOptions, Concurrent, BaseEmbedding):
     """Dense embeddings from an SIE model, for indexes, retrievers and ingestion pipelines.
 
     Texts are sent in batches of similar length, ``embed_batch_size`` at most each, up to ``max_concurrency`` in
@@ -75,7 +76,8 @@ class SIEEmbeddings(LlamaIndexConnection, Concurrent, BaseEmbedding):
         return "SIEEmbeddings"
 
     def _args(self, is_query: bool) -> dict[str, Any]:
-        return {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
+        dense = {"is_query": is_query, "instruction": self.instruction, "output_dtype": self.output_dtype}
+        return {**dense, **self._options()}
 
     def _send(self, batch: Batch[ItemLike]) -> Vectors:
         rows: Vectors = self.client.encode_dense(self.model_name, batch.items, **self._args(False)).tolist()

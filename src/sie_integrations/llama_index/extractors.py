@@ -15,6 +15,7 @@ from pydantic import Field
 from .._adapters.batching import Batched, BatchSize
 from .._adapters.extraction import Part, aextract_batched, aextract_one, extract_one, extraction_dict
 from .._adapters.graph import graph_shape, nodes_by_text
+from .._adapters.model_options import ModelOptions
 from ..types import ExtractResult
 from ._base import LlamaIndexConnection
 
@@ -58,7 +59,7 @@ def graph_parts(result: ExtractResult, node: BaseNode) -> tuple[list[EntityNode]
     return entities, relations
 
 
-class SIEExtractor(LlamaIndexConnection, Batched, BaseExtractor):
+class SIEExtractor(LlamaIndexConnection, ModelOptions, Batched, BaseExtractor):
     """Extracts entities and relations for ``labels`` with an SIE model.
 
     Writes them into each node's metadata (``entities``, ``entity_relations``, ``classifications``, ``objects``)
@@ -107,7 +108,7 @@ class SIEExtractor(LlamaIndexConnection, Batched, BaseExtractor):
         """
         texts = [node.get_content(metadata_mode=self.metadata_mode) for node in nodes]
         results = await aextract_batched(
-            self.async_client, self.model_name, texts, self._batching(), labels=self.labels
+            self.async_client, self.model_name, texts, self._batching(), labels=self.labels, **self._options()
         )
         keys = [*METADATA_KEYS.values(), *([KG_NODES_KEY, KG_RELATIONS_KEY] if self.graph else [])]
         out = []
@@ -130,10 +131,11 @@ class SIEExtractor(LlamaIndexConnection, Batched, BaseExtractor):
 
         def extract(text: str) -> dict[str, Any]:
             """Extract entities (with character offsets), relations, classifications and objects from a text."""
-            return extraction_dict(extract_one(self.client, self.model_name, text, labels=self.labels), METADATA_KEYS)
+            result = extract_one(self.client, self.model_name, text, labels=self.labels, **self._options())
+            return extraction_dict(result, METADATA_KEYS)
 
         async def aextract(text: str) -> dict[str, Any]:
-            result = await aextract_one(self.async_client, self.model_name, text, labels=self.labels)
+            result = await aextract_one(self.async_client, self.model_name, text, labels=self.labels, **self._options())
             return extraction_dict(result, METADATA_KEYS)
 
         labels = ", ".join(self.labels)

@@ -26,7 +26,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 from pydantic import Field
 
-from .._adapters.generation import StreamedText, completed, generate_args
+from .._adapters.generation import Generating, StreamedText, completed, generate_args
 from ..types import GenerateChunk, GenerateResult
 from ._base import LlamaIndexConnection
 
@@ -53,7 +53,7 @@ class _Accumulated:
         return CompletionResponse(text=self.text, delta=delta) if delta else None
 
 
-class SIELLM(LlamaIndexConnection, CustomLLM):
+class SIELLM(LlamaIndexConnection, Generating, CustomLLM):
     """Text completion from an SIE generative model, over ``/v1/generate``: no chat template is applied.
 
     ``raw`` and ``additional_kwargs`` of each response hold ``finish_reason``, ``usage`` (read by LlamaIndex's
@@ -66,10 +66,6 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
     """The id of a generative model (also accepted as ``model``)."""
     max_new_tokens: int = Field(default=256, ge=1)
     """The most tokens to generate (default 256)."""
-    temperature: float | None = Field(default=None, ge=0)
-    """Sampling temperature (0 is greedy); None: the model's default."""
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    """Nucleus sampling, in ``(0, 1]``; None: the model's default."""
     stop: list[str] | None = None
     """Strings that end generation when produced; a call's ``stop`` replaces them."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
@@ -91,13 +87,8 @@ class SIELLM(LlamaIndexConnection, CustomLLM):
         )
 
     def _args(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        defaults: dict[str, Any] = {"max_new_tokens": self.max_new_tokens}
-        if self.temperature is not None:
-            defaults["temperature"] = self.temperature
-        if self.top_p is not None:
-            defaults["top_p"] = self.top_p
         stop = kwargs.pop("stop", None)
-        return generate_args(defaults, stop if stop is not None else self.stop, kwargs)
+        return generate_args(self._defaults(), stop if stop is not None else self.stop, kwargs)
 
     def _prompt(self, prompt: str, formatted: bool) -> str:
         return prompt if formatted or self.completion_to_prompt is None else self.completion_to_prompt(prompt)

@@ -8,11 +8,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .._adapters.batching import Batched
+from .._adapters.model_options import ModelOptions
 from .._adapters.multivector import aencode_multivectors, encode_multivectors
 from ._base import LlamaIndexConnection
 
 
-class SIEMultiVectorEmbeddings(LlamaIndexConnection, Batched, BaseModel):
+class SIEMultiVectorEmbeddings(LlamaIndexConnection, ModelOptions, Batched, BaseModel):
     """Late-interaction (ColBERT-style) embeddings: one ``(tokens, dims)`` numpy matrix per text.
 
     For ``SIEMaxSimReranker``, or a vector store with multivector support (Qdrant's ``MultiVectorConfig``).
@@ -25,15 +26,16 @@ class SIEMultiVectorEmbeddings(LlamaIndexConnection, Batched, BaseModel):
     instruction: str | None = None
     """A task instruction sent with every text, for instruction-tuned models."""
 
+    def _args(self, is_query: bool) -> dict[str, Any]:
+        return {"is_query": is_query, "instruction": self.instruction, **self._options()}
+
     def get_text_embeddings(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
         """The token vectors of each text, in batches of ``batch_size``, in input order.
 
         Args:
             texts: The texts.
         """
-        return encode_multivectors(
-            self.client, self.model_name, texts, self._batching(), is_query=False, instruction=self.instruction
-        )
+        return encode_multivectors(self.client, self.model_name, texts, self._batching(), **self._args(False))
 
     def get_query_embedding(self, query: str) -> np.ndarray[Any, Any]:
         """The token vectors of a search query (sent with ``is_query``).
@@ -41,9 +43,7 @@ class SIEMultiVectorEmbeddings(LlamaIndexConnection, Batched, BaseModel):
         Args:
             query: The query.
         """
-        return encode_multivectors(
-            self.client, self.model_name, [query], self._batching(), is_query=True, instruction=self.instruction
-        )[0]
+        return encode_multivectors(self.client, self.model_name, [query], self._batching(), **self._args(True))[0]
 
     async def aget_text_embeddings(self, texts: list[str]) -> list[np.ndarray[Any, Any]]:
         """Async ``get_text_embeddings``.
@@ -52,7 +52,7 @@ class SIEMultiVectorEmbeddings(LlamaIndexConnection, Batched, BaseModel):
             texts: The texts.
         """
         return await aencode_multivectors(
-            self.async_client, self.model_name, texts, self._batching(), is_query=False, instruction=self.instruction
+            self.async_client, self.model_name, texts, self._batching(), **self._args(False)
         )
 
     async def aget_query_embedding(self, query: str) -> np.ndarray[Any, Any]:
@@ -62,6 +62,6 @@ class SIEMultiVectorEmbeddings(LlamaIndexConnection, Batched, BaseModel):
             query: The query.
         """
         vectors = await aencode_multivectors(
-            self.async_client, self.model_name, [query], self._batching(), is_query=True, instruction=self.instruction
+            self.async_client, self.model_name, [query], self._batching(), **self._args(True)
         )
         return vectors[0]

@@ -15,6 +15,7 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from pydantic import Field
 
 from .._adapters.batching import Batched, Concurrent
+from .._adapters.model_options import ModelOptions
 from .._adapters.multivector import aencode_multivectors, encode_multivectors, maxsim_ranking
 from .._adapters.rerank import Ranked, arerank, rerank
 from ..types import ScoreEntry
@@ -25,7 +26,7 @@ dispatcher = get_dispatcher(__name__)
 Reranking = tuple[str, Callable[[list[Ranked]], list[NodeWithScore]]]
 
 
-class _Reranking(LlamaIndexConnection, Concurrent, BaseNodePostprocessor):
+class _Reranking(LlamaIndexConnection, ModelOptions, Concurrent, BaseNodePostprocessor):
     """What both rerankers share: ``top_n``, the nodes' texts, and LlamaIndex's rerank events."""
 
     model_name: str
@@ -83,7 +84,7 @@ class SIEReranker(_Reranking):
         with self._reranking(nodes, query_bundle) as (query, end):
 
             def score(part: Sequence[str]) -> list[ScoreEntry]:
-                return self.client.score(self.model_name, query, part, instruction=self.instruction)
+                return self.client.score(self.model_name, query, part, instruction=self.instruction, **self._options())
 
             return end(rerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
 
@@ -93,7 +94,9 @@ class SIEReranker(_Reranking):
         with self._reranking(nodes, query_bundle) as (query, end):
 
             async def score(part: Sequence[str]) -> list[ScoreEntry]:
-                return await self.async_client.score(self.model_name, query, part, instruction=self.instruction)
+                return await self.async_client.score(
+                    self.model_name, query, part, instruction=self.instruction, **self._options()
+                )
 
             return end(await arerank(score, self._texts(nodes), top_n=self.top_n, limit=self._limit()))
 
@@ -120,7 +123,7 @@ class SIEMaxSimReranker(_Reranking, Batched):
         with self._reranking(nodes, query_bundle) as (query, end):
             if not nodes:
                 return end([])
-            args = {"instruction": self.instruction}
+            args = {"instruction": self.instruction, **self._options()}
             q = encode_multivectors(self.client, self.model_name, [query], self._batching(), is_query=True, **args)
             d = encode_multivectors(
                 self.client, self.model_name, self._texts(nodes), self._batching(), is_query=False, **args
@@ -133,7 +136,7 @@ class SIEMaxSimReranker(_Reranking, Batched):
         with self._reranking(nodes, query_bundle) as (query, end):
             if not nodes:
                 return end([])
-            args = {"instruction": self.instruction}
+            args = {"instruction": self.instruction, **self._options()}
             client, batching = self.async_client, self._batching()
             q, d = await asyncio.gather(
                 aencode_multivectors(client, self.model_name, [query], batching, is_query=True, **args),

@@ -14,6 +14,7 @@ from llama_index.core.utils import get_tqdm_iterable
 from pydantic import PrivateAttr
 
 from .._adapters.batching import BatchSize, Concurrent, aencode_batched, batches, encode_batched
+from .._adapters.model_options import ModelOptions
 from .._adapters.sparse import SPARSE, sparse_vectors
 from .._core.batches import Batch, restore
 from .._http.dispatch import LoopGates, run_batches
@@ -35,7 +36,7 @@ def _rows(results: list[EncodeResult]) -> Rows:
     return [dict(zip(v.indices.tolist(), v.values.tolist(), strict=True)) for v in sparse_vectors(results)]
 
 
-class SIESparseEmbeddings(LlamaIndexConnection, Concurrent, BaseSparseEmbedding):
+class SIESparseEmbeddings(LlamaIndexConnection, ModelOptions, Concurrent, BaseSparseEmbedding):
     """Sparse vectors from an SIE model: a LlamaIndex ``BaseSparseEmbedding``, and Qdrant's sparse functions.
 
     As a ``BaseSparseEmbedding`` (the ``sparse_embedding_model`` of vector stores such as Pinecone's),
@@ -62,13 +63,15 @@ class SIESparseEmbeddings(LlamaIndexConnection, Concurrent, BaseSparseEmbedding)
         """The name LlamaIndex serializes the class under: ``"SIESparseEmbeddings"``."""
         return "SIESparseEmbeddings"
 
+    def _args(self, is_query: bool) -> dict[str, Any]:
+        return {"output_types": SPARSE, "is_query": is_query, **self._options()}
+
     def _results(self, texts: Sequence[ItemLike], is_query: bool) -> list[EncodeResult]:
-        args = {"output_types": SPARSE, "is_query": is_query}
-        return encode_batched(self.client, self.model_name, texts, self._batching(), **args)
+        return encode_batched(self.client, self.model_name, texts, self._batching(), **self._args(is_query))
 
     async def _aresults(self, texts: Sequence[ItemLike], is_query: bool) -> list[EncodeResult]:
-        args = {"output_types": SPARSE, "is_query": is_query}
-        return await aencode_batched(self.async_client, self.model_name, texts, self._batching(), **args)
+        batching = self._batching()
+        return await aencode_batched(self.async_client, self.model_name, texts, batching, **self._args(is_query))
 
     def encode_documents(self, texts: list[str]) -> SparseBatch:
         """Sparse vectors of documents, as ``(indices, values)``: two lists with one list per text.
@@ -105,11 +108,10 @@ class SIESparseEmbeddings(LlamaIndexConnection, Concurrent, BaseSparseEmbedding)
     # --- BaseSparseEmbedding ---------------------------------------------------------------------------------
 
     def _send(self, batch: Batch[ItemLike]) -> Rows:
-        return _rows(self.client.encode(self.model_name, batch.items, output_types=SPARSE))
+        return _rows(self.client.encode(self.model_name, batch.items, **self._args(False)))
 
     async def _asend(self, batch: Batch[ItemLike], is_query: bool = False) -> Rows:
-        encoded = await self.async_client.encode(self.model_name, batch.items, output_types=SPARSE, is_query=is_query)
-        return _rows(encoded)
+        return _rows(await self.async_client.encode(self.model_name, batch.items, **self._args(is_query)))
 
     async def _aembed(self, texts: list[str], is_query: bool = False) -> Rows:
         """Through this event loop's gate, so calls LlamaIndex starts at once stay under ``max_concurrency``."""

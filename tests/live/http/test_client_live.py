@@ -433,3 +433,42 @@ def test_more_generation_errors_and_edges(client: SIEClient) -> None:
     raw = client.generate("tiny-tools", "Weather in Paris?", max_new_tokens=8)
     assert raw.text == ""  # mlx_lm strips the tool markup on /v1/generate
     assert client.generate("tiny-chat", "Hi", max_new_tokens=8).usage.completion_tokens > 0
+
+
+# --- what the server said besides the results ---------------------------------------------------
+
+
+def test_results_keep_the_peers_timing_and_usage(sie_url: str) -> None:
+    """The peer's encode answer has a ``timing`` body, its score and extract answers ``usage`` bodies and timing
+    headers: every result keeps them (they used to be dropped)."""
+    with SIEClient(sie_url) as client:
+        encoded = client.encode(MINILM, ["hello world", "vector search"])
+        scored = client.score("sie-fake", "what is sie?", ["SIE is an inference engine", "bananas"])
+        extracted = client.extract("sie-fake-full", ["Alice met Bob in Paris."], labels=["person"])
+    timing_keys = {"queue_ms", "tokenization_ms", "inference_ms", "total_ms"}
+    assert encoded[0].report is encoded[1].report and set(encoded[0].report.timing) == timing_keys
+    assert encoded[0].report.timing["total_ms"] >= encoded[0].report.timing["inference_ms"] > 0
+    assert set(scored[0].report.timing) == timing_keys and scored[0].report.usage["input_tokens"] > 0
+    assert extracted[0].report.usage["input_tokens"] > 0 and "total_ms" in extracted[0].report.timing
+
+
+def test_generate_takes_every_field_of_the_route(sie_url: str) -> None:
+    """``seed``, the penalties, ``logit_bias`` and the gateway hints go through (the standalone server takes them,
+    dropping the hints); ``lora_adapter`` is refused by it, typed."""
+    with SIEClient(sie_url) as client:
+        result = client.generate(
+            "sie-fake",
+            "Say hello",
+            max_new_tokens=3,
+            seed=7,
+            frequency_penalty=0.5,
+            presence_penalty=-0.5,
+            logit_bias={"5": 1.0},
+            routing_key="tenant-a",
+            prompt_cache_key="faq",
+            safety_identifier="user-1",
+            options={"profile": "default"},
+        )
+        assert result.usage.completion_tokens == 3
+        with pytest.raises(RequestError, match=r"unsupported field\(s\): \['lora_adapter'\]"):
+            client.generate("sie-fake", "Say hello", max_new_tokens=3, lora_adapter="legal")
