@@ -51,8 +51,9 @@ class _Sampling(_Forbid):
 
 
 class GenerateSettings(_Sampling):
-    """Every field of ``/v1/generate`` but the prompt, ``stream`` and ``options``: what a generation may set; each
-    is sent only when set, and unknown fields are refused."""
+    """Every field of ``/v1/generate`` but the prompt, ``stream``, ``options``, ``grammar`` and ``images`` (not
+    sent by this library yet): what a generation may set; each is sent only when set, and unknown fields are
+    refused."""
 
     max_new_tokens: int | None = Field(default=None, ge=1)
     """The most tokens to generate (a request needs it)."""

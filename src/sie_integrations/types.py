@@ -117,8 +117,8 @@ class EncodeResult:
     """One vector per token, shape ``(tokens, dims)`` (late interaction, ColBERT-style); None unless asked."""
     id: str | None = None
     """The ``Item.id`` of the input, if it had one."""
-    report: ServerReport | None = None
-    """The request's timing and usage, as the server reported them."""
+    report: ServerReport | None = field(default=None, compare=False, hash=False, repr=False)
+    """The request's timing and usage, as the server reported them (not part of the result's equality)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +133,8 @@ class ScoreEntry:
     """The position in the ranking; 0 is the best."""
     item_id: str
     """The item's ``Item.id``, or ``"item-<index>"`` when it had none."""
-    report: ServerReport | None = None
-    """The request's timing and usage, as the server reported them."""
+    report: ServerReport | None = field(default=None, compare=False, hash=False, repr=False)
+    """The request's timing and usage, as the server reported them (not part of the result's equality)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +207,8 @@ class ExtractResult:
     """The objects found in the item's images."""
     data: dict[str, Any] = field(default_factory=dict)
     """Structured output, for a call with an ``output_schema``."""
-    report: ServerReport | None = None
-    """The request's timing and usage, as the server reported them."""
+    report: ServerReport | None = field(default=None, compare=False, hash=False, repr=False)
+    """The request's timing and usage, as the server reported them (not part of the result's equality)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sie_integrations._adapters.generation import (
+    Generating,
     StreamedText,
     completed,
     final_info,
@@ -34,14 +35,18 @@ def test_an_unknown_argument_is_refused_before_sending() -> None:
 
 def test_every_field_of_generate_is_an_argument_and_options_merge() -> None:
     """``SIELLM`` used to refuse ``seed``, ``frequency_penalty`` and ``presence_penalty``; a call's options go over
-    the model's."""
-    defaults = {"max_new_tokens": 8, "options": {"profile": "default", "x": 1}}
-    more = {"seed": 7, "frequency_penalty": 0.5, "presence_penalty": -0.5, "logit_bias": {"42": -100.0}}
-    assert generate_args(defaults, None, {**more, "options": {"x": 2}}) == {
+    the model's, and a call that names none keeps the model's."""
+    llm = Generating(max_new_tokens=8, seed=7, options={"profile": "default", "x": 1})
+    more = {"frequency_penalty": 0.5, "presence_penalty": -0.5, "logit_bias": {"42": -100.0}}
+    assert llm._generate_args(["\n"], {**more, "options": {"x": 2}}) == {
         "max_new_tokens": 8,
+        "seed": 7,
         **more,
         "options": {"profile": "default", "x": 2},
+        "stop": ["\n"],
     }
+    assert llm._generate_args(None, {"options": None})["options"] == {"profile": "default", "x": 1}
+    assert "options" not in Generating(max_new_tokens=8)._generate_args(None, {"options": {}})
 
 
 def test_what_an_answer_says_besides_its_text() -> None:

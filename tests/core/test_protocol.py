@@ -904,3 +904,20 @@ def test_chat_call_stream_flag() -> None:
     assert body_of(chat_call({**request, "n": 2}, stream=False))["n"] == 2
     with pytest.raises(ValueError, match="n must be 1 when streaming"):
         chat_call({**request, "n": 2}, stream=True)
+
+
+@pytest.mark.parametrize("key", ["is_query", "output_types", "output_dtype", "instruction"])
+def test_encode_options_may_not_set_what_the_call_says(key: str) -> None:
+    """The server takes ``options.is_query`` / ``output_types`` over the call's own: an adapter built with
+    ``options={"is_query": True}`` would embed its documents as queries."""
+    with pytest.raises(ValueError, match=f"options may not set {key}"):
+        encode_call(
+            "m",
+            ["x"],
+            output_types=["dense"],
+            is_query=False,
+            instruction=None,
+            output_dtype=None,
+            options={key: True},
+            wire="json",
+        )

@@ -768,7 +768,10 @@ def _refusing(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
 
-@pytest.mark.parametrize(("api_key", "opening"), [(None, "no server was named"), ("sk-hosted", "an API key is set")])
+@pytest.mark.parametrize(
+    ("api_key", "opening"),
+    [(None, "no server was named"), ("", "no server was named"), ("sk-hosted", "an API key is set")],
+)
 def test_a_connection_error_says_no_server_was_named_and_how_to_name_one(
     monkeypatch: pytest.MonkeyPatch, api_key: str | None, opening: str
 ) -> None:
@@ -783,8 +786,8 @@ def test_a_connection_error_says_no_server_was_named_and_how_to_name_one(
     assert str(caught.value) == (
         "cannot connect to http://localhost:8080/v1/encode/m: [Errno 111] Connection refused; "
         f"{opening}{' but no server was named' if api_key else ''}, so the local default http://localhost:8080 was "
-        "tried; name one with base_url= or SIE_BASE_URL: your server's URL, or https://api.superlinked.com for "
-        "SIE's hosted service"
+        "tried: set SIE_BASE_URL (or base_url, --base-url) to your server's URL, or to https://api.superlinked.com "
+        "for SIE's hosted service"
     )
     monkeypatch.setenv("SIE_BASE_URL", "http://localhost:8080")
     named = SIEClient(max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(_refusing)))

@@ -117,3 +117,25 @@ def test_serialized_without_the_key() -> None:
         "ls_max_tokens": 9,
         "ls_stop": ["x"],
     }
+
+
+def test_a_streams_logprobs_reach_its_generation_info() -> None:
+    """A scripted stream with ``logprobs`` (the CPU peer's fake model sends none): the streamed generation's
+    ``generation_info`` has every token's, in order; the request asked for them; a whole answer cannot."""
+    server = MockServer().sse(
+        {"seq": 0, "text_delta": "Hi", "done": False, "logprobs": [{"token": "Hi", "logprob": -0.5}]},
+        {"seq": 1, "text_delta": " there", "done": False, "logprobs": [{"token": " there", "logprob": -1.0}]},
+        {"seq": 2, "text_delta": "", "done": True, "finish_reason": "length", "usage": {"completion_tokens": 2}},
+    )
+    llm = SIELLM(model="m", logprobs=True, top_logprobs=1, streaming=True, **server.connection())
+    (generation,) = llm.generate(["Say hi"]).generations[0]
+    assert generation.text == "Hi there"
+    assert generation.generation_info is not None
+    assert generation.generation_info["logprobs"] == [
+        {"token": "Hi", "logprob": -0.5},
+        {"token": " there", "logprob": -1.0},
+    ]
+    body = json.loads(server.requests[0].content)
+    assert (body["logprobs"], body["top_logprobs"], body["stream"]) == (True, 1, True)
+    with pytest.raises(ValueError, match="need a stream"):
+        SIELLM(model="m", logprobs=True, **MockServer().connection()).invoke("Say hi")

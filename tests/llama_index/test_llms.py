@@ -63,3 +63,18 @@ def test_completion_to_prompt_applies_unless_the_prompt_is_formatted() -> None:
     llm.complete("hi")
     llm.complete("hi", formatted=True)
     assert [body["prompt"] for body in server.sent("generate")] == ["<s>hi</s>", "hi"]
+
+
+def test_a_streams_logprobs_reach_each_response() -> None:
+    """A scripted stream with ``logprobs`` (the CPU peer's fake model sends none): each delta's
+    ``additional_kwargs`` has its tokens'; ``complete`` (a whole answer) cannot have them."""
+    server = MockServer().sse(
+        {"seq": 0, "text_delta": "Hi", "done": False, "logprobs": [{"token": "Hi", "logprob": -0.5}]},
+        {"seq": 1, "text_delta": "", "done": True, "finish_reason": "length", "usage": {"completion_tokens": 1}},
+    )
+    llm = SIELLM(model="m", logprobs=True, **server.connection())
+    first, last = list(llm.stream_complete("Say hi"))
+    assert (first.delta, first.additional_kwargs["logprobs"]) == ("Hi", [{"token": "Hi", "logprob": -0.5}])
+    assert "logprobs" not in last.additional_kwargs and last.additional_kwargs["finish_reason"] == "length"
+    with pytest.raises(ValueError, match="need a stream"):
+        llm.complete("Say hi")

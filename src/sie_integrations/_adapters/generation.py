@@ -19,16 +19,21 @@ class Generating(ModelOptions, GenerateSettings):
     model is built, sent when set) and the model options."""
 
     def _defaults(self) -> dict[str, Any]:
-        """The fields set, as ``generate`` takes them (``stop`` apart)."""
+        """The fields set, as ``generate`` takes them (``stop`` and ``options`` apart)."""
         fields = ((name, getattr(self, name)) for name in GenerateSettings.model_fields if name != "stop")
-        return {**{name: value for name, value in fields if value is not None}, **self._options()}
+        return {name: value for name, value in fields if value is not None}
+
+    def _generate_args(self, stop: Sequence[str] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """``generate_args`` of this model's fields and a call's, a call's ``options`` over the model's."""
+        given = dict(overrides)
+        options = self._options(given.pop("options", None))
+        return generate_args({**self._defaults(), **options}, stop, given)
 
 
 def generate_args(
     defaults: Mapping[str, Any], stop: Sequence[str] | None, overrides: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The keyword arguments of ``generate``: the model's settings, a call's overrides (its ``options`` over the
-    model's) and ``stop``.
+    """The keyword arguments of ``generate``: the model's settings, a call's overrides and ``stop``.
 
     ``max_tokens`` is taken for ``max_new_tokens``; any other name raises ``TypeError``, before sending.
     """
@@ -42,8 +47,6 @@ def generate_args(
             f"{', '.join(SETTINGS)} and stop"
         )
     args = {**defaults, **given}
-    if given.get("options") and defaults.get("options"):
-        args["options"] = {**defaults["options"], **given["options"]}
     if stop is not None:
         args["stop"] = list(stop)
     return args

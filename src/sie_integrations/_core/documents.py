@@ -8,7 +8,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from ..errors import ModelLoadFailedError, RequestError, ServerError, SIEError, SIETimeoutError
+from ..errors import (
+    AccountStateUnavailableError,
+    ModelLoadFailedError,
+    RequestError,
+    ServerError,
+    SIEError,
+    SIETimeoutError,
+)
 from ..types import Document, Item, ParsedDocument
 from .answers import count_check, decode_object, malformed
 from .call import Call, WireFormat, check_finite, model_path, native_post
@@ -138,12 +145,13 @@ def parse_answer(content: bytes, content_type: str | None, documents: Sequence[D
 
 def fails_every_request(error: SIEError) -> bool:
     """Whether ``error`` is one every request would meet (nothing answers, an unknown model or one that cannot
-    parse, a refused key, bad options, a model that does not load), so a load stops; a timeout, a 5xx, 408, 413
+    parse, a refused key or account, bad options, a model that does not load, an account the gateway cannot
+    read), so a load stops; a timeout, a 5xx, 408, 413
     or 429 after the retries fails the documents of its request only."""
     if isinstance(error, RequestError):
         return error.status_code not in (408, 413, 429)
     if isinstance(error, SIETimeoutError):
         return False
     if isinstance(error, ServerError):
-        return isinstance(error, ModelLoadFailedError)
+        return isinstance(error, ModelLoadFailedError | AccountStateUnavailableError)
     return True

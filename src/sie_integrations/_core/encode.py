@@ -18,6 +18,10 @@ OUTPUT_TYPES = ("dense", "sparse", "multivector")
 _JSON_DTYPES = {"float32": np.float32, "float16": np.float16, "int8": np.int8, "uint8": np.uint8, "binary": np.uint8}
 
 
+_ARGUMENTS = frozenset({"is_query", "output_types", "output_dtype", "instruction"})
+"""What ``options`` may not set on encode: the server would take it over the call's own argument."""
+
+
 def encode_call(
     model: str,
     items: Sequence[ItemLike],
@@ -36,6 +40,12 @@ def encode_call(
     check_opt_str(output_dtype, "output_dtype")
     wire_items = items_wire(items, wire)
     merged: dict[str, Any] = dict(options or {})
+    taken = sorted(set(merged) & _ARGUMENTS)
+    if taken:
+        raise ValueError(
+            f"options may not set {', '.join(taken)}: the call's own arguments do (is_query=, output_types=, "
+            "output_dtype=, instruction=; an adapter's embed_query and fields)"
+        )
     if is_query:
         merged["is_query"] = True
     check_finite(merged, "options")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -61,21 +60,13 @@ def generate_call(
     body: dict[str, Any] = {"prompt": prompt, "max_new_tokens": max_new_tokens}
     for name, value in (("temperature", temperature), ("top_p", top_p)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if temperature is not None:
-        if not math.isfinite(temperature) or temperature < 0:
-            raise ValueError("temperature must be a finite number >= 0")
-        body["temperature"] = temperature
-    if top_p is not None:
-        if not (0 < top_p <= 1):
-            raise ValueError("top_p must be in (0, 1]")
-        body["top_p"] = top_p
+            raise TypeError(f"{name} must be a number, not {type(value).__name__}")  # pydantic would take "0.5"
     if stop is not None:
         stops = [stop] if isinstance(stop, str) else list(stop)
         if not all(isinstance(s, str) and s for s in stops):
             raise ValueError("stop must be non-empty strings")
         body["stop"] = stops
-    body.update(_more_settings(settings, stream))
+    body.update(_more_settings({"temperature": temperature, "top_p": top_p, **settings}, stream))
     if options:
         check_finite(dict(options), "options")
         body["options"] = dict(options)
@@ -85,15 +76,15 @@ def generate_call(
 
 
 def _more_settings(settings: Mapping[str, Any], stream: bool) -> dict[str, Any]:
-    """The fields of ``GenerateSettings`` beyond the length, temperature, top_p and stop, checked; as sent."""
-    if not settings:
-        return {}
+    """The fields of ``GenerateSettings`` but the length and ``stop``, checked against it; as sent."""
     try:
         checked = GenerateSettings.model_validate(settings)
     except ValidationError as exc:
         raise ValueError(f"invalid generation request: {exc}") from exc
     more = checked.model_dump(exclude_none=True)
     check_finite(more, "request")
+    if more.get("logprobs") is False:  # asking for none is not asking: a whole answer may say so
+        del more["logprobs"]
     if ("logprobs" in more or "top_logprobs" in more) and not stream:
         raise ValueError("logprobs and top_logprobs need a stream: /v1/generate sends them with stream_generate only")
     if more.get("top_logprobs") and not more.get("logprobs"):

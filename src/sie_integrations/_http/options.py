@@ -121,10 +121,14 @@ def unnamed_server_hint(base_url: str | None, api_key: object) -> str | None:
     default was tried, and how to name a server or SIE's hosted service; None when one was named."""
     if base_url or os.environ.get("SIE_BASE_URL"):
         return None
-    named = f"name one with base_url= or SIE_BASE_URL: your server's URL, or {HOSTED_BASE_URL} for SIE's hosted service"
-    if api_key is not None or os.environ.get("SIE_API_KEY"):
-        return f"an API key is set but no server was named, so the local default {DEFAULT_BASE_URL} was tried; {named}"
-    return f"no server was named, so the local default {DEFAULT_BASE_URL} was tried; {named}"
+    name = (
+        f"set SIE_BASE_URL (or base_url, --base-url) to your server's URL, or to {HOSTED_BASE_URL} for SIE's "
+        "hosted service"
+    )
+    key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    if key or os.environ.get("SIE_API_KEY"):
+        return f"an API key is set but no server was named, so the local default {DEFAULT_BASE_URL} was tried: {name}"
+    return f"no server was named, so the local default {DEFAULT_BASE_URL} was tried: {name}"
 
 
 class EnvKey(SecretStr):

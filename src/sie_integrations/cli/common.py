@@ -17,7 +17,16 @@ from pydantic import SecretStr
 from .._http.client import SIEClient
 from .._http.config import ClientConfig
 from .._http.options import ClientOptions, env_key_for, resolve_base_url
-from ..errors import ModelNotFoundError, SIEConnectionError, SIEError, SIETimeoutError
+from ..errors import (
+    AccountInactiveError,
+    InsufficientCreditsError,
+    ModelNotFoundError,
+    RelayUnavailableError,
+    SIEConnectionError,
+    SIEError,
+    SIETimeoutError,
+    SpendLimitError,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -175,6 +184,8 @@ def error_line(error: BaseException, base_url: str) -> str:
         return f"the server is not reachable at {base_url}: {text} — {start_hint(base_url)}"
     if isinstance(error, ModelNotFoundError):
         return f"{text} — `sie-integrations doctor` lists the models the server has"
+    if isinstance(error, AccountInactiveError | RelayUnavailableError | InsufficientCreditsError | SpendLimitError):
+        return text  # the key is fine: the account or its billing says no
     if isinstance(error, SIEError) and error.status_code in (401, 403):
         return f"{text} — check the API key (--api-key or SIE_API_KEY)"
     return text

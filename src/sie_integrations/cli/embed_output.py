@@ -62,9 +62,10 @@ class Sidecar:
     def from_json(raw: Any) -> Sidecar:
         if not isinstance(raw, dict) or not isinstance(raw.get("version"), int):
             raise ValueError("not a progress or record file of sie-integrations embed")
-        if raw["version"] != SIDECAR_VERSION:
+        if raw["version"] not in (2, SIDECAR_VERSION):  # 2: before --options, so made with none
             raise ValueError(f"written by another version of sie-integrations (format {raw['version']})")
-        key = RunKey(**{name: raw[name] for name in RunKey.__dataclass_fields__})
+        named = {name: raw[name] for name in RunKey.__dataclass_fields__ if name != "options"}
+        key = RunKey(**named, options=raw.get("options", {}))
         dims, count, digest = raw.get("dims"), raw.get("count", 0), raw.get("output_sha256")
         if not (dims is None or isinstance(dims, int)) or not isinstance(count, int):
             raise ValueError("bad dims or count")

@@ -11,11 +11,11 @@ from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import Field
 
 from .._adapters.connection import SIEConnection
-from .._adapters.generation import Generating, StreamedText, completed, generate_args, total_usage
+from .._adapters.generation import Generating, StreamedText, completed, total_usage
 from .._core.batches import Batch, singles
 from .._core.concurrency import Limit
 from .._http.dispatch import arun_batches, run_batches
-from ..types import GenerateResult
+from ..types import GenerateChunk, GenerateResult
 from ._errors import langchain_errors
 
 
@@ -24,10 +24,12 @@ def _generation(result: GenerateResult, stops: list[str]) -> Generation:
     return Generation(text=text, generation_info=info)
 
 
-def _chunk(text: str, info: dict[str, Any] | None) -> GenerationChunk | None:
-    """Shown text as a chunk; the last one carries the finish reason, usage and timings; empty ones are dropped."""
-    if info is not None:
-        return GenerationChunk(text=text, generation_info=info)
+def _chunk(text: str, info: dict[str, Any] | None, event: GenerateChunk) -> GenerationChunk | None:
+    """Shown text as a chunk, with its tokens' ``logprobs`` when asked; the last one carries the finish reason,
+    usage and timings; empty ones are dropped."""
+    extra = {"logprobs": event.logprobs} if event.logprobs else {}
+    if info is not None or extra:
+        return GenerationChunk(text=text, generation_info={**(info or {}), **extra})
     return GenerationChunk(text=text) if text else None
 
 
@@ -86,7 +88,7 @@ class SIELLM(SIEConnection, Generating, BaseLLM):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        return self._defaults()
+        return {**self._defaults(), **self._options()}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -103,7 +105,7 @@ class SIELLM(SIEConnection, Generating, BaseLLM):
         return params
 
     def _args(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        return generate_args(self._default_params, stop if stop is not None else self.stop, kwargs)
+        return self._generate_args(stop if stop is not None else self.stop, kwargs)
 
     def _limit(self) -> Limit:
         return Limit(pinned=self.max_concurrency)
@@ -175,7 +177,7 @@ class SIELLM(SIEConnection, Generating, BaseLLM):
         text = StreamedText(self.model, args.get("stop", []))
         with langchain_errors(), self.client.stream_generate(self.model, prompt, **args) as stream:
             for event in stream:
-                chunk = _chunk(*text.feed(event))
+                chunk = _chunk(*text.feed(event), event)
                 if chunk is not None:
                     if run_manager and chunk.text:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -193,7 +195,7 @@ class SIELLM(SIEConnection, Generating, BaseLLM):
         with langchain_errors():
             async with self.async_client.stream_generate(self.model, prompt, **args) as stream:
                 async for event in stream:
-                    chunk = _chunk(*text.feed(event))
+                    chunk = _chunk(*text.feed(event), event)
                     if chunk is not None:
                         if run_manager and chunk.text:
                             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)

@@ -26,7 +26,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 from pydantic import Field
 
-from .._adapters.generation import Generating, StreamedText, completed, generate_args
+from .._adapters.generation import Generating, StreamedText, completed
 from ..types import GenerateChunk, GenerateResult
 from ._base import LlamaIndexConnection
 
@@ -44,13 +44,15 @@ class _Accumulated:
         self.text = ""
 
     def feed(self, chunk: GenerateChunk) -> CompletionResponse | None:
+        """The response for ``chunk``, with its tokens' ``logprobs`` in ``additional_kwargs`` when asked."""
         delta, info = self._stream.feed(chunk)
         self.text += delta
+        extra = {"logprobs": chunk.logprobs} if chunk.logprobs else {}
         if info is not None:
             return CompletionResponse(
-                text=self.text, delta=delta, raw={"text": self.text, **info}, additional_kwargs=info
+                text=self.text, delta=delta, raw={"text": self.text, **info}, additional_kwargs={**info, **extra}
             )
-        return CompletionResponse(text=self.text, delta=delta) if delta else None
+        return CompletionResponse(text=self.text, delta=delta, additional_kwargs=extra) if delta or extra else None
 
 
 class SIELLM(LlamaIndexConnection, Generating, CustomLLM):
@@ -88,7 +90,7 @@ class SIELLM(LlamaIndexConnection, Generating, CustomLLM):
 
     def _args(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         stop = kwargs.pop("stop", None)
-        return generate_args(self._defaults(), stop if stop is not None else self.stop, kwargs)
+        return self._generate_args(stop if stop is not None else self.stop, kwargs)
 
     def _prompt(self, prompt: str, formatted: bool) -> str:
         return prompt if formatted or self.completion_to_prompt is None else self.completion_to_prompt(prompt)
@@ -137,7 +139,8 @@ class SIELLM(LlamaIndexConnection, Generating, CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """Continue ``prompt``; keyword arguments override ``max_new_tokens``, ``temperature``, ``top_p``, ``stop``.
+        """Continue ``prompt``; keyword arguments override the model's fields (``max_new_tokens``, ``temperature``,
+        ``seed``, ``options``, ...) and ``stop``.
 
         Args:
             prompt: The text to continue (no chat template is applied).

@@ -21,6 +21,7 @@ from sie_integrations.langchain import (
     SIEReranker,
     SIESparseEncoder,
 )
+from tests.support.images import RED
 from tests.support.live import MINILM
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
@@ -36,6 +37,9 @@ USES: dict[str, Use] = {
     "multivector": lambda o, url: SIEMultiVectorEmbeddings(
         model="sie-fake-full", options=o, base_url=url
     ).embed_documents(["hi"]),
+    "image embeddings": lambda o, url: SIEEmbeddings(model="sie-fake-full", options=o, base_url=url).embed_image(
+        [str(RED)]
+    ),
     "reranker": lambda o, url: SIEReranker(model="sie-fake", options=o, base_url=url).compress_documents(DOCS, "who?"),
     "maxsim": lambda o, url: SIEMaxSimReranker(model="sie-fake-full", options=o, base_url=url).compress_documents(
         DOCS, "who?"

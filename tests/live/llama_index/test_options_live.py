@@ -16,10 +16,12 @@ from sie_integrations.llama_index import (
     SIEEmbeddings,
     SIEExtractor,
     SIEMaxSimReranker,
+    SIEMultiModalEmbedding,
     SIEMultiVectorEmbeddings,
     SIEReranker,
     SIESparseEmbeddings,
 )
+from tests.support.images import RED
 from tests.support.live import MINILM
 
 pytestmark = [pytest.mark.live, pytest.mark.vcr]
@@ -37,6 +39,9 @@ USES: dict[str, Use] = {
     "multivector": lambda o, url: SIEMultiVectorEmbeddings(
         model="sie-fake-full", options=o, base_url=url
     ).get_text_embeddings(["hi"]),
+    "image embeddings": lambda o, url: SIEMultiModalEmbedding(
+        model_name="sie-fake-full", options=o, base_url=url
+    ).get_image_embedding(str(RED)),
     "reranker": lambda o, url: SIEReranker(model="sie-fake", options=o, base_url=url).postprocess_nodes(
         NODES, QueryBundle("who?")
     ),
