@@ -107,6 +107,18 @@ def test_a_copy_or_pickle_starts_afresh_with_the_same_settings() -> None:
     assert pickle.loads(pickle.dumps(Limit(pinned=5))).value == 5
 
 
+def test_without_timing_the_clients_noise_does_not_end_the_doubling() -> None:
+    """With no timing headers the latency per unit of cost is all there is, the client's own noise in it: an
+    answer 20% slower than the best is noise, not a queue. It used to end the doubling (a limit of 5 here), so a
+    16-slot cluster sending no timing got half the best fixed setting's throughput in a job of 64 requests."""
+    limit = Limit()
+    answer(limit, Sample(latency=0.10, cost=1000), 2)
+    answer(limit, Sample(latency=0.12, cost=1000), 4)
+    assert limit.value == 8
+    answer(limit, Sample(latency=0.16, cost=1000), 8)  # waited over half its work: a queue, the doubling ends
+    assert limit.value < 16
+
+
 def test_a_pinned_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="max_concurrency must be >= 1"):
         Limit(pinned=0)

@@ -9,7 +9,8 @@ long or the server refuses them:
   says how long the request sat in its queue, that counts too: it has none of the client's noise.
 - Below ``LOW`` the limit grows, but only on answers to requests sent with the whole limit in use:
   by one per answer at first (doubling every round trip) until the server reports any queue
-  (``SLOW_START_EXIT``), then by one per round trip.
+  (``SLOW_START_EXIT``; a server that sends no timing: until an answer waits ``LOW``, since the client's own
+  noise is in its latencies), then by one per round trip.
 - Above ``HIGH`` it shrinks towards the limit that would queue ``LOW``.
 - A refusal (429, 503 ``QUEUE_FULL``) cuts it by ``BACKOFF``, and the limit then creeps past that
   point only once every ``PROBE_EVERY`` good answers.
@@ -118,13 +119,13 @@ class Limit:
                     self._ceiling = ceiling
                 return
             own, smoothed = self._queueing(sample)
-            told = sample.queued / sample.work if sample.queued is not None and sample.work else own
+            told = sample.queued / sample.work if sample.queued is not None and sample.work else None
             if smoothed > HIGH:
                 self._cut(ticket, self._limit * max(0.5, (1 + LOW) / (1 + smoothed)))
             else:
-                if told > SLOW_START_EXIT or own > LOW:
+                if (told is not None and told > SLOW_START_EXIT) or own > LOW:
                     self._slow_start = False
-                if told < LOW and own < LOW and sample.full:
+                if (told is None or told < LOW) and own < LOW and sample.full:
                     self._grow()
 
     def _queueing(self, sample: Sample) -> tuple[float, float]:
