@@ -288,10 +288,10 @@ def embedding_suite(
 
 
 class Cluster:
-    """``cluster_server.py`` with ``slots`` slots, in its own process."""
+    """``cluster_server.py`` with ``slots`` slots (and ``extra`` arguments), in its own process."""
 
-    def __init__(self, slots: int) -> None:
-        command = [OURS, str(HERE / "cluster_server.py"), "--port", str(CLUSTER_PORT), "--slots", str(slots)]
+    def __init__(self, slots: int, extra: tuple[str, ...] = ()) -> None:
+        command = [OURS, str(HERE / "cluster_server.py"), "--port", str(CLUSTER_PORT), "--slots", str(slots), *extra]
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if not line.startswith("READY"):
@@ -303,22 +303,65 @@ class Cluster:
         self.proc.wait(10)
 
 
+def cluster_runs(
+    slots: int, extra: tuple[str, ...], clients: dict[str, tuple[Path | str, dict]], job: dict, reps: int
+) -> dict[str, list[dict]]:
+    """Each client ``reps`` times, a fresh process each, against ``cluster_server.py`` with ``slots`` slots and
+    ``extra`` arguments, on ``job`` (the worker's kind, count, ...); each run with the refusals the server sent."""
+    cluster = Cluster(slots, extra)
+    try:
+        runs: dict[str, list[dict]] = {name: [] for name in clients}
+        for _ in range(reps):
+            for name, (py, base) in clients.items():
+                cfg = {**base, **job, "model": "simulated", "base_url": cluster.url}
+                result = run_worker(py, "embed_worker.py", cfg)
+                with urllib.request.urlopen(cluster.url + "/stats") as answer:
+                    result["refusals"] = json.loads(answer.read())["refusals"]
+                runs[name].append(result)
+    finally:
+        cluster.close()
+    return runs
+
+
+HEADERLESS = ("--no-timing", "--base", "0.05", "--per-item", "0.0002", "--per-char", "0", "--queue-per-slot", "2")
+"""A cluster behind a gateway that drops the timing headers: 50 ms + 0.2 ms an item, refusals past 2 x N waiting."""
+HEADERLESS_SLOTS = (1, 4, 16, 64)
+HEADERLESS_FIXED = (1, 2, 4, 8, 16, 32, 64, 128)
+HEADERLESS_CLIENTS: dict[str, tuple[Path | str, dict]] = {
+    ADAPTIVE: (OURS, {"client": "ours_lc"}),
+    **{
+        f"ours embed_documents, max_concurrency={n}": (OURS, {"client": "ours_lc", "max_concurrency": n})
+        for n in HEADERLESS_FIXED
+    },
+    "sie-langchain SIEEmbeddings (512 per call)": (SIE312_PY, {"client": "sie_langchain"}),
+}
+
+
+def headerless_suite(requests: int, reps: int, raw: dict) -> dict:
+    """Each client, a fresh process each, against a cluster that sends no timing headers, at 1, 4, 16 and 64
+    slots: ``requests`` batches of 256 short texts; seconds and refusals per run."""
+    out: dict = {}
+    job = {"kind": "short", "count": requests * 256, "batch_size": 256}
+    for slots in HEADERLESS_SLOTS:
+        runs = cluster_runs(slots, HEADERLESS, HEADERLESS_CLIENTS, job, reps)
+        raw[f"headerless {slots} slots x{requests}"] = runs
+        out[str(slots)] = {
+            name: {
+                "wall_s": med([r for r in rows if "error" not in r], "wall_s"),
+                "refusals": med([r for r in rows if "error" not in r], "refusals"),
+                "errors": [r["error"] for r in rows if "error" in r],
+            }
+            for name, rows in runs.items()
+        }
+        log(f"  {slots} slots: " + ", ".join(f"{n[-18:]}={s['wall_s'] or 0:.2f}s" for n, s in out[str(slots)].items()))
+    return out
+
+
 def cluster_suite(count: int, reps: int, raw: dict) -> dict:
     """Each client against the simulated cluster at 1, 4 and 16 slots; refusals counted per run."""
     out: dict = {}
     for slots in CLUSTER_SLOTS:
-        cluster = Cluster(slots)
-        try:
-            runs: dict[str, list[dict]] = {name: [] for name in CLUSTER_CLIENTS}
-            for _ in range(reps):
-                for name, (py, base) in CLUSTER_CLIENTS.items():
-                    cfg = {**base, "model": "simulated", "base_url": cluster.url, "kind": "mixed", "count": count}
-                    result = run_worker(py, "embed_worker.py", cfg)
-                    with urllib.request.urlopen(cluster.url + "/stats") as answer:
-                        result["refusals"] = json.loads(answer.read())["refusals"]
-                    runs[name].append(result)
-        finally:
-            cluster.close()
+        runs = cluster_runs(slots, (), CLUSTER_CLIENTS, {"kind": "mixed", "count": count}, reps)
         raw[f"cluster {slots} slots x{count}"] = runs
         out[str(slots)] = {
             name: {
@@ -482,6 +525,12 @@ def fmt(v: float | None, digits: int = 0) -> str:
     return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
+def slot_columns(table: dict) -> list[str]:
+    """The header rows of a table with a column per slot count."""
+    names = " | ".join(f"{s} slot{'s' if s != '1' else ''}" for s in table)
+    return [f"| client | {names} |", "|---|" + "---:|" * len(table)]
+
+
 def render(results: dict) -> str:
     lines: list[str] = []
     for target, title in [
@@ -561,8 +610,7 @@ def render(results: dict) -> str:
             "`Retry-After: 1`). Each cell: texts/s, then the share of the best fixed `max_concurrency` for that "
             "slot count (the target for adaptive is at least 0.90), then the refusals the server sent (median).",
             "",
-            "| client | " + " | ".join(f"{s} slot{'s' if s != '1' else ''}" for s in cluster) + " |",
-            "|---|" + "---:|" * len(cluster),
+            *slot_columns(cluster),
         ]
         bests = {
             slots: max(
@@ -578,6 +626,32 @@ def render(results: dict) -> str:
                 rate, best = s["texts_per_s"], bests[slots]
                 share = f"{rate / best:.2f}" if rate and best else "n/a"
                 cells.append(f"{fmt(rate)} / {share} / {fmt(s['refusals'])}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    headerless = results.get("headerless")
+    if headerless:
+        requests = results["meta"].get("headerless_requests", 0)
+        lines += [
+            f"### A cluster that sends no timing headers: {requests} requests of 256 short texts",
+            "",
+            "`cluster_server.py " + " ".join(HEADERLESS) + "`: N slots serving one request each, 50 ms + 0.2 ms an "
+            "item, `QUEUE_FULL` with `Retry-After: 1` past 2 x N waiting requests, and no `X-Queue-Time` / "
+            "`X-Total-Time`, as a gateway, an ingress or a proxy may send. Each cell: seconds (median), the share of "
+            "the best fixed `max_concurrency` for that slot count (best time / this time; the target for adaptive "
+            "is at least 0.90), and the refusals the server sent.",
+            "",
+            *slot_columns(headerless),
+        ]
+        fastest = {
+            slots: min((v["wall_s"] for k, v in rows.items() if "max_concurrency=" in k and v["wall_s"]), default=0)
+            for slots, rows in headerless.items()
+        }
+        for name in next(iter(headerless.values())):
+            cells = []
+            for slots, rows in headerless.items():
+                wall = rows[name]["wall_s"]
+                share = f"{fastest[slots] / wall:.2f}" if wall and fastest[slots] else "n/a"
+                cells.append(f"{fmt(wall, 2)} s / {share} / {fmt(rows[name]['refusals'])}" if wall else "n/a")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     dec = results.get("decode")
@@ -668,6 +742,7 @@ def update_readme(table: str) -> None:
 PART_KEYS = {
     "floor": "floor",
     "cluster": "cluster",
+    "headerless": "headerless",
     "stream": "streaming",
     "decode": "decode",
     "imports": "imports",
@@ -694,8 +769,9 @@ def keep_previous_parts(results: dict, previous: dict, ran: dict[str, bool], dat
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 repetition, smaller inputs")
-    ap.add_argument("--only", default="embed,floor,cluster,replay,decode,stream,imports")
+    ap.add_argument("--only", default="embed,floor,cluster,headerless,replay,decode,stream,imports")
     ap.add_argument("--cluster-count", type=int, default=5000, help="texts per call in the cluster part")
+    ap.add_argument("--headerless-requests", type=int, default=64, help="requests of 256 texts, headerless part")
     ap.add_argument("--floor-counts", default="512,5000", help="corpus sizes of the floor part (comma-separated)")
     ap.add_argument("--reps", type=int, help="repetitions (default 3, or 1 with --quick)")
     args = ap.parse_args()
@@ -733,6 +809,10 @@ def main() -> None:
     if "cluster" in only:
         log("the simulated cluster")
         results["cluster"] = cluster_suite(args.cluster_count // scale, reps, raw)
+
+    if "headerless" in only:
+        log("the simulated cluster without timing headers")
+        results["headerless"] = headerless_suite(args.headerless_requests, reps, raw)
 
     replay = None
     try:
@@ -778,6 +858,7 @@ def main() -> None:
         "quick": args.quick,
         "base_url": url,
         "cluster_count": args.cluster_count // scale,
+        "headerless_requests": args.headerless_requests,
     }
     ran = {"embed": "peer" in results["embeddings"], "replay": "replay" in results["embeddings"]}
     ran |= {part: part_key in results for part, part_key in PART_KEYS.items() if part not in ran}
