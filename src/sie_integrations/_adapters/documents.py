@@ -103,9 +103,9 @@ def plan(
             planned.append(pending_file(Path(source), format, check=check, max_bytes=max_bytes))
             continue
         document = _in_memory(source)
+        if check:  # its format told (and its size checked) now, so not again when it is sent
+            document = Pending(document, 0, format, max_bytes).read()
         planned.append(Pending(document, len(document.data), format, max_bytes))
-        if check:
-            planned[-1].read()
     return planned
 
 

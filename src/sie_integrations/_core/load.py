@@ -6,11 +6,12 @@ its asyncio task), so the code sending a batch learns how it went without a retu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from .reports import milliseconds
 
 
 @dataclass
@@ -49,19 +50,11 @@ def refused(delay: float) -> None:
         load.waited += delay
 
 
-def _milliseconds(headers: Mapping[str, str], name: str) -> float | None:
-    try:
-        value = float(headers.get(name) or "nan")
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
 def answered(headers: Mapping[str, str]) -> None:
     """Note the server's work time from the timing headers of its answer, when it sent them."""
     load = _current.get()
     if load is None:
         return
-    total, queue = _milliseconds(headers, "x-total-time"), _milliseconds(headers, "x-queue-time")
+    total, queue = milliseconds(headers.get("x-total-time")), milliseconds(headers.get("x-queue-time"))
     load.work = None if total is None else max(0.0, total - (queue or 0.0)) / 1000
     load.queued = None if total is None or queue is None else queue / 1000

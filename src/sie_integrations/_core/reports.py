@@ -18,7 +18,8 @@ HEADERS = {
 """The timing headers of a standalone server's answers (milliseconds), and the ``timing`` key each fills."""
 
 
-def _milliseconds(value: Any) -> float | None:
+def milliseconds(value: Any) -> float | None:
+    """A timing value (a number, or a header's text) in milliseconds; None unless finite and >= 0."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
@@ -33,7 +34,7 @@ def heard(report: ServerReport, body: Mapping[str, Any]) -> ServerReport:
     timing, usage = body.get("timing"), body.get("usage")
     if isinstance(timing, Mapping):
         report.timing.update(
-            {k: ms for k, v in timing.items() if isinstance(k, str) and (ms := _milliseconds(v)) is not None}
+            {k: ms for k, v in timing.items() if isinstance(k, str) and (ms := milliseconds(v)) is not None}
         )
     if isinstance(usage, Mapping):
         report.usage.update(
@@ -45,5 +46,5 @@ def heard(report: ServerReport, body: Mapping[str, Any]) -> ServerReport:
 def with_headers(report: ServerReport, headers: Mapping[str, str]) -> None:
     """The timing headers of the answer, where its body said nothing of them."""
     for header, key in HEADERS.items():
-        if key not in report.timing and (ms := _milliseconds(headers.get(header))) is not None:
+        if key not in report.timing and (ms := milliseconds(headers.get(header))) is not None:
             report.timing[key] = ms
