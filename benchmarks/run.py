@@ -20,9 +20,11 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -304,17 +306,30 @@ class Cluster:
 
 
 def cluster_runs(
-    slots: int, extra: tuple[str, ...], clients: dict[str, tuple[Path | str, dict]], job: dict, reps: int
+    slots: int,
+    extra: tuple[str, ...],
+    clients: dict[str, tuple[Path | str, dict]],
+    job: dict,
+    reps: int,
+    resize: tuple[float, int] | None = None,
 ) -> dict[str, list[dict]]:
     """Each client ``reps`` times, a fresh process each, against ``cluster_server.py`` with ``slots`` slots and
-    ``extra`` arguments, on ``job`` (the worker's kind, count, ...); each run with the refusals the server sent."""
+    ``extra`` arguments, on ``job`` (the worker's kind, count, ...); each run with the refusals the server sent.
+    ``resize``: ``(seconds, slots)``, the cluster's new size that long after each client process starts."""
     cluster = Cluster(slots, extra)
     try:
         runs: dict[str, list[dict]] = {name: [] for name in clients}
         for _ in range(reps):
             for name, (py, base) in clients.items():
                 cfg = {**base, **job, "model": "simulated", "base_url": cluster.url}
+                timer = None
+                if resize:
+                    timer = threading.Timer(resize[0], urllib.request.urlopen, [f"{cluster.url}/slots?n={resize[1]}"])
+                    timer.start()
                 result = run_worker(py, "embed_worker.py", cfg)
+                if timer:
+                    timer.cancel()
+                    urllib.request.urlopen(f"{cluster.url}/slots?n={slots}").read()
                 with urllib.request.urlopen(cluster.url + "/stats") as answer:
                     result["refusals"] = json.loads(answer.read())["refusals"]
                 runs[name].append(result)
@@ -327,33 +342,65 @@ HEADERLESS = ("--no-timing", "--base", "0.05", "--per-item", "0.0002", "--per-ch
 """A cluster behind a gateway that drops the timing headers: 50 ms + 0.2 ms an item, refusals past 2 x N waiting."""
 HEADERLESS_SLOTS = (1, 4, 16, 64)
 HEADERLESS_FIXED = (1, 2, 4, 8, 16, 32, 64, 128)
-HEADERLESS_CLIENTS: dict[str, tuple[Path | str, dict]] = {
-    ADAPTIVE: (OURS, {"client": "ours_lc"}),
-    **{
-        f"ours embed_documents, max_concurrency={n}": (OURS, {"client": "ours_lc", "max_concurrency": n})
-        for n in HEADERLESS_FIXED
-    },
-    "sie-langchain SIEEmbeddings (512 per call)": (SIE312_PY, {"client": "sie_langchain"}),
-}
+HEADERLESS_RESIZES = ((4, 16, 5.0), (16, 4, 2.0))
+"""(slots before, slots after, seconds after the client process starts): the cluster that grows, and shrinks."""
 
 
-def headerless_suite(requests: int, reps: int, raw: dict) -> dict:
-    """Each client, a fresh process each, against a cluster that sends no timing headers, at 1, 4, 16 and 64
-    slots: ``requests`` batches of 256 short texts; seconds and refusals per run."""
+def headerless_clients(fixed: Iterable[int]) -> dict[str, tuple[Path | str, dict]]:
+    return {
+        ADAPTIVE: (OURS, {"client": "ours_lc"}),
+        **{
+            f"ours embed_documents, max_concurrency={n}": (OURS, {"client": "ours_lc", "max_concurrency": n})
+            for n in fixed
+        },
+        "sie-langchain SIEEmbeddings (512 per call)": (SIE312_PY, {"client": "sie_langchain"}),
+    }
+
+
+def near(slots: int) -> list[int]:
+    """The fixed settings worth timing on a long job: from half the slots to four times (the best is among them)."""
+    return [n for n in HEADERLESS_FIXED if slots / 2 <= n <= 4 * slots]
+
+
+def headerless_cell(rows: list[dict]) -> dict:
+    ok = [r for r in rows if "error" not in r]
+    return {
+        "wall_s": med(ok, "wall_s"),
+        "refusals": med(ok, "refusals"),
+        "errors": [r["error"] for r in rows if "error" in r],
+    }
+
+
+def headerless_suite(requests: int, long_requests: int, reps: int, raw: dict) -> dict:
+    """Each client, a fresh process each, against a cluster that sends no timing headers: a job of ``requests``
+    batches of 256 short texts at 1, 4, 16 and 64 slots (every fixed setting); one of ``long_requests`` (the fixed
+    settings ``near`` the slot count); and the long job on a cluster that grows and one that shrinks mid-job."""
     out: dict = {}
-    job = {"kind": "short", "count": requests * 256, "batch_size": 256}
-    for slots in HEADERLESS_SLOTS:
-        runs = cluster_runs(slots, HEADERLESS, HEADERLESS_CLIENTS, job, reps)
-        raw[f"headerless {slots} slots x{requests}"] = runs
-        out[str(slots)] = {
-            name: {
-                "wall_s": med([r for r in rows if "error" not in r], "wall_s"),
-                "refusals": med([r for r in rows if "error" not in r], "refusals"),
-                "errors": [r["error"] for r in rows if "error" in r],
+    for count, fixed_for in ((requests, lambda _: HEADERLESS_FIXED), (long_requests, near)):
+        job = {"kind": "short", "count": count * 256, "batch_size": 256}
+        table = out[f"{count:,} requests"] = {}
+        for slots in HEADERLESS_SLOTS:
+            runs = cluster_runs(slots, HEADERLESS, headerless_clients(fixed_for(slots)), job, reps)
+            raw[f"headerless {slots} slots x{count}"] = runs
+            table[f"{slots} slot{'s' if slots > 1 else ''}"] = {
+                name: headerless_cell(rows) for name, rows in runs.items()
             }
-            for name, rows in runs.items()
-        }
-        log(f"  {slots} slots: " + ", ".join(f"{n[-18:]}={s['wall_s'] or 0:.2f}s" for n, s in out[str(slots)].items()))
+            log(
+                f"  {count} x {slots} slots: "
+                + ", ".join(
+                    f"{n[-18:]}={c['wall_s'] or 0:.2f}s"
+                    for n, c in table[f"{slots} slot{'s' if slots > 1 else ''}"].items()
+                )
+            )
+    job = {"kind": "short", "count": long_requests * 256, "batch_size": 256}
+    table = out[f"{long_requests:,} requests, the cluster resized mid-job"] = {}
+    for before, after, at in HEADERLESS_RESIZES:
+        fixed = [n for n in HEADERLESS_FIXED if min(before, after) <= n <= 4 * max(before, after)]
+        runs = cluster_runs(before, HEADERLESS, headerless_clients(fixed), job, reps, (at, after))
+        column = f"{before} -> {after} slots at {at:g} s"
+        raw[f"headerless {column} x{long_requests}"] = runs
+        table[column] = {name: headerless_cell(rows) for name, rows in runs.items()}
+        log(f"  {column}: " + ", ".join(f"{n[-18:]}={c['wall_s'] or 0:.2f}s" for n, c in table[column].items()))
     return out
 
 
@@ -628,32 +675,39 @@ def render(results: dict) -> str:
                 cells.append(f"{fmt(rate)} / {share} / {fmt(s['refusals'])}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
-    headerless = results.get("headerless")
-    if headerless:
-        requests = results["meta"].get("headerless_requests", 0)
+    headerless = results.get("headerless") or {}
+    for job, table in headerless.items():
         lines += [
-            f"### A cluster that sends no timing headers: {requests} requests of 256 short texts",
+            f"### A cluster that sends no timing headers: {job} of 256 short texts",
             "",
+            "| client | " + " | ".join(table) + " |",
+            "|---|" + "---:|" * len(table),
+        ]
+        fastest = {
+            column: min((v["wall_s"] for k, v in rows.items() if "max_concurrency=" in k and v["wall_s"]), default=0)
+            for column, rows in table.items()
+        }
+        names = list(dict.fromkeys(name for rows in table.values() for name in rows))
+        for name in sorted(
+            names, key=lambda n: (n != ADAPTIVE, "sie-langchain" in n, int(n.split("=")[-1]) if "=" in n else 0)
+        ):
+            cells = []
+            for column, rows in table.items():
+                wall = rows.get(name, {}).get("wall_s")
+                share = f"{fastest[column] / wall:.2f}" if wall and fastest[column] else "n/a"
+                cells.append(f"{fmt(wall, 2)} s / {share} / {fmt(rows[name]['refusals'])}" if wall else "—")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if headerless:
+        lines += [
             "`cluster_server.py " + " ".join(HEADERLESS) + "`: N slots serving one request each, 50 ms + 0.2 ms an "
             "item, `QUEUE_FULL` with `Retry-After: 1` past 2 x N waiting requests, and no `X-Queue-Time` / "
             "`X-Total-Time`, as a gateway, an ingress or a proxy may send. Each cell: seconds (median), the share of "
-            "the best fixed `max_concurrency` for that slot count (best time / this time; the target for adaptive "
-            "is at least 0.90), and the refusals the server sent.",
+            "the best fixed `max_concurrency` in that column (best time / this time; the target for adaptive is at "
+            "least 0.90), and the refusals the server sent; — where a fixed setting far from the slot count was not "
+            "timed on the long jobs.",
             "",
-            *slot_columns(headerless),
         ]
-        fastest = {
-            slots: min((v["wall_s"] for k, v in rows.items() if "max_concurrency=" in k and v["wall_s"]), default=0)
-            for slots, rows in headerless.items()
-        }
-        for name in next(iter(headerless.values())):
-            cells = []
-            for slots, rows in headerless.items():
-                wall = rows[name]["wall_s"]
-                share = f"{fastest[slots] / wall:.2f}" if wall and fastest[slots] else "n/a"
-                cells.append(f"{fmt(wall, 2)} s / {share} / {fmt(rows[name]['refusals'])}" if wall else "n/a")
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        lines.append("")
     dec = results.get("decode")
     if dec:
         n = dec["numpy_matrix"]["vectors"]
@@ -772,6 +826,7 @@ def main() -> None:
     ap.add_argument("--only", default="embed,floor,cluster,headerless,replay,decode,stream,imports")
     ap.add_argument("--cluster-count", type=int, default=5000, help="texts per call in the cluster part")
     ap.add_argument("--headerless-requests", type=int, default=64, help="requests of 256 texts, headerless part")
+    ap.add_argument("--headerless-long", type=int, default=1000, help="requests of the headerless part's long job")
     ap.add_argument("--floor-counts", default="512,5000", help="corpus sizes of the floor part (comma-separated)")
     ap.add_argument("--reps", type=int, help="repetitions (default 3, or 1 with --quick)")
     args = ap.parse_args()
@@ -812,7 +867,7 @@ def main() -> None:
 
     if "headerless" in only:
         log("the simulated cluster without timing headers")
-        results["headerless"] = headerless_suite(args.headerless_requests, reps, raw)
+        results["headerless"] = headerless_suite(args.headerless_requests, args.headerless_long, reps, raw)
 
     replay = None
     try:
@@ -858,7 +913,6 @@ def main() -> None:
         "quick": args.quick,
         "base_url": url,
         "cluster_count": args.cluster_count // scale,
-        "headerless_requests": args.headerless_requests,
     }
     ran = {"embed": "peer" in results["embeddings"], "replay": "replay" in results["embeddings"]}
     ran |= {part: part_key in results for part, part_key in PART_KEYS.items() if part not in ran}

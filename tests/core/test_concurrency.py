@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import copy
 import pickle
+from dataclasses import replace
 
 import pytest
 
-from sie_integrations._core.concurrency import BACKOFF, DEFAULT_CAP, INITIAL, PROBE_EVERY, Limit, Sample
-from tests.fakes.queueing import Server, length_sorted_batches, mixed_corpus, simulate
+from sie_integrations._core.concurrency import BACKOFF, DEFAULT_CAP, INITIAL, Limit, Sample
+from tests.fakes.queueing import HEADERLESS, Server, length_sorted_batches, mixed_corpus, simulate
 
 IDLE = Sample(latency=0.101, work=0.1)  # answered with no wait beyond the usual overhead
 
 
 def queued(ratio: float) -> Sample:
-    """An answer that waited ``ratio`` times its work time."""
-    return Sample(latency=0.101 + 0.1 * ratio, work=0.1)
+    """An answer that waited ``ratio`` times its work time in the server's queue, as the server says."""
+    return Sample(latency=0.101 + 0.1 * ratio, work=0.1, queued=0.1 * ratio)
 
 
 def answer(limit: Limit, sample: Sample, count: int = 1) -> None:
@@ -30,41 +31,52 @@ def answer(limit: Limit, sample: Sample, count: int = 1) -> None:
 def test_a_pinned_limit_never_moves() -> None:
     limit = Limit(pinned=3)
     answer(limit, IDLE, 50)
+    limit.refused(limit.sent(), 0)
     answer(limit, Sample(1.0, 0.1, refused=True), 5)
     assert limit.value == 3
 
 
-def test_it_starts_at_two_and_doubles_each_round_while_nothing_waits() -> None:
+def test_it_starts_with_a_burst_and_doubles_after_each_round_with_no_queue() -> None:
     limit = Limit()
-    assert limit.value == INITIAL == 2
-    answer(limit, IDLE, 2)
-    assert limit.value == 4
-    answer(limit, IDLE, 4)
-    assert limit.value == 8
+    assert limit.value == INITIAL == 16
+    answer(limit, IDLE, 15)
+    assert limit.value == 16  # not before the whole round is in
+    answer(limit, IDLE)
+    assert limit.value == 32
+    answer(limit, IDLE, 32)
+    assert limit.value == 64
 
 
 def test_it_never_passes_its_cap() -> None:
     limit = Limit()
-    answer(limit, IDLE, 500)
-    assert limit.value == DEFAULT_CAP
+    answer(limit, IDLE, 1000)
+    assert limit.value == DEFAULT_CAP == 128
 
 
 def test_answers_sent_below_the_limit_do_not_grow_it() -> None:
     limit = Limit()
-    answer(limit, Sample(0.101, 0.1, full=False), 20)  # the caller had fewer batches than the limit
-    assert limit.value == INITIAL
+    answer(limit, IDLE, INITIAL)  # the first burst counts as using the whole limit
+    assert limit.value == 2 * INITIAL
+    answer(limit, Sample(0.101, 0.1, full=False), 200)  # the caller had fewer batches than the limit
+    assert limit.value == 2 * INITIAL
 
 
 def test_a_queue_of_about_one_batch_holds_the_limit() -> None:
     limit = Limit()
-    answer(limit, IDLE, 2)
-    answer(limit, queued(1.0), 40)
-    assert limit.value == 4
+    answer(limit, queued(1.0), 200)
+    assert limit.value == INITIAL
+
+
+def test_a_short_queue_grows_it_by_one_a_round() -> None:
+    limit = Limit(initial=8)
+    answer(limit, queued(0.3), 9)  # waited, but under LOW: one more per round trip
+    assert limit.value == 9
+    answer(limit, queued(0.3), 10)
+    assert limit.value == 10
 
 
 def test_long_waits_cut_the_limit_once_per_round() -> None:
     limit = Limit()
-    answer(limit, IDLE, 14)  # 16
     tickets = [limit.sent() for _ in range(16)]
     limit.done(tickets[0], queued(5.0))
     after_one = limit.value
@@ -76,47 +88,86 @@ def test_long_waits_cut_the_limit_once_per_round() -> None:
     assert limit.value == 4
 
 
-def test_a_refusal_backs_off_and_the_limit_creeps_back_only_slowly() -> None:
+def test_a_refusal_brings_it_down_to_what_the_server_holds() -> None:
+    """A burst of 16 to a server that holds 3: each refusal says how many it holds, and that is the limit."""
     limit = Limit()
-    answer(limit, IDLE, 6)  # 8
-    assert limit.value == 8
-    answer(limit, Sample(0.2, 0.1, refused=True))
+    tickets = [limit.sent() for _ in range(16)]
+    holding = 15
+    for ticket in tickets[3:]:  # 13 refused, one after another, each giving up its place
+        limit.refused(ticket, holding)
+        holding -= 1
+    assert limit.value == 3
+    answer(limit, queued(2.0), 100)  # the server's queue, of 2, shows in every answer
+    assert limit.value == 3
+
+
+def test_after_a_refusal_it_grows_back_to_the_ceiling_and_no_further_until_a_round_is_idle() -> None:
+    limit = Limit(initial=8)
+    limit.refused(limit.sent(), 7)  # a server that holds 7
     assert limit.value == int(8 * BACKOFF) == 6
-    answer(limit, IDLE, 20)  # grows back to just below the refused limit, and stays there
+    answer(limit, queued(0.3), 200)  # a short queue: one more a round trip, up to what the server held
     assert limit.value == 7
-    answer(limit, IDLE, PROBE_EVERY)
-    assert limit.value == 8
+    answer(limit, IDLE, 14)  # a whole round with no queue at all: the cluster has grown
+    assert limit.value == 14
+
+
+def test_refusals_count_when_they_happen_not_when_the_request_ends() -> None:
+    limit = Limit()
+    answer(limit, Sample(5.0, 0.1, refused=True), 20)  # the latencies of refused requests say nothing
+    assert limit.value == INITIAL
 
 
 def test_without_server_timing_latency_per_unit_of_cost_stands_in() -> None:
-    limit = Limit()
-    answer(limit, Sample(0.1, None, cost=1000), 6)  # 8
-    assert limit.value == 8
-    answer(limit, Sample(0.2, None, cost=2000), 4)  # twice the size, twice the time: no queue
-    assert limit.value > 8
-    before = limit.value
+    limit = Limit(initial=8)
+    answer(limit, Sample(0.1, None, cost=1000), 8)
+    assert limit.value == 16
+    answer(limit, Sample(0.2, None, cost=2000), 16)  # twice the size, twice the time: no queue
+    assert limit.value == 32
     answer(limit, Sample(0.8, None, cost=1000))  # eight times the time for the same size
-    assert limit.value < before
+    assert limit.value < 32
+
+
+def test_without_timing_batches_of_other_sizes_are_not_compared() -> None:
+    """Length-sorted batches cost more and more through a job; a batch is compared with those of about its own
+    cost. Before, the least latency per unit of cost came from the biggest batches (whose fixed overhead is spread
+    thinnest), so every queue looked like none, and a one-slot server refused 918 of 1,000 requests."""
+    limit = Limit(initial=4)
+    answer(limit, Sample(0.05, None, cost=100), 4)  # small batches: 0.5 ms a unit
+    answer(limit, Sample(0.25, None, cost=1000), 8)  # ten times the cost, 0.25 ms a unit: not a faster server
+    assert limit.value == 16
+    answer(limit, Sample(0.75, None, cost=1000))  # three times its peers: a queue
+    assert limit.value == 16  # holds (the doubling needs a round with no queue)
+    answer(limit, Sample(2.5, None, cost=1000))  # ten times: cut
+    assert limit.value < 16
+
+
+def test_without_timing_the_clients_noise_does_not_stop_the_doubling() -> None:
+    """With no timing headers the latency per unit of cost is all there is, the client's own noise in it: an
+    answer 20% slower than the best is noise, not a queue."""
+    limit = Limit(initial=4)
+    answer(limit, Sample(latency=0.10, cost=1000), 1)
+    answer(limit, Sample(latency=0.12, cost=1000), 3)
+    assert limit.value == 8
+    answer(limit, Sample(latency=0.16, cost=1000), 8)  # waited over half its work: a queue, the doubling ends
+    assert limit.value == 8
+
+
+def test_a_work_time_longer_than_the_request_is_not_trusted() -> None:
+    """A work time longer than the whole round trip is not this request's (a replay, a cache): latency per unit of
+    cost stands in, as if the server sent no timing."""
+    limit = Limit(initial=4)
+    answer(limit, Sample(latency=0.01, work=0.5, cost=10), 4)
+    assert limit.value == 8
+    answer(limit, Sample(latency=0.05, work=0.5, cost=10))  # five times the others: a queue
+    assert limit.value < 8
 
 
 def test_a_copy_or_pickle_starts_afresh_with_the_same_settings() -> None:
-    limit = Limit(cap=8)
+    limit = Limit(initial=4, cap=8)
     answer(limit, IDLE, 10)
     for clone in (copy.deepcopy(limit), pickle.loads(pickle.dumps(limit))):
-        assert clone.value == INITIAL and clone.cap == 8
+        assert clone.value == 4 and clone.cap == 8
     assert pickle.loads(pickle.dumps(Limit(pinned=5))).value == 5
-
-
-def test_without_timing_the_clients_noise_does_not_end_the_doubling() -> None:
-    """With no timing headers the latency per unit of cost is all there is, the client's own noise in it: an
-    answer 20% slower than the best is noise, not a queue. It used to end the doubling (a limit of 5 here), so a
-    16-slot cluster sending no timing got half the best fixed setting's throughput in a job of 64 requests."""
-    limit = Limit()
-    answer(limit, Sample(latency=0.10, cost=1000), 2)
-    answer(limit, Sample(latency=0.12, cost=1000), 4)
-    assert limit.value == 8
-    answer(limit, Sample(latency=0.16, cost=1000), 8)  # waited over half its work: a queue, the doubling ends
-    assert limit.value < 16
 
 
 def test_a_pinned_limit_below_one_is_refused() -> None:
@@ -126,7 +177,7 @@ def test_a_pinned_limit_below_one_is_refused() -> None:
 
 # --- against the modelled server ---------------------------------------------------------------
 
-FIXED = (1, 2, 4, 8, 16, 32, 64)
+FIXED = (1, 2, 4, 8, 16, 32, 64, 128)
 WORKLOADS = {
     "one call of 20,000 texts, 256 per request": [length_sorted_batches(mixed_corpus(20_000), 256)],
     "one call of 20,000 texts, 64 per request": [length_sorted_batches(mixed_corpus(20_000), 64)],
@@ -135,15 +186,46 @@ WORKLOADS = {
 }
 
 
+def best_fixed(server: Server, calls: list[list[tuple[int, int]]], **how: object) -> float:
+    return max(simulate(server, calls, Limit(pinned=n), **how).throughput for n in FIXED)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timing", [True, False], ids=["timing", "no timing"])
 @pytest.mark.parametrize("slots", [1, 4, 16])
 @pytest.mark.parametrize("workload", list(WORKLOADS))
-def test_adaptive_reaches_nine_tenths_of_the_best_fixed_limit(slots: int, workload: str) -> None:
+def test_adaptive_reaches_nine_tenths_of_the_best_fixed_limit(slots: int, workload: str, timing: bool) -> None:
+    """Or, where the first call is over before a refusal's ``Retry-After`` (the whole call of 20 requests on 4
+    slots takes 0.75 s), within that one wait of it: the first burst's refused requests wait it out at the end."""
     server, calls = Server(slots), WORKLOADS[workload]
-    fixed = {n: simulate(server, calls, Limit(pinned=n)).throughput for n in FIXED}
-    adaptive = simulate(server, calls, Limit())
-    best = max(fixed.values())
-    assert adaptive.throughput >= 0.9 * best, (adaptive.throughput / best, fixed)
-    assert adaptive.throughput >= 0.95 * fixed[2]  # where the old default of 2 is best, it stays near it
+    adaptive = simulate(server, calls, Limit(), timing=timing)
+    best = best_fixed(server, calls, timing=timing)
+    first = best_fixed(server, calls[:1], timing=timing)
+    short = sum(items for items, _ in calls[0]) / first < server.retry_wait
+    texts = sum(items for batches in calls for items, _ in batches)
+    assert adaptive.seconds <= texts / best / 0.9 + (server.retry_wait if short and adaptive.refusals else 0)
+    assert adaptive.throughput >= 0.95 * simulate(server, calls, Limit(pinned=2)).throughput  # the old default
+
+
+@pytest.mark.parametrize(
+    ("requests", "slots"), [(64, 1), (64, 4), (64, 16), (1000, 1), (1000, 4), (1000, 16), (1000, 64)]
+)
+def test_a_cluster_without_timing_headers_is_found_in_one_job(requests: int, slots: int) -> None:
+    """The benchmarks' headerless cluster (50 ms + 0.2 ms an item, ``QUEUE_FULL`` past 2 x N waiting, no timing
+    headers): a fresh limit reaches 0.9 of the best fixed setting within the job."""
+    server, calls = replace(HEADERLESS, slots=slots), [[(256, 60)] * requests]
+    adaptive = simulate(server, calls, Limit(), timing=False)
+    assert adaptive.throughput >= 0.9 * best_fixed(server, calls, timing=False)
+    assert adaptive.refusals <= max(0, INITIAL - 3 * slots)  # only the first burst's, past what the server holds
+
+
+@pytest.mark.parametrize(("before", "after"), [(4, 16), (16, 4)])
+def test_it_follows_a_cluster_that_grows_or_shrinks_mid_job(before: int, after: int) -> None:
+    server, calls = replace(HEADERLESS, slots=before), [[(256, 60)] * 1000]
+    resize = (2.0, after)
+    adaptive = simulate(server, calls, Limit(), timing=False, resize=resize)
+    assert adaptive.throughput >= 0.9 * best_fixed(server, calls, timing=False, resize=resize)
+    settled = adaptive.limits[-100:]
+    assert min(settled) >= after and max(settled) <= 3 * after  # every new slot busy, within the server's queue
 
 
 @pytest.mark.parametrize("slots", [1, 4, 16])
@@ -153,7 +235,7 @@ def test_adaptive_settles_between_the_slot_count_and_the_server_queue(slots: int
     settled = run.limits[len(run.limits) // 2 :]
     assert min(settled) >= min(slots, 2)  # every slot kept busy (2 pipelines a single slot)
     assert max(settled) <= 2 * slots + 2  # no standing queue of more than a round
-    assert run.refusals == 0
+    assert run.refusals <= INITIAL
 
 
 def test_adaptive_backs_off_a_server_that_refuses() -> None:
@@ -163,5 +245,22 @@ def test_adaptive_backs_off_a_server_that_refuses() -> None:
     pinned = simulate(server, calls, Limit(pinned=16))
     adaptive = simulate(server, calls, Limit())
     assert pinned.refusals > 100
-    assert adaptive.refusals <= 3
+    assert adaptive.refusals <= INITIAL - 4  # the first burst's only
     assert max(adaptive.limits[len(adaptive.limits) // 4 :]) <= 4
+
+
+def test_without_timing_a_length_sorted_job_does_not_hammer_one_slot() -> None:
+    """Before, 918 refusals in 1,000 requests: growing batches looked faster per unit of cost than the first."""
+    calls = [length_sorted_batches(mixed_corpus(64_000), 64)]
+    run = simulate(Server(1), calls, Limit(), timing=False)
+    assert run.refusals <= INITIAL
+
+
+def test_a_server_that_refuses_rather_than_queue_is_probed_less_and_less_often() -> None:
+    """No queue at all: every answer looks idle, so each round would double into refusals. Each step past the last
+    refusal that is refused again doubles the idle rounds spent before the next (up to ``MOST_PATIENCE``)."""
+    server, calls = replace(HEADERLESS, slots=4, queue_per_slot=0), [[(256, 60)] * 1000]
+    adaptive = simulate(server, calls, Limit(), timing=False)
+    best = max(simulate(server, calls, Limit(pinned=n), timing=False).throughput for n in (2, 4, 8))
+    assert adaptive.throughput >= 0.9 * best
+    assert adaptive.refusals <= 50  # a round every 2, 4, ... 64 rounds, of 250; the first burst's 12

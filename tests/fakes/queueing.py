@@ -2,11 +2,13 @@
 
 Every time here is simulated, so results are exact and the same on any machine: no test asserts a timing.
 The server runs up to ``slots`` batches at once, first come first served, and sends its work time with each
-answer (as ``X-Total-Time`` less ``X-Queue-Time``). A batch takes ``base + per_char * items * longest``
-seconds (the server pads to the longest text). It refuses a batch (503 ``QUEUE_FULL``, ``Retry-After: 1``)
-when its pending items (running and queued) would pass ``pending_items`` per slot, as a standalone server
-does past 512; the client sends it again ``retry_wait`` seconds later. The client keeps ``limit.value``
-batches in flight, like ``run_batches``.
+answer (as ``X-Total-Time`` less ``X-Queue-Time``) unless ``timing=False``. A batch takes
+``base + per_item * items + per_char * items * longest`` seconds (the server pads to the longest text). It
+refuses a batch (503 ``QUEUE_FULL``, ``Retry-After: 1``) when its pending items (running and queued) would pass
+``pending_items`` per slot, as a standalone server does past 512, or when ``queue_per_slot`` times its slots
+are already waiting, as a cluster's gateway may. The client keeps ``limit.value`` batches in flight, like
+``run_batches``: a refused batch gives up its place, waits ``retry_wait`` seconds, then takes the next place
+free before any new batch. ``resize`` changes the number of slots mid-run.
 """
 
 from __future__ import annotations
@@ -43,11 +45,17 @@ class Server:
     pending_items: int = 512
     base: float = 0.005
     per_char: float = 2.3e-6
+    per_item: float = 0.0
     overhead: float = 0.001
     retry_wait: float = 1.25
+    queue_per_slot: int | None = None
 
     def service(self, batch: Batch) -> float:
-        return self.base + self.per_char * batch[0] * batch[1]
+        return self.base + self.per_item * batch[0] + self.per_char * batch[0] * batch[1]
+
+
+HEADERLESS = Server(1, pending_items=10**9, base=0.05, per_char=0.0, per_item=0.0002, retry_wait=1.0, queue_per_slot=2)
+"""The benchmarks' cluster without timing headers (``benchmarks/run.py --only headerless``), on one slot."""
 
 
 @dataclass
@@ -55,7 +63,6 @@ class Job:
     batch: Batch
     ticket: int
     sent: float
-    full: bool
     waited: float = 0.0
     arrived: float = 0.0
     queued: float = 0.0
@@ -80,18 +87,30 @@ class Simulation:
 
     def __init__(self, server: Server, limit: Limit, *, timing: bool = True) -> None:
         self.server, self.limit, self.timing = server, limit, timing
+        self.slots = server.slots
         self.clock = 0.0
         self._events: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._busy = self._pending = 0
         self._queue: deque[Job] = deque()
         self._todo: deque[Batch] = deque()
+        self._returning: deque[Job] = deque()
         self._in_flight = self._answered = 0
         self.refusals = 0
         self.limits: list[int] = []
 
     def _at(self, delay: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._events, (self.clock + delay, next(self._order), action))
+
+    def resize(self, after: float, slots: int) -> None:
+        """The server has ``slots`` slots from ``after`` seconds on."""
+
+        def change() -> None:
+            self.slots = slots
+            while self._queue and self._busy < self.slots:
+                self._start(self._queue.popleft())
+
+        self._at(after, change)
 
     def _start(self, job: Job) -> None:
         self._busy += 1
@@ -102,40 +121,61 @@ class Simulation:
     def _end(self, job: Job, work: float) -> None:
         self._busy -= 1
         self._pending -= job.batch[0]
-        if self._queue:
+        if self._queue and self._busy < self.slots:
             self._start(self._queue.popleft())
         self._at(self.server.overhead, lambda: self._answer(job, work))
 
+    def _full(self, items: int) -> bool:
+        server = self.server
+        if self._pending + items > server.pending_items * self.slots:
+            return True
+        waiting = self._busy >= self.slots and len(self._queue) >= (server.queue_per_slot or 0) * self.slots
+        return server.queue_per_slot is not None and waiting
+
     def _arrive(self, job: Job) -> None:
-        items = job.batch[0]
-        if self._pending + items > self.server.pending_items * self.server.slots:
+        if self._full(job.batch[0]):
             self.refusals += 1
-            job.waited += self.server.retry_wait
-            self._at(self.server.overhead + self.server.retry_wait, lambda: self._arrive(job))
+            self._at(self.server.overhead, lambda: self._refused(job))
             return
-        self._pending += items
+        self._pending += job.batch[0]
         job.arrived = self.clock
-        if self._busy < self.server.slots:
+        if self._busy < self.slots:
             self._start(job)
         else:
             self._queue.append(job)
+
+    def _refused(self, job: Job) -> None:
+        self._in_flight -= 1
+        self.limit.refused(job.ticket, self._in_flight)
+        job.waited += self.server.retry_wait + 2 * self.server.overhead
+        self._at(self.server.retry_wait, lambda: self._back(job))
+        self._fill()
+
+    def _back(self, job: Job) -> None:
+        self._returning.append(job)
+        self._fill()
 
     def _answer(self, job: Job, work: float) -> None:
         latency = self.clock - job.sent - job.waited
         items, longest = job.batch
         told = (work, job.queued) if self.timing else (None, None)
-        sample = Sample(latency, *told, cost=items * longest, refused=job.waited > 0, full=job.full)
+        full = self._in_flight >= self.limit.value  # the whole limit in use as it is answered
+        sample = Sample(latency, *told, cost=items * longest, refused=job.waited > 0, full=full)
         self.limit.done(job.ticket, sample)
         self._in_flight -= 1
         self._answered += 1
         self._fill()
 
+    def _send(self, job: Job) -> None:
+        self._in_flight += 1
+        self.limits.append(self.limit.value)
+        self._at(self.server.overhead, lambda: self._arrive(job))
+
     def _fill(self) -> None:
-        while self._todo and self._in_flight < self.limit.value:
-            self._in_flight += 1
-            job = Job(self._todo.popleft(), self.limit.sent(), self.clock, self._in_flight >= self.limit.value)
-            self.limits.append(self.limit.value)
-            self._at(self.server.overhead, lambda job=job: self._arrive(job))  # type: ignore[misc]
+        while self._returning and self._in_flight < self.limit.value:
+            self._send(self._returning.popleft())
+        while self._todo and self._in_flight + len(self._returning) < self.limit.value:
+            self._send(Job(self._todo.popleft(), self.limit.sent(), self.clock))
 
     def call(self, batches: list[Batch]) -> None:
         """One embedding call: its batches, until the last answer."""
@@ -147,9 +187,19 @@ class Simulation:
             action()
 
 
-def simulate(server: Server, calls: list[list[Batch]], limit: Limit, *, timing: bool = True) -> Run:
-    """The calls one after another, on one ``Limit`` (as an adapter keeps it between calls)."""
+def simulate(
+    server: Server,
+    calls: list[list[Batch]],
+    limit: Limit,
+    *,
+    timing: bool = True,
+    resize: tuple[float, int] | None = None,
+) -> Run:
+    """The calls one after another, on one ``Limit`` (as an adapter keeps it between calls); ``resize`` is
+    ``(after, slots)``."""
     simulation = Simulation(server, limit, timing=timing)
+    if resize:
+        simulation.resize(*resize)
     for batches in calls:
         simulation.call(batches)
     texts = sum(items for batches in calls for items, _ in batches)

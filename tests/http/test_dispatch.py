@@ -16,7 +16,7 @@ from sie_integrations import AsyncSIEClient, SIEClient
 from sie_integrations._core.batches import Batch, singles
 from sie_integrations._core.concurrency import Limit, Sample
 from sie_integrations._core.load import watching
-from sie_integrations._http.dispatch import Gate, arun_batches, run_batches
+from sie_integrations._http.dispatch import Abandoned, Gate, Places, Seat, arun_batches, run_batches
 from tests.fakes.sie import FakeSIE
 
 
@@ -184,3 +184,105 @@ def test_an_answer_without_timing_headers_leaves_work_unknown() -> None:
         client.encode("m", ["a"])
     assert load.work is None and load.refusals == 0
     client.encode("m", ["a"])  # outside watching(): nothing to report to, nothing fails
+
+
+# --- a refused batch gives up its place while it waits --------------------------------------------
+
+
+def holding(capacity: int) -> tuple[FakeSIE, list[tuple[str, str]]]:
+    """A server that works on at most ``capacity`` requests at once (20 ms each) and refuses the rest at once with
+    503 QUEUE_FULL, Retry-After 0.05; and what it did with each request, in order: ``("taken" | "refused", text)``."""
+    server, events, lock = FakeSIE(delay=0.02), [], threading.Lock()
+
+    def refuse(route: str, number: int, body: Any) -> httpx.Response | None:
+        with lock:
+            text = body["items"][0]["text"]
+            if server.in_flight > capacity:
+                events.append(("refused", text))
+                body = {"detail": {"code": "QUEUE_FULL", "message": "Queue full"}}
+                return httpx.Response(503, json=body, headers={"Retry-After": "0.05"})
+            events.append(("taken", text))
+            return None
+
+    server.refuse = refuse
+    return server, events
+
+
+class Lowest(Limit):
+    """An adaptive limit that keeps its lowest value after a refusal."""
+
+    lowest = 1000
+
+    def refused(self, ticket: int, holding: int) -> None:
+        super().refused(ticket, holding)
+        self.lowest = min(self.lowest, self.value)
+
+
+def taken_while_the_first_refused_waited(events: list[tuple[str, str]]) -> list[str]:
+    first = next(text for what, text in events if what == "refused")
+    at = events.index(("refused", first))
+    back = next(i for i, (_, text) in enumerate(events) if i > at and text == first)
+    return [text for what, text in events[at:back] if what == "taken"]
+
+
+def test_threads_a_refused_batch_gives_up_its_place_and_the_limit_falls_to_what_the_server_holds() -> None:
+    server, events = holding(3)
+    limit = Lowest()
+    client = SIEClient("http://sie.test", http_client=server.client())
+    results = list(run_batches(lambda batch: client.encode("m", batch.items), numbered(40), limit))
+    assert [r[0].dense is not None for r in results] == [True] * 40
+    assert sorted((text for what, text in events if what == "taken"), key=int) == [str(i) for i in range(40)]
+    assert any(what == "refused" for what, _ in events)  # the first burst of 16 found a server holding 3
+    assert taken_while_the_first_refused_waited(events)  # the others went on meanwhile
+    assert 2 <= limit.lowest <= 3  # what the server holds (or a quarter less, once a round trip)
+
+
+def test_tasks_a_refused_batch_gives_up_its_place_and_the_limit_falls_to_what_the_server_holds() -> None:
+    server, events = holding(3)
+    limit = Lowest()
+
+    async def main() -> list[Any]:
+        async with AsyncSIEClient("http://sie.test", http_client=server.async_client()) as client:
+            run: Callable[[Batch[str]], Awaitable[Any]] = lambda batch: client.encode("m", batch.items)  # noqa: E731
+            return await arun_batches(run, numbered(40), limit)
+
+    assert len(asyncio.run(main())) == 40
+    assert server.max_in_flight <= 16
+    assert taken_while_the_first_refused_waited(events)
+    assert 2 <= limit.lowest <= 3  # what the server holds (or a quarter less, once a round trip)
+
+
+def test_a_pinned_limit_keeps_the_place_of_a_refused_batch() -> None:
+    server, events = holding(3)
+    client, counter = SIEClient("http://sie.test", http_client=server.client()), InFlight()
+
+    def run(batch: Batch[str]) -> Any:
+        with counter:  # from sending the batch to its answer, its waits after refusals included
+            return client.encode("m", batch.items)
+
+    assert len(list(run_batches(run, numbered(40), Limit(pinned=8)))) == 40
+    assert any(what == "refused" for what, _ in events)
+    assert counter.most == 8  # never more batches sent or waiting to be sent again than the pinned limit
+
+
+def test_a_batch_waiting_for_its_place_is_abandoned_when_the_call_ends() -> None:
+    limit = Limit(initial=2)
+    places = Places(limit)
+    places.take()
+    places.take()
+    seat = Seat(places, limit.sent())
+    seat.leave()  # refused while one other was in flight: the limit falls to 1, which that one holds
+    assert limit.value == 1
+    failures: list[BaseException] = []
+
+    def come_back() -> None:
+        try:
+            seat.back()
+        except Abandoned as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=come_back)
+    thread.start()
+    places.close()
+    thread.join(5)
+    assert not thread.is_alive() and len(failures) == 1 and not seat.holding

@@ -209,10 +209,11 @@ def test_leaving_lazy_load_early_does_not_wait_for_the_requests_in_flight(tmp_pa
     """The second request is held until the test lets it go; closing the loader's iterator after the first
     document returns while it is still held (it used to wait for it)."""
     docs = folder(tmp_path)
-    release, finished = threading.Event(), threading.Event()
+    release, arrived, finished = threading.Event(), threading.Event(), threading.Event()
 
     def held(text: str) -> dict[str, Any]:
         if text != "alpha":
+            arrived.set()
             release.wait(30)
             finished.set()
         return parsed(text)
@@ -221,6 +222,7 @@ def test_leaving_lazy_load_early_does_not_wait_for_the_requests_in_flight(tmp_pa
     loader = SIEDocumentLoader(docs, glob="*[!f]", max_concurrency=2, **server.connection())
     documents = loader.lazy_load()
     assert next(documents).page_content == "# alpha"
+    assert arrived.wait(30)  # the next request is in flight
     documents.close()
     assert not finished.is_set()  # closed while the request in flight is still held
     release.set()

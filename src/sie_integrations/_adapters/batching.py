@@ -34,7 +34,7 @@ class Concurrent(BaseModel):
 
     max_concurrency: int | None = Field(default=None, ge=1)
     """Requests in flight at once. None (the default) adapts it to the server: it grows while the server answers
-    without queueing and backs off when requests queue or are refused, between 1 and 32; a number pins it."""
+    without queueing and backs off when requests queue or are refused, between 1 and 128; a number pins it."""
     _adaptive: Limit = PrivateAttr(default_factory=Limit)
     _size_field: ClassVar[str] = "batch_size"
 

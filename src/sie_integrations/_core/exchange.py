@@ -5,7 +5,7 @@ it yields a step, the client does that I/O and sends back what happened.
 
 - ``SEND``: send the request; send back a ``Reply`` (with the body, unless the call is a stream) or a ``Broken``.
 - ``READ``: read and close the body of the reply just sent back; send back the ``bytes`` or a ``Broken``.
-- ``Wait(seconds)``: sleep; send back ``None``.
+- ``Wait(seconds, refused)``: sleep (after a refusal, without the batch's place: ``load.seat``); send back ``None``.
 
 It returns the parsed result, or ``None`` once a stream has opened (the client then reads the stream itself),
 and raises the typed error when the call fails.
@@ -44,6 +44,8 @@ class Wait:
     """Sleep this many seconds."""
 
     seconds: float
+    refused: bool = False
+    """After a refusal before any work: the batch's place (``load.seat``) may go to another meanwhile."""
 
 
 SEND, READ = Send(), Read()
@@ -136,7 +138,7 @@ def exchange(
         if isinstance(outcome, Broken):
             if stream and outcome.kind == "read_timeout":  # no answer within the (stream) read timeout
                 raise stream_broken(outcome, url, chunk_timeout) from outcome.cause
-            delay, after = attempts.transport_delay(outcome, url, connect_hint), outcome.name
+            delay, after, refused = attempts.transport_delay(outcome, url, connect_hint), outcome.name, False
         else:
             outcome = cast(Reply, outcome)
             if stream and opened(outcome.status):
@@ -152,6 +154,6 @@ def exchange(
                 return settled
             if settled.refused:
                 load.refused(settled.delay)
-            delay, after = settled.delay, f"HTTP {outcome.status}"
+            delay, after, refused = settled.delay, f"HTTP {outcome.status}", settled.refused
         logger.info("retrying %s %s in %.2fs after %s", call.method, call.path, delay, after)
-        yield Wait(delay)
+        yield Wait(delay, refused)

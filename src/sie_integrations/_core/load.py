@@ -6,12 +6,23 @@ its asyncio task), so the code sending a batch learns how it went without a retu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from .reports import milliseconds
+
+
+class Seat(Protocol):
+    """A batch's place among those in flight, which it gives up while it waits out a refusal."""
+
+    def leave(self) -> None:
+        """Refused: wait without the place."""
+
+    def back(self) -> Awaitable[None] | None:
+        """Take a place again (on threads it blocks until there is one; an awaitable to await on tasks)."""
 
 
 @dataclass
@@ -26,15 +37,17 @@ class Load:
     """Seconds the server worked on it (``X-Total-Time`` minus ``X-Queue-Time``), when it said."""
     queued: float | None = None
     """Seconds it waited in the server's queue (``X-Queue-Time``), when the server said."""
+    seat: Seat | None = None
+    """Its place in flight, when a dispatcher gave it one."""
 
 
 _current: ContextVar[Load | None] = ContextVar("sie_integrations_load", default=None)
 
 
 @contextmanager
-def watching() -> Iterator[Load]:
+def watching(seat: Seat | None = None) -> Iterator[Load]:
     """A ``Load`` that the calls made inside the block report to."""
-    load = Load()
+    load = Load(seat=seat)
     token = _current.set(load)
     try:
         yield load
@@ -48,6 +61,15 @@ def refused(delay: float) -> None:
     if load is not None:
         load.refusals += 1
         load.waited += delay
+
+
+def away(refused: bool) -> Seat | None:
+    """Before a wait: after a refusal, the batch being sent gives up its place; its seat, to take one back."""
+    load = _current.get()
+    seat = load.seat if refused and load is not None else None
+    if seat is not None:
+        seat.leave()
+    return seat
 
 
 def answered(headers: Mapping[str, str]) -> None:

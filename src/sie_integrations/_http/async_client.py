@@ -10,6 +10,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import httpx
 
+from .._core import load
 from .._core.call import Call
 from .._core.endpoints import Endpoints
 from .._core.exchange import READ, Done, Reply, Wait, advance, stream_broken
@@ -107,7 +108,10 @@ class AsyncSIEClient(BaseClient[httpx.AsyncClient]):
         outcome: Reply | Broken | bytes | None = None
         while not isinstance(step := advance(flow, outcome), Done):
             if isinstance(step, Wait):
+                seat = load.away(step.refused)
                 await self._sleep(step.seconds)
+                if seat is not None and (back := seat.back()) is not None:
+                    await back
                 outcome = None
             elif step is READ and response is not None:
                 outcome = await self._read(response)

@@ -9,6 +9,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import httpx
 
+from .._core import load
 from .._core.call import Call
 from .._core.endpoints import Endpoints
 from .._core.exchange import READ, Done, Reply, Wait, advance, stream_broken
@@ -86,7 +87,10 @@ class SIEClient(BaseClient[httpx.Client]):
         outcome: Reply | Broken | bytes | None = None
         while not isinstance(step := advance(flow, outcome), Done):
             if isinstance(step, Wait):
+                seat = load.away(step.refused)
                 self._sleep(step.seconds)
+                if seat is not None:
+                    seat.back()
                 outcome = None
             elif step is READ and response is not None:
                 outcome = self._read(response)

@@ -1,16 +1,20 @@
 """Sending many batches with ``limit.value`` of them in flight; the results in the order of the batches.
 
 Each batch is timed and watched (``_core/load.py``), and how it went, with its ``cost``, adjusts the limit
-(``_core/concurrency.py``). The first failure stops the batches not yet sent and is raised.
+(``_core/concurrency.py``). A batch the server refuses gives up its place while it waits out the refusal, so
+the others keep the server busy, and then takes the next free place before any new batch; with a pinned
+limit it keeps its place (at most that many requests, sent or waiting). The first failure stops the batches
+not yet sent and is raised.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar, cast
 
 from .._core.batches import Batch
@@ -27,45 +31,162 @@ AHEAD = 4
 """How many rounds of batches may finish ahead of the oldest one still running (bounds the results held)."""
 
 
-def _sample(load: Load, started: float, cost: float, full: bool) -> Sample:
+class Abandoned(Exception):
+    """The call that sent a refused batch has ended: the batch is not sent again."""
+
+
+class _Count:
+    """Places in flight: held by batches being sent, wanted back by refused batches that waited."""
+
+    def __init__(self, limit: Limit) -> None:
+        self.limit = limit
+        self.active = 0
+        self.returning = 0
+        self.backlog = False
+        """Batches are waiting for a place: the limit, not the call, holds them back."""
+
+    def room(self) -> bool:
+        """Whether a new batch may take a place (refused batches back from their wait go first)."""
+        return self.active + self.returning < self.limit.value
+
+    def open(self) -> bool:
+        """Whether a refused batch back from its wait may take a place."""
+        return self.active < self.limit.value
+
+    def enter(self) -> None:
+        """Take a place."""
+        self.active += 1
+
+    def full(self) -> bool:
+        """Whether the whole limit is in use (or would be, but for a place being handed on)."""
+        return self.backlog or self.active >= self.limit.value
+
+    def leave(self, ticket: int) -> None:
+        """The batch of ``ticket`` was refused: it gives up its place."""
+        self.active -= 1
+        self.limit.refused(ticket, self.active)
+
+
+class Places(_Count):
+    """The places of one ``run_batches`` call, shared by its threads."""
+
+    def __init__(self, limit: Limit) -> None:
+        super().__init__(limit)
+        self._news = False
+        self._closed = False
+        self._changed = threading.Condition()
+
+    def take(self) -> None:
+        """A place for a new batch."""
+        with self._changed:
+            self.enter()
+
+    def free(self) -> None:
+        """A batch is done with its place."""
+        with self._changed:
+            self.active -= 1
+            self._tell()
+
+    def away(self, ticket: int) -> None:
+        with self._changed:
+            self.leave(ticket)
+            self._tell()
+
+    def back(self) -> None:
+        """Wait for a place again, after waiting out a refusal."""
+        with self._changed:
+            self.returning += 1
+            self._changed.wait_for(lambda: self._closed or self.open())
+            self.returning -= 1
+            if self._closed:
+                raise Abandoned("the call ended while this batch waited out a refusal")
+            self.enter()
+
+    def news(self, _: object = None) -> None:
+        """Something happened that the dispatcher should look at (a batch's thread ended)."""
+        with self._changed:
+            self._tell()
+
+    def wait(self) -> None:
+        """Until there is news."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._news)
+            self._news = False
+
+    def close(self) -> None:
+        """The call has ended: refused batches waiting for a place are abandoned."""
+        with self._changed:
+            self._closed = True
+            self._tell()
+
+    def _tell(self) -> None:
+        self._news = True
+        self._changed.notify_all()
+
+
+class Seat:
+    """One batch's place, for the client to give up and take back around a refusal (``Load.seat``)."""
+
+    def __init__(self, places: Places | Gate, ticket: int) -> None:
+        self.places, self.ticket = places, ticket
+        self.holding = True
+
+    def leave(self) -> None:
+        """Refused: wait without the place (a pinned limit keeps it)."""
+        if not self.places.limit.pinned:
+            self.holding = False
+            self.places.away(self.ticket)
+
+    def back(self) -> Awaitable[None] | None:
+        """Take a place again: blocks on threads; to be awaited on a gate."""
+        if self.holding:
+            return None
+        if isinstance(self.places, Gate):
+            return self._aback(self.places)
+        self.places.back()
+        self.holding = True
+        return None
+
+    async def _aback(self, gate: Gate) -> None:
+        await gate.back()
+        self.holding = True
+
+
+def _sample(load: Load, started: float, cost: float, places: _Count) -> Sample:
     latency = time.perf_counter() - started - load.waited
-    return Sample(latency, load.work, load.queued, cost, load.refusals > 0, full)
+    return Sample(latency, load.work, load.queued, cost, load.refusals > 0, places.full())
 
 
-def _timed(run: Run[T, R], batch: Batch[T], limit: Limit, full: bool) -> R:
-    ticket, started, cost = limit.sent(), time.perf_counter(), batch.cost
-    with watching() as load:
-        try:
-            result = run(batch)
-        except BaseException:
-            if load.refusals:  # refused until the wait budget ran out
-                limit.done(ticket, _sample(load, started, cost, full))
-            raise
-    limit.done(ticket, _sample(load, started, cost, full))
-    return result
-
-
-async def _atimed(run: Run[T, Awaitable[R]], batch: Batch[T], limit: Limit, full: bool) -> R:
-    ticket, started, cost = limit.sent(), time.perf_counter(), batch.cost
-    with watching() as load:
-        try:
-            result = await run(batch)
-        except BaseException:
-            if load.refusals:
-                limit.done(ticket, _sample(load, started, cost, full))
-            raise
-    limit.done(ticket, _sample(load, started, cost, full))
-    return result
+def _timed(run: Run[T, R], batch: Batch[T], places: Places) -> R:
+    limit = places.limit
+    seat = Seat(places, limit.sent())
+    started, cost = time.perf_counter(), batch.cost
+    try:
+        with watching(seat) as load:
+            try:
+                result = run(batch)
+            except BaseException:
+                if load.refusals:  # refused until the wait budget ran out
+                    limit.done(seat.ticket, _sample(load, started, cost, places))
+                raise
+        limit.done(seat.ticket, _sample(load, started, cost, places))
+        return result
+    finally:
+        if seat.holding:
+            places.free()
 
 
 def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Generator[R, None, None]:
     """``run`` over ``batches`` on threads, up to ``limit.value`` at once; the results in batch order."""
+    places = Places(limit)
     if isinstance(batches, Sequence) and len(batches) <= 1:
         for batch in batches:  # one request: no thread
-            yield _timed(run, batch, limit, True)
+            places.take()
+            yield _timed(run, batch, places)
         return
     todo = iter(batches)
-    pool = ThreadPoolExecutor(max_workers=limit.pinned or limit.cap, thread_name_prefix="sie-batch")
+    workers = limit.pinned or 2 * limit.cap  # refused batches wait on threads of their own
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sie-batch")
     running: dict[Future[R], int] = {}
     finished: dict[int, R] = {}
     sent = given = 0
@@ -73,14 +194,19 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
     left = False
     try:
         while True:
-            while more and len(running) < limit.value and sent - given < AHEAD * limit.value:
+            while more and places.room() and len(running) < workers and sent - given < _ahead(limit):
                 batch = next(todo, _END)
                 if batch is _END:
                     more = False
                     break
-                full = len(running) + 1 >= limit.value
-                running[pool.submit(_timed, run, cast(Batch[T], batch), limit, full)] = sent
+                places.take()
+                future = pool.submit(_timed, run, cast(Batch[T], batch), places)
+                future.add_done_callback(places.news)
+                running[future] = sent
                 sent += 1
+            places.backlog = more
+            for future in [future for future in running if future.done()]:
+                finished[running.pop(future)] = future.result()
             while given in finished:
                 yield finished.pop(given)
                 given += 1
@@ -88,16 +214,91 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
                 if not more:
                     return
                 continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                finished[running.pop(future)] = future.result()
+            places.wait()
     except GeneratorExit:  # the caller stopped reading: the requests in flight end on their own, unwaited
         left = True
         raise
     finally:
+        places.close()
         for future in running:
             future.cancel()
         pool.shutdown(wait=not left)
+
+
+def _ahead(limit: Limit) -> int:
+    return AHEAD * max(limit.value, limit.initial)
+
+
+class Gate(_Count):
+    """The places of one event loop's calls: each batch waits until there is one.
+
+    For calls a framework starts all at once, so they stay under the limit together.
+    """
+
+    def __init__(self, limit: Limit) -> None:
+        super().__init__(limit)
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def run(self, run: Run[T, Awaitable[R]], batch: Batch[T]) -> R:
+        """``run(batch)`` once there is a place, timed and watched."""
+        await self._until(self.room)
+        self.enter()
+        seat = Seat(self, self.limit.sent())
+        started, cost = time.perf_counter(), batch.cost
+        try:
+            with watching(seat) as load:
+                try:
+                    result = await run(batch)
+                except BaseException:
+                    if load.refusals:
+                        self.limit.done(seat.ticket, _sample(load, started, cost, self))
+                    raise
+            self.limit.done(seat.ticket, _sample(load, started, cost, self))
+            return result
+        finally:
+            if seat.holding:
+                self.active -= 1
+            self._wake()
+
+    def away(self, ticket: int) -> None:
+        self.leave(ticket)
+        self._wake()
+
+    async def back(self) -> None:
+        """Wait for a place again, after waiting out a refusal."""
+        self.returning += 1
+        try:
+            await self._until(self.open)
+        finally:
+            self.returning -= 1
+        self.enter()
+
+    async def run_all(self, run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]]) -> list[R]:
+        """``run`` over every batch, each once there is a place; the results in batch order.
+
+        The first failure cancels the batches still waiting or in flight, and is raised.
+        """
+        tasks = [asyncio.ensure_future(self.run(run, batch)) for batch in batches]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _until(self, ready: Callable[[], bool]) -> None:
+        while not ready():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            self.backlog = True
+            await waiter
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        self.backlog = False
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 async def aiter_batches(
@@ -106,15 +307,14 @@ async def aiter_batches(
     """``run`` over ``batches`` as tasks, up to ``limit.value`` at once (and no further ahead of the results handed
     on than ``run_batches`` goes); each result in batch order, as soon as it and those before it are in. Through
     ``gate``, when given, so calls a framework starts at once stay under the limit together."""
+    gate = gate or Gate(limit)
     finished: dict[int, R] = {}
     running: dict[asyncio.Task[R], int] = {}
     sent = given = 0
     try:
         while given < len(batches):
-            while sent < len(batches) and len(running) < limit.value and sent - given < AHEAD * limit.value:
-                full = len(running) + 1 >= limit.value
-                sending = gate.run(run, batches[sent]) if gate else _atimed(run, batches[sent], limit, full)
-                running[asyncio.ensure_future(sending)] = sent
+            while sent < len(batches) and sent - given < _ahead(limit):
+                running[asyncio.ensure_future(gate.run(run, batches[sent]))] = sent
                 sent += 1
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -132,41 +332,6 @@ async def aiter_batches(
 async def arun_batches(run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]], limit: Limit) -> list[R]:
     """``run`` over ``batches`` as tasks, up to ``limit.value`` at once; the results in batch order."""
     return [result async for result in aiter_batches(run, batches, limit)]
-
-
-class Gate:
-    """For calls a framework starts all at once: each waits until fewer than ``limit.value`` are in flight."""
-
-    def __init__(self, limit: Limit) -> None:
-        self.limit = limit
-        self._in_flight = 0
-        self._changed = asyncio.Condition()
-
-    async def run(self, run: Run[T, Awaitable[R]], batch: Batch[T]) -> R:
-        """``run(batch)`` once there is room, timed like the batches of ``arun_batches``."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._in_flight < self.limit.value)
-            self._in_flight += 1
-            full = self._in_flight >= self.limit.value
-        try:
-            return await _atimed(run, batch, self.limit, full)
-        finally:
-            async with self._changed:
-                self._in_flight -= 1
-                self._changed.notify_all()
-
-    async def run_all(self, run: Run[T, Awaitable[R]], batches: Sequence[Batch[T]]) -> list[R]:
-        """``run`` over every batch, each once there is room; the results in batch order.
-
-        The first failure cancels the batches still waiting or in flight, and is raised.
-        """
-        tasks = [asyncio.ensure_future(self.run(run, batch)) for batch in batches]
-        try:
-            return list(await asyncio.gather(*tasks))
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class LoopGates:
