@@ -77,15 +77,17 @@ def test_a_short_queue_grows_it_by_one_a_round() -> None:
 
 def test_long_waits_cut_the_limit_once_per_round() -> None:
     limit = Limit()
-    tickets = [limit.sent() for _ in range(16)]
-    limit.done(tickets[0], queued(5.0))
-    after_one = limit.value
-    assert after_one == 8  # (1 + LOW) / (1 + 5) = 0.25, but never below half
-    for ticket in tickets[1:]:  # sent before the cut: no further cut
-        limit.done(ticket, queued(5.0))
-    assert limit.value == after_one
-    answer(limit, queued(5.0))  # sent after it: cuts again
+    answer(limit, queued(5.0), 16)  # a round whose typical answer waited five times its work
+    assert limit.value == 8  # (1 + LOW) / (1 + 5) = 0.25, but never below half
+    answer(limit, queued(5.0), 8)
     assert limit.value == 4
+
+
+def test_one_slow_answer_in_a_round_is_noise() -> None:
+    limit = Limit()
+    answer(limit, queued(5.0), 3)
+    answer(limit, IDLE, 13)
+    assert limit.value == 32
 
 
 def test_a_refusal_brings_it_down_to_what_the_server_holds() -> None:
@@ -123,7 +125,7 @@ def test_without_server_timing_latency_per_unit_of_cost_stands_in() -> None:
     assert limit.value == 16
     answer(limit, Sample(0.2, None, cost=2000), 16)  # twice the size, twice the time: no queue
     assert limit.value == 32
-    answer(limit, Sample(0.8, None, cost=1000))  # eight times the time for the same size
+    answer(limit, Sample(0.8, None, cost=1000), 32)  # eight times the time for the same size
     assert limit.value < 32
 
 
@@ -135,9 +137,9 @@ def test_without_timing_batches_of_other_sizes_are_not_compared() -> None:
     answer(limit, Sample(0.05, None, cost=100), 4)  # small batches: 0.5 ms a unit
     answer(limit, Sample(0.25, None, cost=1000), 8)  # ten times the cost, 0.25 ms a unit: not a faster server
     assert limit.value == 16
-    answer(limit, Sample(0.75, None, cost=1000))  # three times its peers: a queue
+    answer(limit, Sample(0.75, None, cost=1000), 16)  # three times its peers: a queue
     assert limit.value == 16  # holds (the doubling needs a round with no queue)
-    answer(limit, Sample(2.5, None, cost=1000))  # ten times: cut
+    answer(limit, Sample(2.5, None, cost=1000), 16)  # ten times: cut
     assert limit.value < 16
 
 
@@ -158,7 +160,7 @@ def test_a_work_time_longer_than_the_request_is_not_trusted() -> None:
     limit = Limit(initial=4)
     answer(limit, Sample(latency=0.01, work=0.5, cost=10), 4)
     assert limit.value == 8
-    answer(limit, Sample(latency=0.05, work=0.5, cost=10))  # five times the others: a queue
+    answer(limit, Sample(latency=0.05, work=0.5, cost=10), 8)  # five times the others: a queue
     assert limit.value < 8
 
 

@@ -92,7 +92,7 @@ class Limit:
         self._ceiling = float(self.cap)
         self._sent = 0
         self._cut_before = 0
-        self._round: list[tuple[float, float]] = []
+        self._round: list[tuple[float, float, float]] = []
         self._rounds = 0
         self._patience = 1
         self._probing = False
@@ -145,22 +145,25 @@ class Limit:
             told = sample.queued / sample.work if sample.queued is not None and sample.work else None
             if told is not None and self._work:
                 smoothed = max(smoothed, cast(float, sample.queued) / max(cast(float, sample.work), self._work))
-            if smoothed > HIGH:
-                self._round.clear()
-                self._cut(ticket, self._limit * max(0.5, (1 + LOW) / (1 + smoothed)))
-                return
             if not sample.full:  # fewer in flight than the limit: says nothing of it
                 self._round.clear()
                 return
-            self._round.append((own, told or 0.0))
+            self._round.append((own, told or 0.0, smoothed))
             if len(self._round) >= self._limit:  # a round trip's answers, all with the whole limit in use
-                own_typical = statistics.median_high(own for own, _ in self._round)
-                told_typical = statistics.median_high(told for _, told in self._round)
-                self._round.clear()
-                if own_typical < IDLE and told_typical < IDLE_TOLD:
-                    self._idle_round()
-                elif own_typical < LOW and told_typical < LOW:
-                    self._limit = min(max(self._limit, self._ceiling), self._limit + 1)
+                self._round_done(ticket)
+
+    def _round_done(self, ticket: int) -> None:
+        """Judge a round by its typical answer (the median, the higher of two): one slow answer is noise."""
+        own = statistics.median_high(own for own, _, _ in self._round)
+        told = statistics.median_high(told for _, told, _ in self._round)
+        queueing = statistics.median_high(smoothed for _, _, smoothed in self._round)
+        self._round.clear()
+        if queueing > HIGH:
+            self._cut(ticket, self._limit * max(0.5, (1 + LOW) / (1 + queueing)))
+        elif own < IDLE and told < IDLE_TOLD:
+            self._idle_round()
+        elif own < LOW and told < LOW:
+            self._limit = min(max(self._limit, self._ceiling), self._limit + 1)
 
     def _idle_round(self) -> None:
         """A whole round at the limit with no queue at all: room for twice as many, past the ceiling once

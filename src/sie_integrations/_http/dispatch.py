@@ -194,6 +194,8 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
     left = False
     try:
         while True:
+            for future in [future for future in running if future.done()]:
+                finished[running.pop(future)] = future.result()
             while more and places.room() and len(running) < workers and sent - given < _ahead(limit):
                 batch = next(todo, _END)
                 if batch is _END:
@@ -205,8 +207,6 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
                 running[future] = sent
                 sent += 1
             places.backlog = more
-            for future in [future for future in running if future.done()]:
-                finished[running.pop(future)] = future.result()
             while given in finished:
                 yield finished.pop(given)
                 given += 1
