@@ -70,6 +70,23 @@ def test_batches_past_the_server_queue_limit_are_waited_out(sie_url: str, sleeps
     embeddings.close()
 
 
+def test_a_fresh_adapters_first_burst_finds_the_peers_queue(sie_url: str, sleeps: list[float]) -> None:
+    """The adaptive default sends 16 requests at once; the peer holds 512 items (2 requests of 256) and refuses the
+    rest: the limit falls to what it held, the refused requests wait out QUEUE_FULL, and every vector comes back."""
+    from sie_integrations.langchain import SIEEmbeddings
+
+    texts = [f"burst text {i} " + "word " * 20 for i in range(16 * 256)]
+    embeddings = SIEEmbeddings(model="sie-fake", base_url=sie_url)
+    matrix = embeddings.embed_documents_array(texts)
+    assert sleeps, "the peer never answered QUEUE_FULL: the burst did not reach its queue"
+    assert embeddings._adaptive.value <= 3  # what the peer held (2), or one more after a round without queue
+    assert matrix.shape == (4096, 384)
+    with SIEClient(sie_url) as sync:
+        for i in (0, 255, 256, 2048, 4095):
+            assert np.array_equal(matrix[i], sync.encode_dense("sie-fake", [texts[i]])[0])
+    embeddings.close()
+
+
 def test_200_concurrent_chat_streams(sie_url: str) -> None:
     fds_before = _open_fds()
 
