@@ -378,7 +378,7 @@ def headerless_suite(requests: int, long_requests: int, reps: int, raw: dict) ->
     out: dict = {}
     for count, fixed_for in ((requests, lambda _: HEADERLESS_FIXED), (long_requests, near)):
         job = {"kind": "short", "count": count * 256, "batch_size": 256}
-        table = out[f"{count:,} requests"] = {}
+        table = out[f"{count:,} requests of 256 short texts"] = {}
         for slots in HEADERLESS_SLOTS:
             runs = cluster_runs(slots, HEADERLESS, headerless_clients(fixed_for(slots)), job, reps)
             raw[f"headerless {slots} slots x{count}"] = runs
@@ -393,7 +393,7 @@ def headerless_suite(requests: int, long_requests: int, reps: int, raw: dict) ->
                 )
             )
     job = {"kind": "short", "count": long_requests * 256, "batch_size": 256}
-    table = out[f"{long_requests:,} requests, the cluster resized mid-job"] = {}
+    table = out[f"{long_requests:,} requests of 256 short texts, the cluster resized mid-job"] = {}
     for before, after, at in HEADERLESS_RESIZES:
         fixed = [n for n in HEADERLESS_FIXED if min(before, after) <= n <= 4 * max(before, after)]
         runs = cluster_runs(before, HEADERLESS, headerless_clients(fixed), job, reps, (at, after))
@@ -678,7 +678,7 @@ def render(results: dict) -> str:
     headerless = results.get("headerless") or {}
     for job, table in headerless.items():
         lines += [
-            f"### A cluster that sends no timing headers: {job} of 256 short texts",
+            f"### A cluster that sends no timing headers: {job}",
             "",
             "| client | " + " | ".join(table) + " |",
             "|---|" + "---:|" * len(table),
