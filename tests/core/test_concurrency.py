@@ -1,6 +1,6 @@
 """The adaptive limit of requests in flight: the controller alone, then against a modelled server.
 
-The model (``queueing_model.py``) runs in virtual time, so its throughputs are exact; nothing here times
+The model (``tests/fakes/queueing.py``) runs in virtual time, so its throughputs are exact; nothing here times
 real requests.
 """
 

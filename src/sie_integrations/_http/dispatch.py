@@ -13,8 +13,9 @@ import asyncio
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar, cast
 
 from .._core.batches import Batch
@@ -152,25 +153,31 @@ class Seat:
         self.holding = True
 
 
-def _sample(load: Load, started: float, cost: float, places: _Count) -> Sample:
-    latency = time.perf_counter() - started - load.waited
-    return Sample(latency, load.work, load.queued, cost, load.refusals > 0, places.full())
+@contextmanager
+def _timed(seat: Seat, cost: float) -> Iterator[None]:
+    """Time and watch the batch of ``seat`` sent inside the block, and tell its limit how it went (a batch that
+    failed, only when it was refused until the wait budget ran out)."""
+    places, started = seat.places, time.perf_counter()
+
+    def sample(load: Load) -> Sample:
+        latency = time.perf_counter() - started - load.waited
+        return Sample(latency, load.work, load.queued, cost, load.refusals > 0, places.full())
+
+    with watching(seat) as load:
+        try:
+            yield
+        except BaseException:
+            if load.refusals:
+                places.limit.done(seat.ticket, sample(load))
+            raise
+    places.limit.done(seat.ticket, sample(load))
 
 
-def _timed(run: Run[T, R], batch: Batch[T], places: Places) -> R:
-    limit = places.limit
-    seat = Seat(places, limit.sent())
-    started, cost = time.perf_counter(), batch.cost
+def _send(run: Run[T, R], batch: Batch[T], places: Places) -> R:
+    seat = Seat(places, places.limit.sent())
     try:
-        with watching(seat) as load:
-            try:
-                result = run(batch)
-            except BaseException:
-                if load.refusals:  # refused until the wait budget ran out
-                    limit.done(seat.ticket, _sample(load, started, cost, places))
-                raise
-        limit.done(seat.ticket, _sample(load, started, cost, places))
-        return result
+        with _timed(seat, batch.cost):
+            return run(batch)
     finally:
         if seat.holding:
             places.free()
@@ -182,7 +189,7 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
     if isinstance(batches, Sequence) and len(batches) <= 1:
         for batch in batches:  # one request: no thread
             places.take()
-            yield _timed(run, batch, places)
+            yield _send(run, batch, places)
         return
     todo = iter(batches)
     workers = limit.pinned or 2 * limit.cap  # refused batches wait on threads of their own
@@ -202,7 +209,7 @@ def run_batches(run: Run[T, R], batches: Iterable[Batch[T]], limit: Limit) -> Ge
                     more = False
                     break
                 places.take()
-                future = pool.submit(_timed, run, cast(Batch[T], batch), places)
+                future = pool.submit(_send, run, cast(Batch[T], batch), places)
                 future.add_done_callback(places.news)
                 running[future] = sent
                 sent += 1
@@ -244,17 +251,9 @@ class Gate(_Count):
         await self._until(self.room)
         self.enter()
         seat = Seat(self, self.limit.sent())
-        started, cost = time.perf_counter(), batch.cost
         try:
-            with watching(seat) as load:
-                try:
-                    result = await run(batch)
-                except BaseException:
-                    if load.refusals:
-                        self.limit.done(seat.ticket, _sample(load, started, cost, self))
-                    raise
-            self.limit.done(seat.ticket, _sample(load, started, cost, self))
-            return result
+            with _timed(seat, batch.cost):
+                return await run(batch)
         finally:
             if seat.holding:
                 self.active -= 1
