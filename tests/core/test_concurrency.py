@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from sie_integrations._core.concurrency import BACKOFF, DEFAULT_CAP, INITIAL, Limit, Sample
+from sie_integrations._core.concurrency import BACKOFF, DEFAULT_CAP, INITIAL, PROBE, Limit, Sample
 from tests.fakes.queueing import HEADERLESS, Server, length_sorted_batches, mixed_corpus, simulate
 
 IDLE = Sample(latency=0.101, work=0.1)  # answered with no wait beyond the usual overhead
@@ -36,8 +36,86 @@ def test_a_pinned_limit_never_moves() -> None:
     assert limit.value == 3
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def probing() -> tuple[Limit, Clock]:
+    limit, clock = Limit(), Clock()
+    limit.clock = clock
+    return limit, clock
+
+
+def test_the_first_request_goes_alone_and_the_burst_follows_when_the_probe_runs_out() -> None:
+    limit, clock = probing()
+    assert limit.value == 1 and limit.rises_in() is None
+    ticket = limit.sent()
+    clock.now = PROBE / 2
+    assert limit.value == 1 and limit.rises_in() == pytest.approx(PROBE / 2)
+    clock.now = PROBE
+    assert limit.value == INITIAL and limit.rises_in() is None
+    limit.done(ticket, Sample(0.1, busy=0.001))  # mostly the server's time: the burst stands
+    assert limit.value == INITIAL
+
+
+def test_a_probe_answered_late_that_took_the_client_most_of_its_time_still_keeps_one_in_flight() -> None:
+    """A first request that went slowly through the client's own work (its connection, its imports, a large
+    answer to decode) let the burst go; its answer still says what more in flight would do."""
+    limit, clock = probing()
+    ticket = limit.sent()
+    clock.now = 2 * PROBE
+    assert limit.value == INITIAL
+    limit.done(ticket, Sample(2 * PROBE, busy=1.8 * PROBE))
+    assert limit.value == 1
+
+
+def test_a_probe_answered_in_time_by_a_server_bursts() -> None:
+    limit, clock = probing()
+    ticket = limit.sent()
+    clock.now = PROBE / 2
+    limit.done(ticket, Sample(PROBE / 2, busy=PROBE / 10))  # most of its time in the server
+    assert limit.value == INITIAL
+
+
+def test_a_probe_that_took_the_client_most_of_its_time_keeps_one_in_flight() -> None:
+    """An instant server: more requests in flight would only contend for the client's interpreter."""
+    limit, clock = probing()
+    ticket = limit.sent()
+    clock.now = 0.004
+    limit.done(ticket, Sample(0.004, cost=12_800, busy=0.0035))
+    assert limit.value == 1 and limit.rises_in() is None
+    answer(limit, Sample(0.004, cost=12_800, busy=0.0035), 50)  # idle rounds, but the client is what they wait for
+    assert limit.value == 1
+    answer(limit, Sample(0.05, work=0.046, cost=12_800, busy=0.0035), 2)  # the server got slower: room for more
+    assert limit.value == 2
+
+
+def test_a_refused_probe_ends_it_at_one() -> None:
+    limit, _ = probing()
+    limit.refused(limit.sent(), 0)
+    assert limit.value == 1 and limit.rises_in() is None
+
+
+def test_a_round_after_a_change_is_judged_by_the_requests_sent_at_the_new_limit() -> None:
+    """Answers to requests sent before the limit doubled saw the smaller limit's queue: a round mostly of them
+    would double it again into a standing queue."""
+    limit = Limit(initial=4, probe=0)
+    tickets = [limit.sent() for _ in range(9)]
+    for ticket in tickets[:4]:
+        limit.done(ticket, IDLE)
+    assert limit.value == 8
+    for ticket in tickets[4:]:  # five sent before the change, with no queue at the old limit
+        limit.done(ticket, IDLE)
+    answer(limit, queued(1.0), 3)  # the new limit's own requests queue behind the slots
+    assert limit.value == 8
+
+
 def test_it_starts_with_a_burst_and_doubles_after_each_round_with_no_queue() -> None:
-    limit = Limit()
+    limit = Limit(probe=0)
     assert limit.value == INITIAL == 16
     answer(limit, IDLE, 15)
     assert limit.value == 16  # not before the whole round is in
@@ -48,13 +126,13 @@ def test_it_starts_with_a_burst_and_doubles_after_each_round_with_no_queue() -> 
 
 
 def test_it_never_passes_its_cap() -> None:
-    limit = Limit()
+    limit = Limit(probe=0)
     answer(limit, IDLE, 1000)
     assert limit.value == DEFAULT_CAP == 128
 
 
 def test_answers_sent_below_the_limit_do_not_grow_it() -> None:
-    limit = Limit()
+    limit = Limit(probe=0)
     answer(limit, IDLE, INITIAL)  # the first burst counts as using the whole limit
     assert limit.value == 2 * INITIAL
     answer(limit, Sample(0.101, 0.1, full=False), 200)  # the caller had fewer batches than the limit
@@ -62,13 +140,13 @@ def test_answers_sent_below_the_limit_do_not_grow_it() -> None:
 
 
 def test_a_queue_of_about_one_batch_holds_the_limit() -> None:
-    limit = Limit()
+    limit = Limit(probe=0)
     answer(limit, queued(1.0), 200)
     assert limit.value == INITIAL
 
 
 def test_a_short_queue_grows_it_by_one_a_round() -> None:
-    limit = Limit(initial=8)
+    limit = Limit(initial=8, probe=0)
     answer(limit, queued(0.3), 9)  # waited, but under LOW: one more per round trip
     assert limit.value == 9
     answer(limit, queued(0.3), 10)
@@ -76,7 +154,7 @@ def test_a_short_queue_grows_it_by_one_a_round() -> None:
 
 
 def test_long_waits_cut_the_limit_once_per_round() -> None:
-    limit = Limit()
+    limit = Limit(probe=0)
     answer(limit, queued(5.0), 16)  # a round whose typical answer waited five times its work
     assert limit.value == 8  # (1 + LOW) / (1 + 5) = 0.25, but never below half
     answer(limit, queued(5.0), 8)
@@ -84,7 +162,7 @@ def test_long_waits_cut_the_limit_once_per_round() -> None:
 
 
 def test_one_slow_answer_in_a_round_is_noise() -> None:
-    limit = Limit()
+    limit = Limit(probe=0)
     answer(limit, queued(5.0), 3)
     answer(limit, IDLE, 13)
     assert limit.value == 32
@@ -92,7 +170,7 @@ def test_one_slow_answer_in_a_round_is_noise() -> None:
 
 def test_a_refusal_brings_it_down_to_what_the_server_holds() -> None:
     """A burst of 16 to a server that holds 3: each refusal says how many it holds, and that is the limit."""
-    limit = Limit()
+    limit = Limit(probe=0)
     tickets = [limit.sent() for _ in range(16)]
     holding = 15
     for ticket in tickets[3:]:  # 13 refused, one after another, each giving up its place
@@ -104,7 +182,7 @@ def test_a_refusal_brings_it_down_to_what_the_server_holds() -> None:
 
 
 def test_after_a_refusal_it_grows_back_to_the_ceiling_and_no_further_until_a_round_is_idle() -> None:
-    limit = Limit(initial=8)
+    limit = Limit(initial=8, probe=0)
     limit.refused(limit.sent(), 7)  # a server that holds 7
     assert limit.value == int(8 * BACKOFF) == 6
     answer(limit, queued(0.3), 200)  # a short queue: one more a round trip, up to what the server held
@@ -114,13 +192,13 @@ def test_after_a_refusal_it_grows_back_to_the_ceiling_and_no_further_until_a_rou
 
 
 def test_refusals_count_when_they_happen_not_when_the_request_ends() -> None:
-    limit = Limit()
+    limit = Limit(probe=0)
     answer(limit, Sample(5.0, 0.1, refused=True), 20)  # the latencies of refused requests say nothing
     assert limit.value == INITIAL
 
 
 def test_without_server_timing_latency_per_unit_of_cost_stands_in() -> None:
-    limit = Limit(initial=8)
+    limit = Limit(initial=8, probe=0)
     answer(limit, Sample(0.1, None, cost=1000), 8)
     assert limit.value == 16
     answer(limit, Sample(0.2, None, cost=2000), 16)  # twice the size, twice the time: no queue
@@ -133,7 +211,7 @@ def test_without_timing_batches_of_other_sizes_are_not_compared() -> None:
     """Length-sorted batches cost more and more through a job; a batch is compared with those of about its own
     cost. Before, the least latency per unit of cost came from the biggest batches (whose fixed overhead is spread
     thinnest), so every queue looked like none, and a one-slot server refused 918 of 1,000 requests."""
-    limit = Limit(initial=4)
+    limit = Limit(initial=4, probe=0)
     answer(limit, Sample(0.05, None, cost=100), 4)  # small batches: 0.5 ms a unit
     answer(limit, Sample(0.25, None, cost=1000), 8)  # ten times the cost, 0.25 ms a unit: not a faster server
     assert limit.value == 16
@@ -146,7 +224,7 @@ def test_without_timing_batches_of_other_sizes_are_not_compared() -> None:
 def test_without_timing_the_clients_noise_does_not_stop_the_doubling() -> None:
     """With no timing headers the latency per unit of cost is all there is, the client's own noise in it: an
     answer 20% slower than the best is noise, not a queue."""
-    limit = Limit(initial=4)
+    limit = Limit(initial=4, probe=0)
     answer(limit, Sample(latency=0.10, cost=1000), 1)
     answer(limit, Sample(latency=0.12, cost=1000), 3)
     assert limit.value == 8
@@ -157,7 +235,7 @@ def test_without_timing_the_clients_noise_does_not_stop_the_doubling() -> None:
 def test_a_work_time_longer_than_the_request_is_not_trusted() -> None:
     """A work time longer than the whole round trip is not this request's (a replay, a cache): latency per unit of
     cost stands in, as if the server sent no timing."""
-    limit = Limit(initial=4)
+    limit = Limit(initial=4, probe=0)
     answer(limit, Sample(latency=0.01, work=0.5, cost=10), 4)
     assert limit.value == 8
     answer(limit, Sample(latency=0.05, work=0.5, cost=10), 8)  # five times the others: a queue
@@ -165,7 +243,7 @@ def test_a_work_time_longer_than_the_request_is_not_trusted() -> None:
 
 
 def test_a_copy_or_pickle_starts_afresh_with_the_same_settings() -> None:
-    limit = Limit(initial=4, cap=8)
+    limit = Limit(initial=4, cap=8, probe=0)
     answer(limit, IDLE, 10)
     for clone in (copy.deepcopy(limit), pickle.loads(pickle.dumps(limit))):
         assert clone.value == 4 and clone.cap == 8
@@ -266,3 +344,30 @@ def test_a_server_that_refuses_rather_than_queue_is_probed_less_and_less_often()
     best = max(simulate(server, calls, Limit(pinned=n), timing=False).throughput for n in (2, 4, 8))
     assert adaptive.throughput >= 0.9 * best
     assert adaptive.refusals <= 50  # a round every 2, 4, ... 64 rounds, of 250; the first burst's 12
+
+
+INSTANT = Server(
+    1, pending_items=10**9, base=0.0001, per_char=0.0, per_item=1e-6, overhead=0.00003, client=6e-4, client_item=11e-6
+)
+"""The replay server, as measured: it answers at once, and the client's own work on a request (0.6 ms, and 11 µs a
+vector to decode) is most of it."""
+
+
+@pytest.mark.parametrize("warmed", [False, True], ids=["first call", "after a one-request call"])
+def test_a_server_faster_than_the_client_gets_one_request_at_a_time(warmed: bool) -> None:
+    """The replay server's case: the requests would only contend for the client's interpreter."""
+    calls = ([[(4, 60)]] if warmed else []) + [[(256, 60)] * 20]
+    run = simulate(INSTANT, calls, Limit(), timing=False)
+    assert set(run.limits) == {1}
+
+
+def test_a_call_of_one_request_outlasting_the_probe_ends_it() -> None:
+    """With nothing more to send, the probe runs out all the same (before, a wait for it spun on a timeout of 0)."""
+    run = simulate(HEADERLESS, [[(4, 60)], [(256, 60)] * 4], Limit(), timing=False)
+    assert run.limits[:2] == [1, INITIAL]  # the next call bursts at once
+
+
+def test_a_cluster_that_answers_a_fresh_limit_after_the_probe_gets_the_burst_then() -> None:
+    server, calls = replace(HEADERLESS, slots=16), [[(256, 60)] * 64]
+    run = simulate(server, calls, Limit(), timing=False)
+    assert run.limits[:2] == [1, INITIAL]  # the probe's request, then the burst when it runs out

@@ -8,7 +8,9 @@ refuses a batch (503 ``QUEUE_FULL``, ``Retry-After: 1``) when its pending items 
 ``pending_items`` per slot, as a standalone server does past 512, or when ``queue_per_slot`` times its slots
 are already waiting, as a cluster's gateway may. The client keeps ``limit.value`` batches in flight, like
 ``run_batches``: a refused batch gives up its place, waits ``retry_wait`` seconds, then takes the next place
-free before any new batch. ``resize`` changes the number of slots mid-run.
+free before any new batch. ``resize`` changes the number of slots mid-run. With ``client`` set, each answer
+takes the client ``client`` CPU seconds, and ``client_item`` more an item, to decode, one answer at a time (one
+interpreter), and the ``Limit`` is told that CPU time. The ``Limit`` runs on the model's clock (its probe included).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Server:
     overhead: float = 0.001
     retry_wait: float = 1.25
     queue_per_slot: int | None = None
+    client: float = 0.0
+    client_item: float = 0.0
 
     def service(self, batch: Batch) -> float:
         return self.base + self.per_item * batch[0] + self.per_char * batch[0] * batch[1]
@@ -96,8 +100,11 @@ class Simulation:
         self._todo: deque[Batch] = deque()
         self._returning: deque[Job] = deque()
         self._in_flight = self._answered = 0
+        self._client_free = 0.0
+        self._rise_due = False
         self.refusals = 0
         self.limits: list[int] = []
+        limit.clock = lambda: self.clock
 
     def _at(self, delay: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._events, (self.clock + delay, next(self._order), action))
@@ -156,11 +163,19 @@ class Simulation:
         self._fill()
 
     def _answer(self, job: Job, work: float) -> None:
+        if not self.server.client:
+            self._decoded(job, work, None)
+            return
+        busy = self.server.client + self.server.client_item * job.batch[0]
+        self._client_free = max(self.clock, self._client_free) + busy
+        self._at(self._client_free - self.clock, lambda: self._decoded(job, work, busy))
+
+    def _decoded(self, job: Job, work: float, busy: float | None) -> None:
         latency = self.clock - job.sent - job.waited
         items, longest = job.batch
         told = (work, job.queued) if self.timing else (None, None)
         full = self._in_flight >= self.limit.value  # the whole limit in use as it is answered
-        sample = Sample(latency, *told, cost=items * longest, refused=job.waited > 0, full=full)
+        sample = Sample(latency, *told, cost=items * longest, refused=job.waited > 0, full=full, busy=busy)
         self.limit.done(job.ticket, sample)
         self._in_flight -= 1
         self._answered += 1
@@ -176,6 +191,14 @@ class Simulation:
             self._send(self._returning.popleft())
         while self._todo and self._in_flight + len(self._returning) < self.limit.value:
             self._send(Job(self._todo.popleft(), self.limit.sent(), self.clock))
+        rises_in = self.limit.rises_in()
+        if rises_in is not None and not self._rise_due:  # the probe runs out: look again then
+            self._rise_due = True
+            self._at(rises_in, self._rise)
+
+    def _rise(self) -> None:
+        self._rise_due = False
+        self._fill()
 
     def call(self, batches: list[Batch]) -> None:
         """One embedding call: its batches, until the last answer."""

@@ -99,6 +99,61 @@ def test_an_adaptive_limit_is_followed_as_it_grows() -> None:
     assert len(limit.samples) == 60
 
 
+def test_threads_send_the_burst_when_the_probe_runs_out_unanswered() -> None:
+    """The first batch waits (as on a slow server) until the second has started: only the probe running out
+    can start it."""
+    second = threading.Event()
+
+    def run(batch: Batch[str]) -> int:
+        if number(batch) == 0:
+            assert second.wait(10), "nothing else was sent while the probe's request waited"
+        else:
+            second.set()
+        return number(batch)
+
+    limit = Limit()
+    assert list(run_batches(run, iter(numbered(20)), limit)) == list(range(20))
+    assert limit.value > 1
+
+
+def test_a_gate_sends_the_burst_when_the_probe_runs_out_unanswered() -> None:
+    async def main() -> list[int]:
+        second = asyncio.Event()
+
+        async def run(batch: Batch[str]) -> int:
+            if number(batch) == 0:
+                await asyncio.wait_for(second.wait(), 10)
+            else:
+                second.set()
+            return number(batch)
+
+        return await arun_batches(run, numbered(20), Limit())
+
+    assert asyncio.run(main()) == list(range(20))
+
+
+def test_threads_tell_the_limit_their_cpu_time_and_tasks_do_not() -> None:
+    """A batch's thread is its own, so its CPU time is the client's work on it; an event loop's thread is every
+    task's."""
+
+    def spin(batch: Batch[str]) -> int:
+        until = time.thread_time() + 0.002
+        while time.thread_time() < until:
+            pass
+        return number(batch)
+
+    threads = Recording(probe=0)
+    assert list(run_batches(spin, iter(numbered(4)), threads)) == [0, 1, 2, 3]
+    assert all(s.busy is not None and 0.002 <= s.busy <= s.latency + 0.001 for s in threads.samples)
+
+    async def arun(batch: Batch[str]) -> int:
+        return spin(batch)
+
+    tasks = Recording(probe=0)
+    assert asyncio.run(arun_batches(arun, numbered(4), tasks)) == [0, 1, 2, 3]
+    assert [s.busy for s in tasks.samples] == [None] * 4
+
+
 def test_a_gate_lets_at_most_the_limit_through() -> None:
     counter = InFlight()
 

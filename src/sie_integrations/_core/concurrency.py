@@ -1,9 +1,12 @@
 """How many requests to keep in flight: found from the server's answers, or pinned.
 
-``Limit`` starts with a burst, then follows the server's answers:
+``Limit`` probes, bursts, then follows the server's answers:
 
-- The first ``INITIAL`` requests go at once. A cluster with that many free slots is busy from the start; a
-  smaller one refuses what it cannot hold, at once and before any work (429, 503 ``QUEUE_FULL``).
+- The first request goes alone, for up to ``PROBE`` seconds. Answered sooner with most of its time spent on the
+  client's own work (``CLIENT_BOUND``), more requests in flight would only contend for the client's one
+  interpreter: the limit stays at 1. Otherwise the first ``INITIAL`` requests go at once. A cluster with that many
+  free slots is busy from the start; a smaller one refuses what it cannot hold, at once and before any work (429,
+  503 ``QUEUE_FULL``).
 - A refusal (``refused``) says the server holds no more of the caller's requests than it has now: the limit
   falls to that count, and to ``BACKOFF`` of itself at most once per round trip; the count is also the
   ceiling. A refused request gives up its place while it waits out the refusal (the dispatcher's business),
@@ -12,6 +15,8 @@
   least overhead seen) over that work time; where the server also says how long it sat in its queue, that
   counts too. A server with a free slot gives about 0; one with ``k`` requests queued on ``n`` busy slots
   gives about ``k / n``. Only answers that come while the whole limit is in use (``Sample.full``) count.
+- A round whose typical answer spent ``CLIENT_BOUND`` of its time on the client's own work does not grow the
+  limit: the requests wait for the client, not the server.
 - A whole round of answers with no queue at all (below ``IDLE``, or ``IDLE_TOLD`` as the server reports it)
   doubles the limit, up to the ceiling; at the ceiling, once ``patience`` such rounds were spent there, it
   steps past it (the cluster has grown). A step past it that is refused doubles the patience.
@@ -29,11 +34,19 @@ from __future__ import annotations
 import math
 import statistics
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
+PROBE = 0.01
+"""Seconds the first request goes alone before the burst follows, unless it is answered sooner."""
 INITIAL = 16
-"""The limit before the first answer: the first burst."""
+"""The first burst: the limit after the probe, unless the client's own work took most of the probe's time."""
+CLIENT_BOUND = 0.6
+"""Share of a request's latency spent on its own thread's CPU at and above which the client, not the server, is
+what requests wait for (its interpreter runs one thread at a time): the limit does not grow. Measured on an
+instant server: 0.8 to 0.9 for a process's first request (its connection opened), 0.9 and more after."""
 DEFAULT_CAP = 128
 """The most requests in flight an adaptive limit reaches."""
 LOW = 0.5
@@ -71,28 +84,62 @@ class Sample:
     """The server refused it at least once before taking it (already counted by ``Limit.refused``)."""
     full: bool = True
     """The whole limit was in use as it was answered: only such answers say anything of the limit."""
+    busy: float | None = None
+    """CPU seconds the sending thread spent on it (decoding its answer included), when it had a thread of its own."""
+
+    @property
+    def client_share(self) -> float:
+        """The share of its latency spent on the client's own work (0 when unknown)."""
+        return self.busy / self.latency if self.busy is not None and self.latency > 0 else 0.0
+
+    @property
+    def client_bound(self) -> bool:
+        """Whether the client's own work took ``CLIENT_BOUND`` of its latency."""
+        return self.client_share >= CLIENT_BOUND
+
+
+class _Answer(NamedTuple):
+    """One answer of a round, as judged."""
+
+    own: float
+    told: float
+    queueing: float
+    client_share: float
+    fresh: bool
+    """Its request was sent at the current limit."""
 
 
 class Limit:
     """The number of requests to keep in flight; safe to share between threads.
 
     Args:
-        initial: The limit before the first answer.
+        initial: The first burst.
         cap: The most it grows to.
         pinned: A fixed limit: answers change nothing.
+        probe: Seconds the first request goes alone (0: the burst goes at once).
     """
 
-    def __init__(self, initial: int = INITIAL, cap: int = DEFAULT_CAP, pinned: int | None = None) -> None:
+    def __init__(
+        self, initial: int = INITIAL, cap: int = DEFAULT_CAP, pinned: int | None = None, probe: float = PROBE
+    ) -> None:
         if pinned is not None and pinned < 1:
             raise ValueError("max_concurrency must be >= 1")
         self.pinned = pinned
         self.cap = max(1, cap)
         self.initial = pinned or min(max(1, initial), self.cap)
-        self._limit = float(self.initial)
+        self.probe = 0.0 if pinned else probe
+        self.clock: Callable[[], float] = time.monotonic
+        """What times the probe (a simulation sets its own)."""
+        self._probe_out = self.probe > 0
+        """The first request (ticket 1) is the probe, and has not been answered or refused yet."""
+        self._alone_since: float | None = None
+        """When the probe was sent, while it goes alone."""
+        self._limit = 1.0 if self._probe_out else float(self.initial)
         self._ceiling = float(self.cap)
         self._sent = 0
         self._cut_before = 0
-        self._round: list[tuple[float, float, float]] = []
+        self._changed_before = 0
+        self._round: list[_Answer] = []
         self._rounds = 0
         self._patience = 1
         self._probing = False
@@ -101,8 +148,8 @@ class Limit:
         self._least: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    def __reduce__(self) -> tuple[type[Limit], tuple[int, int, int | None]]:
-        return (Limit, (self.initial, self.cap, self.pinned))  # a copy starts afresh (the lock cannot be copied)
+    def __reduce__(self) -> tuple[type[Limit], tuple[int, int, int | None, float]]:
+        return (Limit, (self.initial, self.cap, self.pinned, self.probe))  # a copy starts afresh (the lock cannot)
 
     def __repr__(self) -> str:
         kind = "pinned" if self.pinned else "adaptive"
@@ -111,19 +158,56 @@ class Limit:
     @property
     def value(self) -> int:
         """The number of requests to keep in flight now."""
+        self._run_out()
         return max(1, int(self._limit))
+
+    def rises_in(self) -> float | None:
+        """Seconds until the limit rises by itself (when the probe runs out), if it will."""
+        self._run_out()
+        since = self._alone_since
+        return None if since is None else max(0.0, since + self.probe - self.clock())
+
+    def _run_out(self) -> None:
+        """The probe has gone unanswered for ``probe`` seconds: the burst follows."""
+        if self._alone_since is not None and self.clock() - self._alone_since >= self.probe:
+            with self._lock:
+                if self._alone_since is not None:
+                    self._alone_since = None
+                    self._set(float(self.initial))
 
     def sent(self) -> int:
         """Note a request sent; the ticket to hand back to ``refused`` and ``done``."""
         with self._lock:
             self._sent += 1
+            if self._probe_out and self._sent == 1:
+                self._alone_since = self.clock()
             return self._sent
+
+    def _probed(self, client_bound: bool) -> bool:
+        """The probe is answered: a client that took most of its time keeps one in flight, even after the burst;
+        otherwise the burst goes, if it has not. Whether that set the limit (else it is an answer like any other)."""
+        alone = self._alone_since is not None
+        self._probe_out = False
+        self._alone_since = None
+        if client_bound or alone:
+            self._set(1.0 if client_bound else float(self.initial))
+        return client_bound or alone
+
+    def _set(self, limit: float) -> None:
+        """A new limit: answers to the requests already sent say nothing of it."""
+        if limit != self._limit:
+            self._limit = limit
+            self._changed_before = self._sent
+            self._round.clear()
 
     def refused(self, ticket: int, holding: int) -> None:
         """The request of ``ticket`` was refused while ``holding`` other requests of the caller were in flight."""
         if self.pinned:
             return
         with self._lock:
+            if self._probe_out and ticket == 1:
+                self._probe_out = False
+                self._alone_since = None
             if self._probing:
                 self._patience = min(MOST_PATIENCE, 2 * self._patience)
             self._round.clear()
@@ -133,7 +217,7 @@ class Limit:
             if ticket > self._cut_before:
                 self._cut_before = self._sent
                 limit = min(limit, max(1.0, self._limit * BACKOFF))
-            self._limit = limit
+            self._set(limit)
             self._ceiling = max(limit, min(self._ceiling, float(max(1, holding))))
 
     def done(self, ticket: int, sample: Sample) -> None:
@@ -145,25 +229,32 @@ class Limit:
             told = sample.queued / sample.work if sample.queued is not None and sample.work else None
             if told is not None and self._work:
                 smoothed = max(smoothed, cast(float, sample.queued) / max(cast(float, sample.work), self._work))
+            if self._probe_out and ticket == 1 and self._probed(sample.client_bound):
+                return
             if not sample.full:  # fewer in flight than the limit: says nothing of it
                 self._round.clear()
                 return
-            self._round.append((own, told or 0.0, smoothed))
+            self._round.append(_Answer(own, told or 0.0, smoothed, sample.client_share, ticket > self._changed_before))
             if len(self._round) >= self._limit:  # a round trip's answers, all with the whole limit in use
                 self._round_done(ticket)
 
     def _round_done(self, ticket: int) -> None:
-        """Judge a round by its typical answer (the median, the higher of two): one slow answer is noise."""
-        own = statistics.median_high(own for own, _, _ in self._round)
-        told = statistics.median_high(told for _, told, _ in self._round)
-        queueing = statistics.median_high(smoothed for _, _, smoothed in self._round)
+        """Judge a round by its typical answer (the median, the higher of two): one slow answer is noise. Answers to
+        requests sent at the current limit speak for it, when there are some."""
+        judged = [answer for answer in self._round if answer.fresh] or self._round
+        own = statistics.median_high(answer.own for answer in judged)
+        told = statistics.median_high(answer.told for answer in judged)
+        queueing = statistics.median_high(answer.queueing for answer in judged)
+        share = statistics.median_high(answer.client_share for answer in judged)
         self._round.clear()
         if queueing > HIGH:
             self._cut(ticket, self._limit * max(0.5, (1 + LOW) / (1 + queueing)))
+        elif share >= CLIENT_BOUND:
+            return
         elif own < IDLE and told < IDLE_TOLD:
             self._idle_round()
         elif own < LOW and told < LOW:
-            self._limit = min(max(self._limit, self._ceiling), self._limit + 1)
+            self._set(min(max(self._limit, self._ceiling), self._limit + 1))
 
     def _idle_round(self) -> None:
         """A whole round at the limit with no queue at all: room for twice as many, past the ceiling once
@@ -178,7 +269,7 @@ class Limit:
             self._rounds = 0
             self._ceiling = float(self.cap)
             self._probing = True
-        self._limit = min(self._ceiling, 2 * self._limit)
+        self._set(min(self._ceiling, 2 * self._limit))
 
     def _queueing(self, sample: Sample) -> tuple[float, float]:
         """How long it waited, relative to its own work and to the recent work (the larger of the two)."""
@@ -199,4 +290,4 @@ class Limit:
         if ticket <= self._cut_before:
             return
         self._cut_before = self._sent
-        self._limit = max(1.0, limit)
+        self._set(max(1.0, limit))

@@ -109,9 +109,9 @@ class Places(_Count):
             self._tell()
 
     def wait(self) -> None:
-        """Until there is news."""
+        """Until there is news, or the limit rises by itself."""
         with self._changed:
-            self._changed.wait_for(lambda: self._news)
+            self._changed.wait_for(lambda: self._news, self.limit.rises_in())
             self._news = False
 
     def close(self) -> None:
@@ -154,14 +154,15 @@ class Seat:
 
 
 @contextmanager
-def _timed(seat: Seat, cost: float) -> Iterator[None]:
+def _timed(seat: Seat, cost: float, *, own_thread: bool) -> Iterator[None]:
     """Time and watch the batch of ``seat`` sent inside the block, and tell its limit how it went (a batch that
-    failed, only when it was refused until the wait budget ran out)."""
-    places, started = seat.places, time.perf_counter()
+    failed, only when it was refused until the wait budget ran out). On a thread of its own, its CPU time too."""
+    places, started, cpu = seat.places, time.perf_counter(), time.thread_time()
 
     def sample(load: Load) -> Sample:
         latency = time.perf_counter() - started - load.waited
-        return Sample(latency, load.work, load.queued, cost, load.refusals > 0, places.full())
+        busy = time.thread_time() - cpu if own_thread else None
+        return Sample(latency, load.work, load.queued, cost, load.refusals > 0, places.full(), busy)
 
     with watching(seat) as load:
         try:
@@ -176,7 +177,7 @@ def _timed(seat: Seat, cost: float) -> Iterator[None]:
 def _send(run: Run[T, R], batch: Batch[T], places: Places) -> R:
     seat = Seat(places, places.limit.sent())
     try:
-        with _timed(seat, batch.cost):
+        with _timed(seat, batch.cost, own_thread=True):
             return run(batch)
     finally:
         if seat.holding:
@@ -252,7 +253,7 @@ class Gate(_Count):
         self.enter()
         seat = Seat(self, self.limit.sent())
         try:
-            with _timed(seat, batch.cost):
+            with _timed(seat, batch.cost, own_thread=False):  # the loop's thread is every task's
                 return await run(batch)
         finally:
             if seat.holding:
@@ -287,10 +288,17 @@ class Gate(_Count):
 
     async def _until(self, ready: Callable[[], bool]) -> None:
         while not ready():
-            waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            waiter = loop.create_future()
             self._waiters.append(waiter)
             self.backlog = True
-            await waiter
+            rises_in = self.limit.rises_in()
+            timer = None if rises_in is None else loop.call_later(rises_in, self._wake)
+            try:
+                await waiter
+            finally:
+                if timer is not None:
+                    timer.cancel()
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
