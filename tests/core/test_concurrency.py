@@ -114,6 +114,30 @@ def test_a_round_after_a_change_is_judged_by_the_requests_sent_at_the_new_limit(
     assert limit.value == 8
 
 
+def answered_apart(limit: Limit, clock: Clock, sample: Sample, count: int, apart: float) -> None:
+    for _ in range(count):
+        clock.now += apart
+        limit.done(limit.sent(), sample)
+
+
+@pytest.mark.parametrize(
+    ("busy", "told", "after"),
+    [(0.02, False, 8), (0.005, False, 2), (0.02, True, 2)],
+    ids=["saturated: grows", "not saturated: cut", "the server tells its queue: cut"],
+)
+def test_a_round_that_kept_the_client_busy_counts_as_idle_unless_the_server_tells_a_queue(
+    busy: float, told: bool, after: int
+) -> None:
+    """A client whose threads kept its interpreter busy ``SATURATED`` of a round's time waited for itself (its
+    interpreter, its garbage collector): the latency says nothing of the server, and more in flight keep it busy."""
+    limit, clock = Limit(initial=4, probe=0), Clock()
+    limit.clock = clock
+    answer(limit, Sample(0.1, full=False))  # the least latency: 0.1 s
+    slow = queued(4.0) if told else Sample(0.5)  # four times the work spent waiting
+    answered_apart(limit, clock, replace(slow, busy=busy), 4, apart=0.025)  # busy 0.8 or 0.2 of the round
+    assert limit.value == after
+
+
 def test_it_starts_with_a_burst_and_doubles_after_each_round_with_no_queue() -> None:
     limit = Limit(probe=0)
     assert limit.value == INITIAL == 16
@@ -344,6 +368,17 @@ def test_a_server_that_refuses_rather_than_queue_is_probed_less_and_less_often()
     best = max(simulate(server, calls, Limit(pinned=n), timing=False).throughput for n in (2, 4, 8))
     assert adaptive.throughput >= 0.9 * best
     assert adaptive.refusals <= 50  # a round every 2, 4, ... 64 rounds, of 250; the first burst's 12
+
+
+def test_a_client_slower_than_the_cluster_keeps_it_busy() -> None:
+    """16 slots without timing headers, and a client that spends 11.5 ms on each answer (256 short texts, as
+    measured): the client is the bottleneck, its answers wait for it, and their latencies would cut the limit to
+    the slot count, where the cluster idles while the client decodes a round of answers at once."""
+    server, calls = replace(HEADERLESS, slots=16, client=0.0115), [[(256, 60)] * 1000]
+    run = simulate(server, calls, Limit(), timing=False)
+    assert min(run.limits[INITIAL + 1 :]) >= INITIAL  # never cut below the burst
+    assert max(run.limits) >= 4 * 16  # the answers waiting for the client are not the server's queue
+    assert run.refusals <= 3 * INITIAL
 
 
 INSTANT = Server(
