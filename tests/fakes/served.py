@@ -16,6 +16,8 @@ import httpx
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
+CLIENT_PORT = "x-test-client-port"
+"""Added to each request the handler gets: the client's port, which tells its connection."""
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 
@@ -26,7 +28,8 @@ def _request_handler(handler: Handler, base_url: str) -> type[BaseHTTPRequestHan
         def _forward(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
-            request = httpx.Request(self.command, base_url + self.path, headers=dict(self.headers), content=body)
+            headers = {**dict(self.headers), CLIENT_PORT: str(self.client_address[1])}
+            request = httpx.Request(self.command, base_url + self.path, headers=headers, content=body)
             response = handler(request)
             content = response.read()
             self.send_response(response.status_code)

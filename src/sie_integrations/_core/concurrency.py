@@ -56,7 +56,7 @@ SATURATED = 0.7
 on a cluster without timing headers, 256 short texts a request: 0.2 to 0.5 on 4 slots (the server the bottleneck),
 0.7 to 1.0 on 16 and 64 (the client)."""
 DEFAULT_CAP = 128
-"""The most requests in flight an adaptive limit reaches."""
+"""The most requests in flight an adaptive limit reaches, and the connections an adapter's own pool keeps alive."""
 LOW = 0.5
 """Queueing below which the limit grows (half a request's work time spent waiting)."""
 IDLE = 0.6

@@ -15,6 +15,7 @@ from httpx import USE_CLIENT_DEFAULT
 from pydantic import SecretStr
 
 from .._core.call import Call
+from .._core.concurrency import DEFAULT_CAP
 from .._core.retry import RetryPolicy
 from .._version import __version__
 from .options import ClientOptions, EnvKey, env_key_for, resolve_base_url, unnamed_server_hint
@@ -151,7 +152,7 @@ class ClientConfig:
         return {
             "timeout": self.timeout,
             "follow_redirects": False,
-            "limits": httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            "limits": httpx.Limits(max_connections=DEFAULT_CAP, max_keepalive_connections=DEFAULT_CAP),
             "http2": self.http2,
         }
 
